@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/**
+ * Every client-visible error, REST and WebSocket alike, has this shape.
+ * `code` is stable and machine-readable; `message` is for people.
+ */
+export const ErrorCode = {
+  InvalidJson: 'invalid_json',
+  ValidationFailed: 'validation_failed',
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  NotFound: 'not_found',
+  Conflict: 'conflict',
+  PayloadTooLarge: 'payload_too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
+  RateLimited: 'rate_limited',
+  UnknownAction: 'unknown_action',
+  Internal: 'internal',
+  Unavailable: 'unavailable',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().min(1),
+    message: z.string(),
+    /** Only for validation errors: which fields failed, never their values. */
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
