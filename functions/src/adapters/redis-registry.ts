@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import type { ConnectionRecord, ConnectionRegistry } from '#ports/connection-registry.ts';
+
+/** A record outlives API Gateway's 2 h connection limit only by a margin, so crashes leave no lasting litter. */
+const RECORD_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
+
+/**
+ * Connections in Redis (ElastiCache in AWS). Layout, cluster-safe (no
+ * multi-key commands, so it runs on ElastiCache Serverless's cluster mode):
+ * - `conn:{connectionId}`: the record as JSON, with a TTL;
+ * - `user:{userId}:conns`: hash connectionId -> record JSON, with a TTL refreshed on add.
+ * `connectionsOf` issues one HGETALL per user, auto-pipelined into one round trip.
+ */
+export class RedisConnectionRegistry implements ConnectionRegistry {
+  constructor(private readonly redis: Redis) {}
+
+  async add(connection: ConnectionRecord): Promise<void> {
+    const json = JSON.stringify(connection);
+    const writes: Promise<unknown>[] = [
+      this.redis.set(connKey(connection.connectionId), json, 'EX', RECORD_TTL_SECONDS),
+    ];
+    if (connection.userId !== null) {
+      const key = userKey(connection.userId);
+      writes.push(this.redis.hset(key, connection.connectionId, json), this.redis.expire(key, RECORD_TTL_SECONDS));
+    }
+    await Promise.all(writes);
+  }
+
+  async remove(connectionId: string): Promise<ConnectionRecord | null> {
+    const json = await this.redis.getdel(connKey(connectionId));
+    if (json === null) return null;
+    const record = parse(json);
+    if (record?.userId) await this.redis.hdel(userKey(record.userId), connectionId);
+    return record;
+  }
+
+  async get(connectionId: string): Promise<ConnectionRecord | null> {
+    const json = await this.redis.get(connKey(connectionId));
+    return json === null ? null : parse(json);
+  }
+
+  async connectionsOf(userIds: readonly string[]): Promise<Map<string, ConnectionRecord[]>> {
+    const unique = [...new Set(userIds)];
+    const hashes = await Promise.all(unique.map((userId) => this.redis.hgetall(userKey(userId))));
+    return new Map(
+      unique.map((userId, i) => [userId, Object.values(hashes[i] ?? {}).flatMap((json) => parse(json) ?? [])]),
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+}
+
+const connKey = (connectionId: string) => `conn:${connectionId}`;
+const userKey = (userId: string) => `user:${userId}:conns`;
+
+function parse(json: string): ConnectionRecord | null {
+  try {
+    return JSON.parse(json) as ConnectionRecord;
+  } catch {
+    return null;
+  }
+}

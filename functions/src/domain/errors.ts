@@ -1,0 +1,41 @@
+import { ErrorCode } from '@ciphertalk/shared/protocol';
+
+/**
+ * A failure the client caused or may know about. The error middleware answers
+ * `{ error: { code, message } }` with `status`; anything that is not an
+ * AppError is a 500 whose details stay in the logs.
+ */
+export class AppError extends Error {
+  override readonly name: string = 'AppError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown; issues?: readonly { path: string; message: string }[] },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.issues = options?.issues;
+  }
+  readonly issues: readonly { path: string; message: string }[] | undefined;
+}
+
+export class ValidationError extends AppError {
+  override readonly name = 'ValidationError';
+  constructor(message: string, issues?: readonly { path: string; message: string }[]) {
+    super(400, ErrorCode.ValidationFailed, message, { issues });
+  }
+}
+
+export class InvalidJsonError extends AppError {
+  override readonly name = 'InvalidJsonError';
+  constructor(cause?: unknown) {
+    super(400, ErrorCode.InvalidJson, 'The body is not valid JSON', { cause });
+  }
+}
+
+export class NotFoundError extends AppError {
+  override readonly name = 'NotFoundError';
+  constructor(message = 'Not found') {
+    super(404, ErrorCode.NotFound, message);
+  }
+}

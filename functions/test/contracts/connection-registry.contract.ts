@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectionRecord, ConnectionRegistry } from '#ports/connection-registry.ts';
+
+/** The behaviour every ConnectionRegistry must show: Redis and the in-process map alike. */
+export function connectionRegistryContract(
+  name: string,
+  setUp: () => Promise<{ registry: ConnectionRegistry; tearDown(): Promise<void> }>,
+) {
+  describe(`ConnectionRegistry contract: ${name}`, () => {
+    let registry: ConnectionRegistry;
+    let tearDown: () => Promise<void>;
+    beforeAll(async () => {
+      ({ registry, tearDown } = await setUp());
+    });
+    afterAll(() => tearDown?.());
+
+    const record = (userId: string | null, connectionId = randomUUID()): ConnectionRecord => ({
+      connectionId,
+      userId,
+      deviceId: userId ? `device-${connectionId.slice(0, 4)}` : null,
+      connectedAt: 1_700_000_000_000,
+    });
+
+    it('answers ping', async () => {
+      await expect(registry.ping()).resolves.toBeUndefined();
+    });
+
+    it('returns what was added, and nothing after removal', async () => {
+      const added = record(randomUUID());
+      await registry.add(added);
+      expect(await registry.get(added.connectionId)).toEqual(added);
+      expect(await registry.remove(added.connectionId)).toEqual(added);
+      expect(await registry.get(added.connectionId)).toBeNull();
+      expect(await registry.remove(added.connectionId)).toBeNull();
+    });
+
+    it('lists every connection of each user, and an empty list for users with none', async () => {
+      const alice = randomUUID();
+      const bob = randomUUID();
+      const nobody = randomUUID();
+      const a1 = record(alice);
+      const a2 = record(alice);
+      const b1 = record(bob);
+      await Promise.all([a1, a2, b1].map((r) => registry.add(r)));
+      const found = await registry.connectionsOf([alice, bob, nobody, alice]);
+      expect(found.size).toBe(3);
+      expect(
+        found
+          .get(alice)
+          ?.map((r) => r.connectionId)
+          .sort(),
+      ).toEqual([a1.connectionId, a2.connectionId].sort());
+      expect(found.get(bob)).toEqual([b1]);
+      expect(found.get(nobody)).toEqual([]);
+    });
+
+    it('drops a removed connection from its user', async () => {
+      const carol = randomUUID();
+      const c1 = record(carol);
+      const c2 = record(carol);
+      await registry.add(c1);
+      await registry.add(c2);
+      await registry.remove(c1.connectionId);
+      expect((await registry.connectionsOf([carol])).get(carol)).toEqual([c2]);
+    });
+
+    it('keeps anonymous connections out of every user list', async () => {
+      const anonymous = record(null);
+      await registry.add(anonymous);
+      expect(await registry.get(anonymous.connectionId)).toEqual(anonymous);
+      expect(await registry.remove(anonymous.connectionId)).toEqual(anonymous);
+    });
+
+    it('re-adding a connection replaces it', async () => {
+      const dave = randomUUID();
+      const first = record(null);
+      await registry.add(first);
+      const second = { ...first, userId: dave, deviceId: 'laptop' };
+      await registry.add(second);
+      expect(await registry.get(first.connectionId)).toEqual(second);
+      expect((await registry.connectionsOf([dave])).get(dave)).toEqual([second]);
+    });
+  });
+}

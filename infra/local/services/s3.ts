@@ -1,0 +1,31 @@
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+
+export interface EmbeddedS3 {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * s3rver: an S3 emulator on the local disk. It checks neither SigV4 signatures
+ * nor POST policies, so no security check may rely on it (see README).
+ */
+export async function startS3rver(options: {
+  dataDir: string | null;
+  port: number;
+  host?: string;
+}): Promise<EmbeddedS3> {
+  const directory = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ciphertalk-s3-')));
+  await mkdir(directory, { recursive: true });
+  const server = new S3rver({
+    address: options.host ?? '127.0.0.1',
+    port: options.port,
+    directory,
+    silent: true,
+    resetOnClose: options.dataDir === null,
+  });
+  const { address, port } = await server.run();
+  return { endpoint: `http://${address}:${port}`, close: () => server.close() };
+}

@@ -1,0 +1,184 @@
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDbClient, createS3Client } from '@ciphertalk/functions/adapters/aws.ts';
+import { createPostgresDb } from '@ciphertalk/functions/adapters/postgres.ts';
+import { migrate } from '@ciphertalk/functions/migrate';
+import { restApi, webSocketApi } from '@ciphertalk/shared/routes';
+import { type HandlerResolver, resolveFunctionsPackage } from './gateway/lambda.ts';
+import { startRestGateway } from './gateway/rest.ts';
+import { startWebSocketGateway } from './gateway/websocket.ts';
+import { ensureBucket, ensureTables } from './services/bootstrap.ts';
+import { startDynalite } from './services/dynamodb.ts';
+import { startPglite } from './services/pglite.ts';
+import { startS3rver } from './services/s3.ts';
+import { startWebServer } from './web-server.ts';
+
+export interface LocalStackOptions {
+  /** Where embedded services keep data (`.local/`); null keeps everything in memory or temp dirs (tests). */
+  readonly dataDir: string | null;
+  readonly host?: string;
+  readonly ports: { readonly rest: number; readonly ws: number; readonly web: number | null };
+  /** The SPA's build output; null serves no SPA. */
+  readonly webRoot?: string | null;
+  /** DATABASE_URL, REDIS_URL, S3_ENDPOINT, DYNAMODB_ENDPOINT...: a service whose variable is set is used, not embedded. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly resolve?: HandlerResolver;
+  readonly webSocket?: { readonly idleTimeoutMs?: number; readonly maxDurationMs?: number };
+  readonly log?: (line: Record<string, unknown>) => void;
+}
+
+export interface LocalStack {
+  readonly restUrl: string;
+  readonly wsUrl: string;
+  readonly webUrl: string | null;
+  readonly managementEndpoint: string;
+  /** What each dependency runs on: `embedded (PGlite)` or the URL from the environment. */
+  readonly services: Readonly<Record<'database' | 'redis' | 's3' | 'dynamodb', string>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything CipherTalk needs, on one machine: embedded PGlite, s3rver,
+ * dynalite and the in-process connection registry unless DATABASE_URL,
+ * S3_ENDPOINT, DYNAMODB_ENDPOINT or REDIS_URL name real services; migrations;
+ * then the API Gateway twin (REST, WebSocket, @connections) in front of the
+ * real handlers, and the SPA.
+ *
+ * The handlers read their configuration from process.env, as in Lambda, so one
+ * process runs one stack.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { env, dataDir } = options;
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? (() => undefined);
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const close of stops.reverse()) await close().catch(() => undefined);
+  };
+
+  try {
+    const [database, s3Endpoint, dynamoEndpoint] = await Promise.all([
+      env.DATABASE_URL ??
+        startPglite({ dataDir: dataDir && join(dataDir, 'pglite'), port: 0, host }).then((pg) => {
+          stops.push(() => pg.close());
+          return pg.url;
+        }),
+      env.S3_ENDPOINT ??
+        startS3rver({ dataDir: dataDir && join(dataDir, 's3'), port: 0, host }).then((s3) => {
+          stops.push(() => s3.close());
+          return s3.endpoint;
+        }),
+      env.DYNAMODB_ENDPOINT ??
+        startDynalite({ port: 0, host }).then((ddb) => {
+          stops.push(() => ddb.close());
+          return ddb.endpoint;
+        }),
+    ]);
+
+    const ws = await startWebSocketGateway({
+      port: options.ports.ws,
+      host,
+      routes: webSocketApi.routes,
+      resolve: options.resolve ?? resolveFunctionsPackage,
+      ...options.webSocket,
+      log,
+    });
+    stops.push(() => ws.close());
+
+    const functionEnv = {
+      AWS_REGION: env.AWS_REGION ?? 'us-east-1',
+      // Emulators accept any key; the SDK only needs some to sign with.
+      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'local',
+      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'local',
+      DATABASE_URL: database,
+      REDIS_URL: env.REDIS_URL,
+      S3_ENDPOINT: s3Endpoint,
+      ATTACHMENTS_BUCKET: env.ATTACHMENTS_BUCKET ?? 'ciphertalk-attachments-local',
+      DYNAMODB_ENDPOINT: dynamoEndpoint,
+      RATE_LIMIT_TABLE: env.RATE_LIMIT_TABLE ?? 'ciphertalk-rate-limits-local',
+      AUDIT_TABLE: env.AUDIT_TABLE ?? 'ciphertalk-audit-local',
+      WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
+      ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? `http://localhost:${options.ports.web ?? 5173}`,
+      POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL ?? env.LOG_LEVEL ?? 'WARN',
+    };
+    for (const [name, value] of Object.entries(functionEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+
+    const migrations = createPostgresDb(database, { max: 1 });
+    try {
+      const applied = await migrate(migrations);
+      log({ level: 'INFO', message: 'migrations applied', applied });
+    } finally {
+      await migrations.close();
+    }
+    const s3 = createS3Client(functionEnv.AWS_REGION, s3Endpoint);
+    const dynamodb: DynamoDBClient = createDynamoDbClient(functionEnv.AWS_REGION, dynamoEndpoint);
+    try {
+      await Promise.all([
+        ensureBucket(s3, functionEnv.ATTACHMENTS_BUCKET),
+        ensureTables(dynamodb, { rateLimits: functionEnv.RATE_LIMIT_TABLE, audit: functionEnv.AUDIT_TABLE }),
+      ]);
+    } finally {
+      s3.destroy();
+      dynamodb.destroy();
+    }
+
+    const rest = await startRestGateway({
+      port: options.ports.rest,
+      host,
+      routes: restApi.routes,
+      resolve: options.resolve ?? resolveFunctionsPackage,
+      binaryMediaTypes: restApi.binaryMediaTypes,
+      maxBodyBytes: restApi.maxBodyBytes,
+      integrationTimeoutSeconds: restApi.integrationTimeoutSeconds,
+      allowedOrigins: functionEnv.ALLOWED_ORIGINS.split(','),
+      log,
+    });
+    stops.push(() => rest.close());
+    const restUrl = `http://localhost:${rest.port}`;
+    const wsUrl = `ws://localhost:${ws.port}`;
+
+    let webUrl: string | null = null;
+    if (options.ports.web !== null && options.webRoot) {
+      const web = await startWebServer({
+        port: options.ports.web,
+        host,
+        root: options.webRoot,
+        runtimeConfig: { apiUrl: restUrl, wsUrl },
+      });
+      stops.push(() => web.close());
+      webUrl = web.url;
+    }
+
+    return {
+      restUrl,
+      wsUrl,
+      webUrl,
+      managementEndpoint: ws.managementEndpoint,
+      services: {
+        database: env.DATABASE_URL ? redact(env.DATABASE_URL) : 'embedded PGlite',
+        redis: env.REDIS_URL ? redact(env.REDIS_URL) : 'in-process registry',
+        s3: env.S3_ENDPOINT ?? 'embedded s3rver',
+        dynamodb: env.DYNAMODB_ENDPOINT ?? 'embedded dynalite',
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** A URL without its password, for printing. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startLocalStack } from './stack.ts';
+
+/** `npm start`: the whole of CipherTalk on this machine. */
+const env = process.env;
+const port = (name: string, fallback: number) => {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number`);
+  return value;
+};
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const webRoot = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+const stack = await startLocalStack({
+  dataDir: env.LOCAL_DATA_DIR ?? `${repo}.local`,
+  host: env.HOST ?? '127.0.0.1',
+  ports: { rest: port('REST_PORT', 3000), ws: port('WS_PORT', 3001), web: port('WEB_PORT', 5173) },
+  webRoot: existsSync(webRoot) ? webRoot : null,
+  env,
+  log: (line) => {
+    if (line.level === 'ERROR' || env.TWIN_LOG === 'debug') process.stderr.write(`${JSON.stringify(line)}\n`);
+  },
+});
+
+process.stdout.write(
+  [
+    'CipherTalk is running',
+    `  SPA        ${stack.webUrl ?? '(not built: npm run build -w web)'}`,
+    `  REST API   ${stack.restUrl}   (try ${stack.restUrl}/health)`,
+    `  WebSocket  ${stack.wsUrl}`,
+    `  database   ${stack.services.database}`,
+    `  redis      ${stack.services.redis}`,
+    `  s3         ${stack.services.s3}`,
+    `  dynamodb   ${stack.services.dynamodb}`,
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    stack.stop().then(() => process.exit(0));
+  });
+}
