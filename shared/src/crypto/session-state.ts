@@ -1,0 +1,351 @@
+/**
+ * The Double Ratchet state of one session and the record that holds a device's sessions with one address.
+ *
+ * Skipped message keys follow libsignal: a receiving chain remembers the seeds of keys it skipped, at most
+ * {@link MAX_MESSAGE_KEYS} per chain (the oldest are dropped), and refuses to jump more than
+ * {@link MAX_FORWARD_JUMPS} messages ahead. The last {@link MAX_RECEIVER_CHAINS} receiving chains are kept so that
+ * late messages from before a DH ratchet turn still decrypt; a record keeps up to {@link MAX_ARCHIVED_STATES}
+ * earlier sessions (simultaneous initiation, re-installs).
+ */
+import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
+import { CryptoError, CryptoErrorCode } from './errors.ts';
+import { ED25519_PUBLIC_KEY_BYTES, KeyPair, X25519_PRIVATE_KEY_BYTES, X25519_PUBLIC_KEY_BYTES } from './keys.ts';
+import { encodeSignalMessageHeader, type SignalMessage } from './messages.ts';
+import {
+  CHAIN_KEY_BYTES,
+  deriveMessageKeys,
+  deriveRootChain,
+  MESSAGE_KEY_SEED_BYTES,
+  messageKeySeed,
+  nextChainKey,
+  openWithMessageKeys,
+  ROOT_KEY_BYTES,
+  sealWithMessageKeys,
+} from './ratchet.ts';
+import { concatBytes, constantTimeEqual } from './sodium.ts';
+
+/** libsignal's MAX_MESSAGE_KEYS: skipped keys kept per receiving chain. */
+export const MAX_MESSAGE_KEYS = 2000;
+/** libsignal's MAX_FORWARD_JUMPS: the largest gap in one chain we are willing to skip. */
+export const MAX_FORWARD_JUMPS = 25_000;
+/** libsignal's MAX_RECEIVER_CHAINS. */
+export const MAX_RECEIVER_CHAINS = 5;
+/** libsignal's ARCHIVED_STATES_MAX_LENGTH. */
+export const MAX_ARCHIVED_STATES = 40;
+/** Version of the storage format of {@link SessionRecord}. */
+export const SESSION_RECORD_VERSION = 1;
+
+interface SenderChain {
+  ratchetKey: KeyPair;
+  chainKey: Uint8Array;
+  index: number;
+}
+
+interface ReceiverChain {
+  ratchetKey: Uint8Array;
+  chainKey: Uint8Array;
+  index: number;
+  /** Skipped message-key seeds by counter, oldest first. */
+  skipped: Map<number, Uint8Array>;
+}
+
+/** What the initiator keeps sending in PreKeySignalMessages until the responder answers. */
+export interface PendingPreKey {
+  preKeyId: number | undefined;
+  signedPreKeyId: number;
+  baseKey: Uint8Array;
+}
+
+export interface SessionStateFields {
+  localIdentity: Uint8Array;
+  remoteIdentity: Uint8Array;
+  localRegistrationId: number;
+  remoteRegistrationId: number;
+  rootKey: Uint8Array;
+  sender: SenderChain;
+  previousCounter: number;
+  receivers: ReceiverChain[];
+  pendingPreKey: PendingPreKey | undefined;
+  /** The initiator's base key: names the session on both sides, spots re-sent prekey messages. */
+  baseKey: Uint8Array;
+}
+
+function tooManySkipped(message: string): CryptoError {
+  return new CryptoError(CryptoErrorCode.TooManySkippedMessages, message);
+}
+
+export class SessionState {
+  readonly #f: SessionStateFields;
+
+  private constructor(fields: SessionStateFields) {
+    this.#f = fields;
+  }
+
+  /** A new state: only for the session builders in `session.ts`. */
+  static create(fields: SessionStateFields): SessionState {
+    return new SessionState(fields);
+  }
+
+  get localIdentity(): Uint8Array {
+    return this.#f.localIdentity;
+  }
+
+  get remoteIdentity(): Uint8Array {
+    return this.#f.remoteIdentity;
+  }
+
+  get remoteRegistrationId(): number {
+    return this.#f.remoteRegistrationId;
+  }
+
+  get baseKey(): Uint8Array {
+    return this.#f.baseKey;
+  }
+
+  get pendingPreKey(): PendingPreKey | undefined {
+    return this.#f.pendingPreKey;
+  }
+
+  /** The sending chain key: exposed for tests that compare with libsignal. */
+  get senderChainKey(): Uint8Array {
+    return this.#f.sender.chainKey.slice();
+  }
+
+  clone(): SessionState {
+    const f = this.#f;
+    return new SessionState({
+      ...f,
+      sender: { ...f.sender },
+      receivers: f.receivers.map((chain) => ({ ...chain, skipped: new Map(chain.skipped) })),
+    });
+  }
+
+  /** Encrypts one message on the sending chain and advances it. Returns the serialised SignalMessage. */
+  encrypt(plaintext: Uint8Array): Uint8Array {
+    const f = this.#f;
+    const keys = deriveMessageKeys(messageKeySeed(f.sender.chainKey));
+    const header = encodeSignalMessageHeader(f.sender.ratchetKey.publicKey.raw(), f.sender.index, f.previousCounter);
+    const ciphertext = sealWithMessageKeys(keys, plaintext, concatBytes(header, f.localIdentity, f.remoteIdentity));
+    f.sender = { ...f.sender, chainKey: nextChainKey(f.sender.chainKey), index: f.sender.index + 1 };
+    return concatBytes(header, ciphertext);
+  }
+
+  /**
+   * Decrypts `message`, turning the DH ratchet if it carries a new ratchet key. Mutates this state even when
+   * it throws: callers decrypt on a {@link clone} and keep it only on success.
+   */
+  decrypt(message: SignalMessage): Uint8Array {
+    const f = this.#f;
+    let chain = f.receivers.find((c) => constantTimeEqual(c.ratchetKey, message.ratchetKey));
+    if (chain === undefined) chain = this.#turnRatchet(message.ratchetKey);
+    const seed = takeMessageKeySeed(chain, message.counter);
+    const keys = deriveMessageKeys(seed);
+    const associatedData = concatBytes(message.header, f.remoteIdentity, f.localIdentity);
+    const plaintext = openWithMessageKeys(keys, message.ciphertext, associatedData);
+    f.pendingPreKey = undefined;
+    return plaintext;
+  }
+
+  #turnRatchet(theirRatchetKey: Uint8Array): ReceiverChain {
+    const f = this.#f;
+    const receiving = deriveRootChain(f.rootKey, f.sender.ratchetKey.agreeRaw(theirRatchetKey));
+    const ourNewRatchetKey = KeyPair.generate();
+    const sending = deriveRootChain(receiving.rootKey, ourNewRatchetKey.agreeRaw(theirRatchetKey));
+    const chain: ReceiverChain = {
+      ratchetKey: theirRatchetKey.slice(),
+      chainKey: receiving.chainKey,
+      index: 0,
+      skipped: new Map(),
+    };
+    f.receivers.push(chain);
+    if (f.receivers.length > MAX_RECEIVER_CHAINS) f.receivers.shift();
+    f.previousCounter = f.sender.index;
+    f.rootKey = sending.rootKey;
+    f.sender = { ratchetKey: ourNewRatchetKey, chainKey: sending.chainKey, index: 0 };
+    return chain;
+  }
+
+  serializeInto(writer: ByteWriter): void {
+    const f = this.#f;
+    writer
+      .fixed(f.localIdentity)
+      .fixed(f.remoteIdentity)
+      .u32(f.localRegistrationId)
+      .u32(f.remoteRegistrationId)
+      .fixed(f.rootKey)
+      .fixed(f.sender.ratchetKey.publicKey.raw())
+      .fixed(f.sender.ratchetKey.privateKeyBytes())
+      .fixed(f.sender.chainKey)
+      .u32(f.sender.index)
+      .u32(f.previousCounter)
+      .fixed(f.baseKey)
+      .bool(f.pendingPreKey !== undefined);
+    if (f.pendingPreKey !== undefined) {
+      const pending = f.pendingPreKey;
+      writer.bool(pending.preKeyId !== undefined).u32(pending.preKeyId ?? 0);
+      writer.u32(pending.signedPreKeyId).fixed(pending.baseKey);
+    }
+    writer.u8(f.receivers.length);
+    for (const chain of f.receivers) {
+      writer.fixed(chain.ratchetKey).fixed(chain.chainKey).u32(chain.index).u32(chain.skipped.size);
+      for (const [counter, seed] of chain.skipped) writer.u32(counter).fixed(seed);
+    }
+  }
+
+  static deserializeFrom(reader: ByteReader): SessionState {
+    const localIdentity = reader.fixed(ED25519_PUBLIC_KEY_BYTES);
+    const remoteIdentity = reader.fixed(ED25519_PUBLIC_KEY_BYTES);
+    const localRegistrationId = reader.u32();
+    const remoteRegistrationId = reader.u32();
+    const rootKey = reader.fixed(ROOT_KEY_BYTES);
+    const ratchetPublic = reader.fixed(X25519_PUBLIC_KEY_BYTES);
+    const ratchetPrivate = reader.fixed(X25519_PRIVATE_KEY_BYTES);
+    const sender = {
+      ratchetKey: KeyPair.fromStored(ratchetPublic, ratchetPrivate),
+      chainKey: reader.fixed(CHAIN_KEY_BYTES),
+      index: reader.u32(),
+    };
+    const previousCounter = reader.u32();
+    const baseKey = reader.fixed(X25519_PUBLIC_KEY_BYTES);
+    let pendingPreKey: PendingPreKey | undefined;
+    if (reader.bool()) {
+      const hasPreKey = reader.bool();
+      const preKeyId = reader.u32();
+      pendingPreKey = {
+        preKeyId: hasPreKey ? preKeyId : undefined,
+        signedPreKeyId: reader.u32(),
+        baseKey: reader.fixed(X25519_PUBLIC_KEY_BYTES),
+      };
+    }
+    const receiverCount = reader.u8();
+    if (receiverCount > MAX_RECEIVER_CHAINS) reader.fail('too many receiver chains');
+    const receivers: ReceiverChain[] = [];
+    for (let i = 0; i < receiverCount; i++) {
+      const ratchetKey = reader.fixed(X25519_PUBLIC_KEY_BYTES);
+      const chainKey = reader.fixed(CHAIN_KEY_BYTES);
+      const index = reader.u32();
+      const skippedCount = reader.u32();
+      if (skippedCount > MAX_MESSAGE_KEYS) reader.fail('too many skipped message keys');
+      const skipped = new Map<number, Uint8Array>();
+      for (let k = 0; k < skippedCount; k++) skipped.set(reader.u32(), reader.fixed(MESSAGE_KEY_SEED_BYTES));
+      receivers.push({ ratchetKey, chainKey, index, skipped });
+    }
+    return new SessionState({
+      localIdentity,
+      remoteIdentity,
+      localRegistrationId,
+      remoteRegistrationId,
+      rootKey,
+      sender,
+      previousCounter,
+      receivers,
+      pendingPreKey,
+      baseKey,
+    });
+  }
+}
+
+/** Advances `chain` to `counter`, remembering skipped seeds, and returns the seed for `counter`. */
+function takeMessageKeySeed(chain: ReceiverChain, counter: number): Uint8Array {
+  if (counter < chain.index) {
+    const seed = chain.skipped.get(counter);
+    if (seed === undefined) {
+      throw new CryptoError(CryptoErrorCode.DuplicateMessage, `message ${counter} was already received`);
+    }
+    chain.skipped.delete(counter);
+    return seed;
+  }
+  if (counter - chain.index > MAX_FORWARD_JUMPS) {
+    throw tooManySkipped(
+      `message ${counter} is ${counter - chain.index} ahead of the chain (max ${MAX_FORWARD_JUMPS})`,
+    );
+  }
+  let chainKey = chain.chainKey;
+  for (let index = chain.index; index < counter; index++) {
+    chain.skipped.set(index, messageKeySeed(chainKey));
+    if (chain.skipped.size > MAX_MESSAGE_KEYS) {
+      const oldest = chain.skipped.keys().next();
+      if (oldest.done !== true) chain.skipped.delete(oldest.value);
+    }
+    chainKey = nextChainKey(chainKey);
+  }
+  const seed = messageKeySeed(chainKey);
+  chain.chainKey = nextChainKey(chainKey);
+  chain.index = counter + 1;
+  return seed;
+}
+
+/** A device's sessions with one remote address: the current one and a few archived ones. */
+export class SessionRecord {
+  #current: SessionState | undefined;
+  #previous: SessionState[];
+
+  private constructor(current: SessionState | undefined, previous: SessionState[]) {
+    this.#current = current;
+    this.#previous = previous;
+  }
+
+  static empty(): SessionRecord {
+    return new SessionRecord(undefined, []);
+  }
+
+  get current(): SessionState | undefined {
+    return this.#current;
+  }
+
+  /** Archived states, newest first. */
+  get previous(): readonly SessionState[] {
+    return this.#previous;
+  }
+
+  /** Makes `state` current, archiving the old current state. */
+  promote(state: SessionState): void {
+    if (this.#current !== undefined) this.#previous.unshift(this.#current);
+    if (this.#previous.length > MAX_ARCHIVED_STATES) this.#previous.length = MAX_ARCHIVED_STATES;
+    this.#current = state;
+  }
+
+  /** Replaces the archived state at `index` by a newer version of it and makes it current. */
+  promoteArchived(index: number, state: SessionState): void {
+    this.#previous.splice(index, 1);
+    this.promote(state);
+  }
+
+  replaceCurrent(state: SessionState): void {
+    this.#current = state;
+  }
+
+  /** Moves the current session to the archive (e.g. when the peer's identity changed). */
+  archiveCurrent(): void {
+    if (this.#current === undefined) return;
+    this.#previous.unshift(this.#current);
+    if (this.#previous.length > MAX_ARCHIVED_STATES) this.#previous.length = MAX_ARCHIVED_STATES;
+    this.#current = undefined;
+  }
+
+  /** Finds a state (current or archived) created from the initiator's base key `baseKey`. */
+  findByBaseKey(baseKey: Uint8Array): SessionState | undefined {
+    if (this.#current !== undefined && constantTimeEqual(this.#current.baseKey, baseKey)) return this.#current;
+    return this.#previous.find((state) => constantTimeEqual(state.baseKey, baseKey));
+  }
+
+  serialize(): Uint8Array {
+    const writer = new ByteWriter(1024).u8(SESSION_RECORD_VERSION).bool(this.#current !== undefined);
+    this.#current?.serializeInto(writer);
+    writer.u8(this.#previous.length);
+    for (const state of this.#previous) state.serializeInto(writer);
+    return writer.finish();
+  }
+
+  static deserialize(bytes: Uint8Array): SessionRecord {
+    const reader = new ByteReader(bytes, CryptoErrorCode.InvalidKey);
+    readVersion(reader, 'session record', SESSION_RECORD_VERSION);
+    const current = reader.bool() ? SessionState.deserializeFrom(reader) : undefined;
+    const previousCount = reader.u8();
+    if (previousCount > MAX_ARCHIVED_STATES) reader.fail('too many archived sessions');
+    const previous: SessionState[] = [];
+    for (let i = 0; i < previousCount; i++) previous.push(SessionState.deserializeFrom(reader));
+    reader.end();
+    return new SessionRecord(current, previous);
+  }
+}

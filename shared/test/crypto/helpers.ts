@@ -1,0 +1,71 @@
+import {
+  IdentityKeyPair,
+  InMemorySenderKeyStore,
+  inMemoryProtocolStores,
+  PreKeyBundle,
+  PreKeyRecord,
+  ProtocolAddress,
+  SignedPreKeyRecord,
+} from '../../src/crypto/index.ts';
+
+let nextRegistrationId = 1;
+
+/** One device with in-memory stores, one signed prekey (id 1) and `preKeyCount` one-time prekeys (ids 1..n). */
+export async function makeDevice(name: string, deviceId = 1, preKeyCount = 5) {
+  const identity = IdentityKeyPair.generate();
+  const registrationId = nextRegistrationId++;
+  const stores = inMemoryProtocolStores(identity, registrationId);
+  const address = ProtocolAddress.of(name, deviceId);
+  const signedPreKey = SignedPreKeyRecord.generate(1, identity);
+  await stores.signedPreKeys.storeSignedPreKey(signedPreKey.id, signedPreKey);
+  const preKeys: PreKeyRecord[] = [];
+  for (let id = 1; id <= preKeyCount; id++) {
+    const preKey = PreKeyRecord.generate(id);
+    preKeys.push(preKey);
+    await stores.preKeys.storePreKey(id, preKey);
+  }
+  let nextPreKey = 0;
+  const device = {
+    address,
+    identity,
+    registrationId,
+    stores,
+    senderKeys: new InMemorySenderKeyStore(),
+    signedPreKey,
+    /** A bundle as the directory would hand it out, consuming a one-time prekey unless `withPreKey` is false. */
+    bundle(withPreKey = true): PreKeyBundle {
+      const preKey = withPreKey ? preKeys[nextPreKey++] : undefined;
+      return PreKeyBundle.create({
+        registrationId,
+        deviceId,
+        identityKey: identity.publicKey,
+        signedPreKeyId: signedPreKey.id,
+        signedPreKey: signedPreKey.keyPair.publicKey,
+        signedPreKeySignature: signedPreKey.signature,
+        preKeyId: preKey?.id,
+        preKey: preKey?.keyPair.publicKey,
+      });
+    },
+  };
+  return device;
+}
+
+export type Device = Awaited<ReturnType<typeof makeDevice>>;
+
+export function text(value: string): Uint8Array {
+  return new Uint8Array([...value].map((c) => c.charCodeAt(0)));
+}
+
+export function str(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
+}
+
+export function hex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function unhex(value: string): Uint8Array {
+  const out = new Uint8Array(value.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(value.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
