@@ -4,5 +4,9 @@ export default defineProject({
   test: {
     name: 'infra',
     include: ['test/**/*.test.ts'],
+    // Stacks start PGlite (~5 s) and real sockets: generous hook timeouts, no timed assertions.
+    hookTimeout: 60_000,
+    testTimeout: 20_000,
+    env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },
   },
 });

@@ -48,7 +48,9 @@ export interface LocalStack {
  * process runs one stack.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const { env, dataDir } = options;
+  // A copy: the functions' variables are written to process.env below, which may be `options.env` itself.
+  const env = { ...options.env };
+  const { dataDir } = options;
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
   const stops: (() => Promise<void>)[] = [];
@@ -87,9 +89,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const functionEnv = {
       AWS_REGION: env.AWS_REGION ?? 'us-east-1',
-      // Emulators accept any key; the SDK only needs some to sign with.
-      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'local',
-      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'local',
+      // Emulators check no signature; s3rver only insists on its own key id. Not secrets.
+      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'S3RVER',
       DATABASE_URL: database,
       REDIS_URL: env.REDIS_URL,
       S3_ENDPOINT: s3Endpoint,

@@ -3,6 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { startLocalStack } from './stack.ts';
 
 /** `npm start`: the whole of CipherTalk on this machine. */
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+// A .env file (see .env.example) points at real services; variables already set win.
+if (existsSync(`${repo}.env`)) process.loadEnvFile(`${repo}.env`);
 const env = process.env;
 const port = (name: string, fallback: number) => {
   const value = Number(env[name] ?? fallback);
@@ -10,7 +13,6 @@ const port = (name: string, fallback: number) => {
   return value;
 };
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
 const webRoot = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 const stack = await startLocalStack({

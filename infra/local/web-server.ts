@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 
@@ -32,7 +32,7 @@ const types: Record<string, string> = {
  * exactly the API and WebSocket origins).
  */
 export async function startWebServer(options: WebServerOptions) {
-  const root = normalize(options.root);
+  const root = normalize(options.root).replace(/[\\/]+$/, '');
   const { apiUrl, wsUrl } = options.runtimeConfig;
   const security = {
     'content-security-policy': [
@@ -51,7 +51,15 @@ export async function startWebServer(options: WebServerOptions) {
     'x-frame-options': 'DENY',
   };
 
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => {
+    serve(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(400);
+      res.end();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Throws on malformed escapes: answered 400 above.
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (path === '/config.json') {
       res.writeHead(200, { ...security, 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -74,7 +82,8 @@ export async function startWebServer(options: WebServerOptions) {
     createReadStream(file)
       .on('error', () => res.destroy())
       .pipe(res);
-  });
+  }
+
   await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

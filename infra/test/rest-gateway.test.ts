@@ -36,16 +36,32 @@ const handlers: Record<string, LambdaHandler> = {
     const path = (event as APIGatewayProxyEvent).queryStringParameters?.kind;
     if (path === 'throw') throw new Error('handler exploded with secret detail');
     if (path === 'malformed') return { statusCode: 'two hundred' };
-    return { statusCode: 200, headers: { 'content-type': 'image/png' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'image/png' },
+      body: Buffer.from([0, 1, 2, 255]).toString('base64'),
+      isBase64Encoded: true,
+    };
   },
   wsDefault: () => new Promise(() => undefined),
   wsPing: async (event) => {
-    const token = (event as APIGatewayProxyEvent).headers.authorization ?? (event as APIGatewayProxyEvent).headers.Authorization;
-    if (token === 'Bearer deny') return { principalId: 'u1', policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: '*' }] } };
+    const token =
+      (event as APIGatewayProxyEvent).headers.authorization ?? (event as APIGatewayProxyEvent).headers.Authorization;
+    if (token === 'Bearer deny')
+      return {
+        principalId: 'u1',
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: '*' }],
+        },
+      };
     if (token === 'Bearer allow') {
       return {
         principalId: 'user-42',
-        policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: '*' }] },
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: '*' }],
+        },
         context: { userId: 'user-42', deviceId: 'dev-7' },
       };
     }

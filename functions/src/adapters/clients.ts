@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { config } from '#config';
+import { logger } from '#lib/observability.ts';
 import type { ConnectionRegistry } from '#ports/connection-registry.ts';
 import type { ConnectionsApi } from '#ports/connections-api.ts';
 import type { Db } from '#ports/db.ts';
@@ -25,11 +26,13 @@ function once<T>(create: () => T): () => T {
 
 export const db = once((): Db => createPostgresDb(config.databaseUrl));
 
-export const redis = once(() =>
-  config.redisUrl
-    ? new Redis(config.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: false })
-    : null,
-);
+export const redis = once(() => {
+  if (!config.redisUrl) return null;
+  const client = new Redis(config.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+  // ioredis reconnects by itself; commands fail meanwhile and callers see that. Log without the URL.
+  client.on('error', (error: Error) => logger.warn('redis connection error', { error: error.message }));
+  return client;
+});
 
 export const connectionRegistry = once((): ConnectionRegistry => {
   const client = redis();
