@@ -1,3 +1,4 @@
+import { type Socket, connect as tcpConnect } from 'node:net';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -709,5 +710,174 @@ describe('@connections through the real SDK client', () => {
     client.ws.send('{"action":"ping","nonce":42}');
 
     expect(JSON.parse(await client.next())).toEqual({ type: 'pong', nonce: 42 });
+  });
+});
+
+// ---- robustness --------------------------------------------------------------------------
+
+/** A client speaking raw bytes, for what `ws` refuses to send. */
+class RawClient {
+  private received = Buffer.alloc(0);
+  private readonly waiters: (() => void)[] = [];
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      for (const waiter of this.waiters.splice(0)) waiter();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async open(port: number, request: string): Promise<RawClient> {
+    const socket = tcpConnect(port, '127.0.0.1');
+    await new Promise((connected) => socket.once('connect', connected));
+    socket.write(request);
+    return new RawClient(socket);
+  }
+
+  /** Waits until `take` finds what it needs in the bytes received so far and removes what it consumed. */
+  async read<T>(take: (bytes: Buffer) => { value: T; consumed: number } | undefined): Promise<T> {
+    for (;;) {
+      const found = take(this.received);
+      if (found) {
+        this.received = this.received.subarray(found.consumed);
+        return found.value;
+      }
+      await new Promise<void>((more) => this.waiters.push(more));
+    }
+  }
+
+  responseHead(): Promise<string> {
+    return this.read((bytes) => {
+      const end = bytes.indexOf('\r\n\r\n');
+      return end === -1 ? undefined : { value: bytes.subarray(0, end).toString(), consumed: end + 4 };
+    });
+  }
+
+  /** The next server frame (servers never mask; payloads here stay under 126 bytes). */
+  frame(): Promise<{ opcode: number; payload: Buffer }> {
+    return this.read((bytes) => {
+      const length = (bytes[1] ?? 0) & 0x7f;
+      if (bytes.length < 2 + length) return undefined;
+      return {
+        value: { opcode: (bytes[0] ?? 0) & 0x0f, payload: bytes.subarray(2, 2 + length) },
+        consumed: 2 + length,
+      };
+    });
+  }
+}
+
+const upgradeRequest = (path: string, headers = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n') =>
+  `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${headers}Sec-WebSocket-Version: 13\r\n\r\n`;
+
+describe('robustness', () => {
+  it('answers a malformed upgrade with 400 without invoking $connect', async () => {
+    const { gateway, calls } = await start();
+
+    const raw = await RawClient.open(gateway.port, upgradeRequest('/local', ''));
+    const head = await raw.responseHead();
+    raw.socket.destroy();
+    await gateway.close();
+
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(calls.of('wsConnect')).toHaveLength(0);
+  });
+
+  it('closes with 1009 as soon as a frame header announces more than 32 KB', async () => {
+    const { gateway, calls } = await start();
+    const raw = await RawClient.open(gateway.port, upgradeRequest('/local'));
+    expect(await raw.responseHead()).toMatch(/^HTTP\/1\.1 101 /);
+
+    // A masked text frame announcing 1 GiB: only its 14-byte header is ever sent.
+    const header = Buffer.from([0x81, 0xff, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4]);
+    raw.socket.write(header);
+    const close = await raw.frame();
+    raw.socket.destroy();
+    const disconnect = await calls.waitFor('wsDisconnect');
+
+    expect(close.opcode).toBe(0x8);
+    expect(close.payload.readUInt16BE(0)).toBe(1009);
+    expect(disconnect.requestContext.disconnectStatusCode).toBe(1009);
+    expect(calls.of('wsDefault')).toHaveLength(0);
+  });
+
+  it('closes with 1002 on a protocol error (an unmasked client frame) and keeps serving', async () => {
+    const { gateway, calls } = await start();
+    const raw = await RawClient.open(gateway.port, upgradeRequest('/local'));
+    await raw.responseHead();
+
+    raw.socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    const close = await raw.frame();
+    raw.socket.destroy();
+    await calls.waitFor('wsDisconnect');
+    const client = await connect(gateway.url);
+    client.ws.send('{"action":"ping"}');
+
+    expect(close.payload.readUInt16BE(0)).toBe(1002);
+    expect((await calls.waitFor('wsPing')).body).toBe('{"action":"ping"}');
+  });
+
+  it('lets a handler that answers a client who already left get GoneException', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((open) => {
+      release = open;
+    });
+    let sdk: ApiGatewayManagementApiClient | undefined;
+    const answers: unknown[] = [];
+    const harness = await start({
+      wsPing: async (event) => {
+        await gate;
+        const sent = sdk?.send(
+          new PostToConnectionCommand({ ConnectionId: event.requestContext.connectionId, Data: 'late pong' }),
+        );
+        answers.push(await sent?.catch((error: unknown) => error));
+        return { statusCode: 200 };
+      },
+    });
+    sdk = management(harness.gateway);
+    const client = await connect(harness.gateway.url);
+
+    client.ws.send('{"action":"ping"}');
+    await harness.calls.waitFor('wsPing');
+    client.ws.terminate();
+    await harness.calls.waitFor('wsDisconnect');
+    release();
+    await harness.gateway.close();
+
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toBeInstanceOf(GoneException);
+  });
+
+  it('sends data that is not UTF-8 as a binary frame', async () => {
+    const { gateway, calls } = await start();
+    const client = await connect(gateway.url);
+    const frames: { data: Buffer; isBinary: boolean }[] = [];
+    const received = new Promise<void>((done) =>
+      client.ws.once('message', (data, isBinary) => {
+        frames.push({ data: data as Buffer, isBinary });
+        done();
+      }),
+    );
+
+    await management(gateway).send(
+      new PostToConnectionCommand({ ConnectionId: await connectionIdOf(calls), Data: new Uint8Array([0xff, 0, 0xfe]) }),
+    );
+    await received;
+
+    expect(frames).toEqual([{ data: Buffer.from([0xff, 0, 0xfe]), isBinary: true }]);
+  });
+
+  it('answers 403 for @connections paths on another stage or without an id', async () => {
+    const { gateway } = await start();
+    const signed = { Authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/execute-api/aws4_request' };
+    const base = `http://127.0.0.1:${gateway.port}`;
+
+    const statuses = await Promise.all(
+      ['/prod/@connections/abc%3D', '/local/@connections/', '/local/@connections/abc%3D/extra', '/'].map(
+        async (path) => (await fetch(`${base}${path}`, { headers: signed })).status,
+      ),
+    );
+
+    expect(statuses).toEqual([403, 403, 403, 403]);
   });
 });
