@@ -50,7 +50,12 @@ function writeDistributionId(writer: ByteWriter, distributionId: string): void {
 }
 
 function readDistributionId(reader: ByteReader): string {
-  return sodium().to_string(reader.fixed(reader.u16()));
+  const bytes = reader.fixed(reader.u16());
+  try {
+    return sodium().to_string(bytes);
+  } catch {
+    return reader.fail('distribution id is not UTF-8');
+  }
 }
 
 export function encodeSenderKeyDistribution(d: SenderKeyDistribution): Uint8Array {

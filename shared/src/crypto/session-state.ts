@@ -1,11 +1,12 @@
 /**
  * The Double Ratchet state of one session and the record that holds a device's sessions with one address.
  *
- * Skipped message keys follow libsignal: a receiving chain remembers the seeds of keys it skipped, at most
- * {@link MAX_MESSAGE_KEYS} per chain (the oldest are dropped), and refuses to jump more than
- * {@link MAX_FORWARD_JUMPS} messages ahead. The last {@link MAX_RECEIVER_CHAINS} receiving chains are kept so that
- * late messages from before a DH ratchet turn still decrypt; a record keeps up to {@link MAX_ARCHIVED_STATES}
- * earlier sessions (simultaneous initiation, re-installs).
+ * Skipped message keys: as in the Signal spec, when the DH ratchet turns, the receiving chain it leaves is
+ * advanced to the sender's "previous counter" (storing the seeds of the keys not yet used), and its chain key is
+ * then erased, so the state can derive nothing on that chain beyond what was actually sent. Stored seeds are
+ * bounded at {@link MAX_MESSAGE_KEYS} per session (oldest dropped first; libsignal bounds 2,000 per chain and 5
+ * chains), and no message may jump more than {@link MAX_FORWARD_JUMPS} ahead in a chain (libsignal's bound).
+ * A record keeps up to {@link MAX_ARCHIVED_STATES} earlier sessions (simultaneous initiation, re-installs).
  */
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
@@ -24,12 +25,10 @@ import {
 } from './ratchet.ts';
 import { concatBytes, constantTimeEqual } from './sodium.ts';
 
-/** libsignal's MAX_MESSAGE_KEYS: skipped keys kept per receiving chain. */
+/** libsignal's MAX_MESSAGE_KEYS (2,000): here the bound on skipped message keys stored per session. */
 export const MAX_MESSAGE_KEYS = 2000;
 /** libsignal's MAX_FORWARD_JUMPS: the largest gap in one chain we are willing to skip. */
 export const MAX_FORWARD_JUMPS = 25_000;
-/** libsignal's MAX_RECEIVER_CHAINS. */
-export const MAX_RECEIVER_CHAINS = 5;
 /** libsignal's ARCHIVED_STATES_MAX_LENGTH. */
 export const MAX_ARCHIVED_STATES = 40;
 /** Version of the storage format of {@link SessionRecord}. */
@@ -43,7 +42,8 @@ interface SenderChain {
 
 interface ReceiverChain {
   ratchetKey: Uint8Array;
-  chainKey: Uint8Array;
+  /** Erased (undefined) once the ratchet turned past this chain: only its skipped seeds remain. */
+  chainKey: Uint8Array | undefined;
   index: number;
   /** Skipped message-key seeds by counter, oldest first. */
   skipped: Map<number, Uint8Array>;
@@ -137,8 +137,9 @@ export class SessionState {
   decrypt(message: SignalMessage): Uint8Array {
     const f = this.#f;
     let chain = f.receivers.find((c) => constantTimeEqual(c.ratchetKey, message.ratchetKey));
-    if (chain === undefined) chain = this.#turnRatchet(message.ratchetKey);
+    if (chain === undefined) chain = this.#turnRatchet(message);
     const seed = takeMessageKeySeed(chain, message.counter);
+    this.#boundSkippedKeys();
     const keys = deriveMessageKeys(seed);
     const associatedData = concatBytes(message.header, f.remoteIdentity, f.localIdentity);
     const plaintext = openWithMessageKeys(keys, message.ciphertext, associatedData);
@@ -146,8 +147,15 @@ export class SessionState {
     return plaintext;
   }
 
-  #turnRatchet(theirRatchetKey: Uint8Array): ReceiverChain {
+  #turnRatchet(message: SignalMessage): ReceiverChain {
     const f = this.#f;
+    const theirRatchetKey = message.ratchetKey;
+    // Close the chain we are leaving: keep keys for what was sent on it but has not arrived, erase its key.
+    const leaving = f.receivers.at(-1);
+    if (leaving !== undefined) {
+      skipMessageKeys(leaving, message.previousCounter);
+      leaving.chainKey = undefined;
+    }
     const receiving = deriveRootChain(f.rootKey, f.sender.ratchetKey.agreeRaw(theirRatchetKey));
     const ourNewRatchetKey = KeyPair.generate();
     const sending = deriveRootChain(receiving.rootKey, ourNewRatchetKey.agreeRaw(theirRatchetKey));
@@ -157,12 +165,30 @@ export class SessionState {
       index: 0,
       skipped: new Map(),
     };
+    f.receivers = f.receivers.filter((c) => c.chainKey !== undefined || c.skipped.size > 0);
     f.receivers.push(chain);
-    if (f.receivers.length > MAX_RECEIVER_CHAINS) f.receivers.shift();
     f.previousCounter = f.sender.index;
     f.rootKey = sending.rootKey;
     f.sender = { ratchetKey: ourNewRatchetKey, chainKey: sending.chainKey, index: 0 };
     return chain;
+  }
+
+  /** Drops the oldest skipped seeds beyond {@link MAX_MESSAGE_KEYS}, and closed chains left without any. */
+  #boundSkippedKeys(): void {
+    const f = this.#f;
+    let total = 0;
+    for (const chain of f.receivers) total += chain.skipped.size;
+    for (const chain of f.receivers) {
+      if (total <= MAX_MESSAGE_KEYS) break;
+      for (const counter of chain.skipped.keys()) {
+        if (total <= MAX_MESSAGE_KEYS) break;
+        chain.skipped.delete(counter);
+        total--;
+      }
+    }
+    if (f.receivers.some((c) => c.chainKey === undefined && c.skipped.size === 0)) {
+      f.receivers = f.receivers.filter((c) => c.chainKey !== undefined || c.skipped.size > 0);
+    }
   }
 
   serializeInto(writer: ByteWriter): void {
@@ -185,9 +211,11 @@ export class SessionState {
       writer.bool(pending.preKeyId !== undefined).u32(pending.preKeyId ?? 0);
       writer.u32(pending.signedPreKeyId).fixed(pending.baseKey);
     }
-    writer.u8(f.receivers.length);
+    writer.u16(f.receivers.length);
     for (const chain of f.receivers) {
-      writer.fixed(chain.ratchetKey).fixed(chain.chainKey).u32(chain.index).u32(chain.skipped.size);
+      writer.fixed(chain.ratchetKey).bool(chain.chainKey !== undefined);
+      if (chain.chainKey !== undefined) writer.fixed(chain.chainKey);
+      writer.u32(chain.index).u32(chain.skipped.size);
       for (const [counter, seed] of chain.skipped) writer.u32(counter).fixed(seed);
     }
   }
@@ -217,12 +245,12 @@ export class SessionState {
         baseKey: reader.fixed(X25519_PUBLIC_KEY_BYTES),
       };
     }
-    const receiverCount = reader.u8();
-    if (receiverCount > MAX_RECEIVER_CHAINS) reader.fail('too many receiver chains');
+    const receiverCount = reader.u16();
+    if (receiverCount > MAX_MESSAGE_KEYS + 1) reader.fail('too many receiver chains');
     const receivers: ReceiverChain[] = [];
     for (let i = 0; i < receiverCount; i++) {
       const ratchetKey = reader.fixed(X25519_PUBLIC_KEY_BYTES);
-      const chainKey = reader.fixed(CHAIN_KEY_BYTES);
+      const chainKey = reader.bool() ? reader.fixed(CHAIN_KEY_BYTES) : undefined;
       const index = reader.u32();
       const skippedCount = reader.u32();
       if (skippedCount > MAX_MESSAGE_KEYS) reader.fail('too many skipped message keys');
@@ -245,7 +273,22 @@ export class SessionState {
   }
 }
 
-/** Advances `chain` to `counter`, remembering skipped seeds, and returns the seed for `counter`. */
+/** Stores the seeds of `chain`'s keys up to (not including) `until`, advancing the chain to `until`. */
+function skipMessageKeys(chain: ReceiverChain, until: number): void {
+  if (chain.chainKey === undefined || until <= chain.index) return;
+  if (until - chain.index > MAX_FORWARD_JUMPS) {
+    throw tooManySkipped(`message ${until} is ${until - chain.index} ahead of the chain (max ${MAX_FORWARD_JUMPS})`);
+  }
+  let chainKey = chain.chainKey;
+  for (let index = chain.index; index < until; index++) {
+    chain.skipped.set(index, messageKeySeed(chainKey));
+    chainKey = nextChainKey(chainKey);
+  }
+  chain.chainKey = chainKey;
+  chain.index = until;
+}
+
+/** The seed for message `counter` of `chain`: a stored skipped one, or derived by advancing the chain. */
 function takeMessageKeySeed(chain: ReceiverChain, counter: number): Uint8Array {
   if (counter < chain.index) {
     const seed = chain.skipped.get(counter);
@@ -255,22 +298,12 @@ function takeMessageKeySeed(chain: ReceiverChain, counter: number): Uint8Array {
     chain.skipped.delete(counter);
     return seed;
   }
-  if (counter - chain.index > MAX_FORWARD_JUMPS) {
-    throw tooManySkipped(
-      `message ${counter} is ${counter - chain.index} ahead of the chain (max ${MAX_FORWARD_JUMPS})`,
-    );
+  skipMessageKeys(chain, counter);
+  if (chain.chainKey === undefined) {
+    throw new CryptoError(CryptoErrorCode.InvalidMessage, `message ${counter} is beyond the end of a closed chain`);
   }
-  let chainKey = chain.chainKey;
-  for (let index = chain.index; index < counter; index++) {
-    chain.skipped.set(index, messageKeySeed(chainKey));
-    if (chain.skipped.size > MAX_MESSAGE_KEYS) {
-      const oldest = chain.skipped.keys().next();
-      if (oldest.done !== true) chain.skipped.delete(oldest.value);
-    }
-    chainKey = nextChainKey(chainKey);
-  }
-  const seed = messageKeySeed(chainKey);
-  chain.chainKey = nextChainKey(chainKey);
+  const seed = messageKeySeed(chain.chainKey);
+  chain.chainKey = nextChainKey(chain.chainKey);
   chain.index = counter + 1;
   return seed;
 }
