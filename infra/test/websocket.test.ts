@@ -880,4 +880,25 @@ describe('robustness', () => {
 
     expect(statuses).toEqual([403, 403, 403, 403]);
   });
+
+  it('decodes each path segment, so ids with /, + and = reach the lookup', async () => {
+    const { gateway } = await start();
+    const signed = { Authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/execute-api/aws4_request' };
+
+    const response = await fetch(`${gateway.managementEndpoint}/%40connections/ab%2Bc%2Fdefghi%3D`, {
+      headers: signed,
+    });
+
+    expect(response.status).toBe(410);
+    expect(response.headers.get('x-amzn-errortype')).toBe('GoneException');
+    expect(await response.json()).toEqual({ message: null });
+  });
+
+  it('refuses with 500 when $connect returns something that is not an HTTP status', async () => {
+    const { gateway } = await start({ wsConnect: async () => ({ statusCode: 42 }) });
+
+    const refusal = await connect(gateway.url).catch((error: unknown) => error);
+
+    expect((refusal as Refused).status).toBe(500);
+  });
 });

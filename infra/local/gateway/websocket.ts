@@ -16,6 +16,18 @@
  * connection may overlap and finish out of order. API Gateway makes no ordering
  * promise either, and a twin that serialised them would hide handlers that
  * depend on order.
+ *
+ * Where the service's behaviour is not documented, the twin picks:
+ * - close codes: 1009 'Frame size limit exceeded' / 'Message size limit exceeded',
+ *   1001 'Going away' (idle, maximum duration, gateway shutdown), 1000
+ *   'Connection deleted' (@connections DELETE), 1006 when the socket just drops;
+ * - the idle timer counts data frames both ways (incoming frames, @connections
+ *   posts), not ping/pong;
+ * - a refused upgrade carries the `$connect` result's string body;
+ * - `$disconnect` carries the Host and X-Forwarded-For headers of the upgrade;
+ * - a post is sent as one frame, text when the data is UTF-8, binary otherwise;
+ * - @connections accepts any `Authorization: AWS4-HMAC-SHA256 ...` header:
+ *   signatures are not verified locally.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -236,6 +248,10 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
         return refuse(socket, 500, { message: 'Internal server error' });
       }
       const status = statusCodeOf(outcome.result);
+      if (status === undefined) {
+        log({ level: 'error', msg: '$connect returned an invalid statusCode', connectionId, requestId });
+        return refuse(socket, 500, { message: 'Internal server error' });
+      }
       if (status < 200 || status > 299) {
         log({ level: 'info', msg: '$connect refused', connectionId, requestId, status });
         return refuse(socket, status, bodyOf(outcome.result));
@@ -613,9 +629,12 @@ function queryParameters(url: URL) {
   return { single, multi };
 }
 
-function statusCodeOf(result: unknown): number {
+/** The result's HTTP status: 200 when it names none, undefined when it is not one. */
+function statusCodeOf(result: unknown): number | undefined {
   const status = (result as { statusCode?: unknown } | null | undefined)?.statusCode;
-  return typeof status === 'number' ? status : 200;
+  if (status === undefined) return 200;
+  const code = typeof status === 'string' && status !== '' ? Number(status) : status;
+  return typeof code === 'number' && Number.isInteger(code) && code >= 100 && code <= 599 ? code : undefined;
 }
 
 function bodyOf(result: unknown): unknown {
@@ -626,8 +645,9 @@ function bodyOf(result: unknown): unknown {
 function headerOf(result: unknown, name: string): string | undefined {
   const headers = (result as { headers?: unknown } | null | undefined)?.headers;
   if (typeof headers !== 'object' || headers === null) return undefined;
-  const entry = Object.entries(headers).find(([key]) => key.toLowerCase() === name);
-  return typeof entry?.[1] === 'string' ? entry[1] : undefined;
+  const value = Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+  // Only a valid token reaches the handshake response: nothing can be injected into it.
+  return typeof value === 'string' && tokenPattern.test(value) ? value : undefined;
 }
 
 function cause(outcome: { outcome: string; error?: unknown }): Record<string, unknown> {
