@@ -140,8 +140,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     });
     stops.push(() => rest.close());
-    const restUrl = `http://localhost:${rest.port}`;
-    const wsUrl = `ws://localhost:${ws.port}`;
+    const restUrl = publicUrl(rest.url);
+    // Browsers and cookies know the machine as localhost; the path carries the stage, as in AWS.
+    const wsUrl = publicUrl(ws.url);
 
     let webUrl: string | null = null;
     if (options.ports.web !== null && options.webRoot) {
@@ -172,6 +173,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stop();
     throw error;
   }
+}
+
+function publicUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.hostname === '127.0.0.1') parsed.hostname = 'localhost';
+  return parsed.toString().replace(/\/$/, '');
 }
 
 /** A URL without its password, for printing. */

@@ -3,6 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { startLocalStack } from './stack.ts';
 
 /** `npm start`: the whole of CipherTalk on this machine. */
+/** An optional positive duration; unset keeps API Gateway's own. */
+const milliseconds = (name: string): number | undefined => {
+  if (env[name] === undefined) return undefined;
+  const value = Number(env[name]);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive number of milliseconds`);
+  return value;
+};
+
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 // A .env file (see .env.example) points at real services; variables already set win.
 if (existsSync(`${repo}.env`)) process.loadEnvFile(`${repo}.env`);
@@ -20,6 +28,7 @@ const stack = await startLocalStack({
   host: env.HOST ?? '127.0.0.1',
   ports: { rest: port('REST_PORT', 3000), ws: port('WS_PORT', 3001), web: port('WEB_PORT', 5173) },
   webRoot: existsSync(webRoot) ? webRoot : null,
+  webSocket: { idleTimeoutMs: milliseconds('WS_IDLE_TIMEOUT_MS'), maxDurationMs: milliseconds('WS_MAX_DURATION_MS') },
   env,
   log: (line) => {
     if (line.level === 'ERROR' || env.TWIN_LOG === 'debug') process.stderr.write(`${JSON.stringify(line)}\n`);

@@ -61,7 +61,10 @@ describe('npm start', () => {
     expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' ${urls.rest}`);
     expect(await page.text()).toContain('<div id="app"></div>');
     const config = await fetchJson(`${urls.spa}/config.json`);
-    expect(config.body).toMatchObject({ apiUrl: urls.rest, wsUrl: expect.stringMatching(/^ws:\/\/localhost:\d+$/) });
+    expect(config.body).toMatchObject({
+      apiUrl: urls.rest,
+      wsUrl: expect.stringMatching(/^ws:\/\/localhost:\d+\/local$/),
+    });
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(await (await fetch(urls.spa)).text())?.[1];
     const asset = await fetch(`${urls.spa}${script}`);
     expect(asset.status).toBe(200);
