@@ -29,6 +29,11 @@ import { concatBytes, constantTimeEqual } from './sodium.ts';
 export const MAX_MESSAGE_KEYS = 2000;
 /** libsignal's MAX_FORWARD_JUMPS: the largest gap in one chain we are willing to skip. */
 export const MAX_FORWARD_JUMPS = 25_000;
+/**
+ * Closed receiving chains remembered without any skipped key, only so that a replay from them is reported as a
+ * duplicate (older replays fail as invalid messages). libsignal keeps 5 receiving chains in all.
+ */
+export const MAX_CLOSED_CHAINS = 32;
 /** libsignal's ARCHIVED_STATES_MAX_LENGTH. */
 export const MAX_ARCHIVED_STATES = 40;
 /** Version of the storage format of {@link SessionRecord}. */
@@ -165,8 +170,8 @@ export class SessionState {
       index: 0,
       skipped: new Map(),
     };
-    f.receivers = f.receivers.filter((c) => c.chainKey !== undefined || c.skipped.size > 0);
     f.receivers.push(chain);
+    this.#pruneClosedChains();
     f.previousCounter = f.sender.index;
     f.rootKey = sending.rootKey;
     f.sender = { ratchetKey: ourNewRatchetKey, chainKey: sending.chainKey, index: 0 };
@@ -186,9 +191,20 @@ export class SessionState {
         total--;
       }
     }
-    if (f.receivers.some((c) => c.chainKey === undefined && c.skipped.size === 0)) {
-      f.receivers = f.receivers.filter((c) => c.chainKey !== undefined || c.skipped.size > 0);
-    }
+    this.#pruneClosedChains();
+  }
+
+  /** Forgets the oldest closed chains that hold no skipped key, beyond {@link MAX_CLOSED_CHAINS}. */
+  #pruneClosedChains(): void {
+    const f = this.#f;
+    let empty = 0;
+    for (const c of f.receivers) if (c.chainKey === undefined && c.skipped.size === 0) empty++;
+    if (empty <= MAX_CLOSED_CHAINS) return;
+    f.receivers = f.receivers.filter((c) => {
+      if (c.chainKey !== undefined || c.skipped.size > 0 || empty <= MAX_CLOSED_CHAINS) return true;
+      empty--;
+      return false;
+    });
   }
 
   serializeInto(writer: ByteWriter): void {
@@ -246,7 +262,7 @@ export class SessionState {
       };
     }
     const receiverCount = reader.u16();
-    if (receiverCount > MAX_MESSAGE_KEYS + 1) reader.fail('too many receiver chains');
+    if (receiverCount > MAX_MESSAGE_KEYS + MAX_CLOSED_CHAINS + 1) reader.fail('too many receiver chains');
     const receivers: ReceiverChain[] = [];
     for (let i = 0; i < receiverCount; i++) {
       const ratchetKey = reader.fixed(X25519_PUBLIC_KEY_BYTES);

@@ -5,6 +5,7 @@ import {
   initCrypto,
   isCryptoError,
   MAX_FORWARD_JUMPS,
+  MAX_MESSAGE_KEYS,
   MessageType,
   messageType,
   PreKeyBundle,
@@ -197,6 +198,29 @@ describe('Double Ratchet', () => {
     for (let i = 0; i < 300; i++) sent.push(await aliceToBob.encrypt(text(`m${i}`)));
     expect(str((await bobFromAlice.decrypt(sent[299] as Uint8Array)).plaintext)).toBe('m299');
     expect(str((await bobFromAlice.decrypt(sent[1] as Uint8Array)).plaintext)).toBe('m1');
+  });
+
+  it('keeps at most MAX_MESSAGE_KEYS skipped keys, dropping the oldest', async () => {
+    const { aliceToBob, bobFromAlice } = await established();
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < MAX_MESSAGE_KEYS + 10; i++) sent.push(await aliceToBob.encrypt(text(`m${i}`)));
+    await bobFromAlice.decrypt(sent[MAX_MESSAGE_KEYS + 9] as Uint8Array);
+    // Keys 0..8 were dropped (2,009 skipped > 2,000); key 9 onwards are kept.
+    await expectCode(bobFromAlice.decrypt(sent[8] as Uint8Array), CryptoErrorCode.DuplicateMessage);
+    expect(str((await bobFromAlice.decrypt(sent[9] as Uint8Array)).plaintext)).toBe('m9');
+  });
+
+  it('keeps the keys of a chain left behind by a ratchet turn for the messages still in flight', async () => {
+    const { aliceToBob, bobFromAlice } = await established();
+    await bobFromAlice.decrypt(await aliceToBob.encrypt(text('a0'))); // Bob now follows Alice's chain
+    const a1 = await aliceToBob.encrypt(text('a1'));
+    const a2 = await aliceToBob.encrypt(text('a2'));
+    await aliceToBob.decrypt(await bobFromAlice.encrypt(text('turn'))); // Alice turns her ratchet
+    // Alice's next message is on a new chain and says the old one ended after 3 messages; Bob closes it.
+    expect(str((await bobFromAlice.decrypt(await aliceToBob.encrypt(text('next')))).plaintext)).toBe('next');
+    expect(str((await bobFromAlice.decrypt(a2)).plaintext)).toBe('a2');
+    expect(str((await bobFromAlice.decrypt(a1)).plaintext)).toBe('a1');
+    await expectCode(bobFromAlice.decrypt(a1), CryptoErrorCode.DuplicateMessage);
   });
 
   it('serialises a session record to bytes and back', async () => {
