@@ -1,5 +1,4 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { ErrorCode } from '@ciphertalk/shared/protocol';
@@ -10,6 +9,7 @@ import { config } from '#config';
 import { AppError } from '#domain/errors.ts';
 import { toErrorBody } from './error-response.ts';
 import { logger, metrics, tracer } from './observability.ts';
+import { requestLog } from './request-log.ts';
 import { parseJson, validate } from './validation.ts';
 
 export interface HttpResponse {
@@ -66,7 +66,13 @@ export function httpHandler<
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(accessLog())
+    .use(
+      requestLog<APIGatewayProxyEvent, APIGatewayProxyResult>(
+        'request',
+        (event) => ({ requestId: event.requestContext?.requestId }),
+        (event) => ({ method: event.httpMethod, resource: event.resource }),
+      ),
+    )
     .use(cors())
     .use(errorResponses())
     .handler(async (event, context) => {
@@ -144,23 +150,4 @@ function cors(): HttpMiddleware {
     };
   };
   return { after: apply, onError: apply };
-}
-
-function accessLog(): HttpMiddleware {
-  let started = 0;
-  const done: HttpMiddleware['after'] = async (request) => {
-    const latencyMs = Date.now() - started;
-    const status = request.response?.statusCode ?? 500;
-    metrics.addMetric('HandlerLatency', MetricUnit.Milliseconds, latencyMs);
-    if (status >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
-    logger.info('request', { method: request.event.httpMethod, resource: request.event.resource, status, latencyMs });
-  };
-  return {
-    before: async (request) => {
-      started = Date.now();
-      logger.appendKeys({ requestId: request.event.requestContext?.requestId });
-    },
-    after: done,
-    onError: done,
-  };
 }

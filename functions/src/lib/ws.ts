@@ -1,14 +1,14 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { type ErrorFrame, RequestId } from '@ciphertalk/shared/protocol';
-import middy, { type MiddlewareObj } from '@middy/core';
+import middy from '@middy/core';
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { connectionsApi } from '#adapters/clients.ts';
 import { toErrorBody } from './error-response.ts';
 import { logger, metrics, tracer } from './observability.ts';
+import { requestLog } from './request-log.ts';
 import { parseJson, validate } from './validation.ts';
 
 /** $connect events carry headers and the query string besides the WebSocket request context. */
@@ -24,14 +24,18 @@ export interface FrameRequest<Frame> {
   readonly event: WebSocketEvent;
 }
 
-type WsMiddleware = MiddlewareObj<WebSocketEvent, APIGatewayProxyResult>;
-
 function chain() {
   return middy<WebSocketEvent, APIGatewayProxyResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(routeLog());
+    .use(
+      requestLog<WebSocketEvent, APIGatewayProxyResult>(
+        'route',
+        ({ requestContext: { requestId, connectionId } }) => ({ requestId, connectionId }),
+        (event) => ({ routeKey: event.requestContext.routeKey }),
+      ),
+    );
 }
 
 /**
@@ -87,24 +91,4 @@ function readId(raw: unknown): string | null {
   if (typeof raw !== 'object' || raw === null || !('id' in raw)) return null;
   const parsed = RequestId.safeParse(raw.id);
   return parsed.success ? parsed.data : null;
-}
-
-function routeLog(): WsMiddleware {
-  let started = 0;
-  const done: WsMiddleware['after'] = async (request) => {
-    const latencyMs = Date.now() - started;
-    const status = request.response?.statusCode ?? 500;
-    metrics.addMetric('HandlerLatency', MetricUnit.Milliseconds, latencyMs);
-    if (status >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
-    logger.info('route', { routeKey: request.event.requestContext.routeKey, status, latencyMs });
-  };
-  return {
-    before: async (request) => {
-      started = Date.now();
-      const { requestId, connectionId } = request.event.requestContext;
-      logger.appendKeys({ requestId, connectionId });
-    },
-    after: done,
-    onError: done,
-  };
 }
