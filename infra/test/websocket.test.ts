@@ -276,6 +276,20 @@ describe('$connect', () => {
     expect((await calls.waitFor('wsDisconnect')).requestContext.disconnectStatusCode).toBe(1006);
   });
 
+  it('accepts every upgrade, on / as well as /{stage}, when no $connect route is declared', async () => {
+    const { gateway, calls } = await start(
+      {},
+      { routes: webSocketApi.routes.filter((route) => route.routeKey !== '$connect') },
+    );
+
+    const client = await connect(`ws://127.0.0.1:${gateway.port}/`);
+    client.ws.send('{"action":"ping"}');
+
+    expect((await calls.waitFor('wsPing')).requestContext.stage).toBe('local');
+    expect(calls.of('wsConnect')).toHaveLength(0);
+    expect(gateway.connectionCount()).toBe(1);
+  });
+
   it('refuses upgrades to paths other than / and /{stage} with 403, without invoking $connect', async () => {
     const { gateway, calls } = await start();
 
