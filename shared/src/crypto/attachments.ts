@@ -88,6 +88,7 @@ export class AttachmentEncryptor {
   readonly #key: Uint8Array;
   readonly #source: ByteSource;
   readonly #digest = new Digest();
+  #started = false;
   #finished = false;
   #plaintextBytes = 0;
 
@@ -98,6 +99,8 @@ export class AttachmentEncryptor {
   }
 
   async *chunks(): AsyncGenerator<Uint8Array> {
+    if (this.#started) throw new Error('an AttachmentEncryptor streams its source once');
+    this.#started = true;
     const s = sodium();
     const { state, header } = s.crypto_secretstream_xchacha20poly1305_init_push(this.#key);
     const prefix = new Uint8Array(1 + SECRETSTREAM_HEADER_BYTES);

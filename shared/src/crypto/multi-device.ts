@@ -86,6 +86,6 @@ export async function distributeSenderKey(params: {
     sender: params.sender,
     recipientDevices: params.memberDevices,
     plaintext: distribution,
-    ...(params.directory === undefined ? {} : { directory: params.directory }),
+    directory: params.directory,
   });
 }

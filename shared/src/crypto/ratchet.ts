@@ -67,7 +67,10 @@ export function deriveRootChain(
   return { rootKey: okm.slice(0, ROOT_KEY_BYTES), chainKey: okm.slice(ROOT_KEY_BYTES) };
 }
 
-export function sealWithMessageKeys(keys: MessageKeys, plaintext: Uint8Array, associatedData: Uint8Array): Uint8Array {
+/** The part of the message keys the AEAD uses. */
+export type AeadKeys = Pick<MessageKeys, 'cipherKey' | 'iv'>;
+
+export function sealWithMessageKeys(keys: AeadKeys, plaintext: Uint8Array, associatedData: Uint8Array): Uint8Array {
   return sodium().crypto_aead_chacha20poly1305_ietf_encrypt(
     plaintext,
     associatedData,
@@ -78,7 +81,7 @@ export function sealWithMessageKeys(keys: MessageKeys, plaintext: Uint8Array, as
 }
 
 /** Verifies the Poly1305 tag (constant time, inside libsodium) before anything is decrypted. */
-export function openWithMessageKeys(keys: MessageKeys, ciphertext: Uint8Array, associatedData: Uint8Array): Uint8Array {
+export function openWithMessageKeys(keys: AeadKeys, ciphertext: Uint8Array, associatedData: Uint8Array): Uint8Array {
   if (ciphertext.length < AEAD_TAG_BYTES) throw new CryptoError(CryptoErrorCode.InvalidMessage, 'ciphertext too short');
   try {
     return sodium().crypto_aead_chacha20poly1305_ietf_decrypt(

@@ -22,7 +22,14 @@ import type { ProtocolAddress } from './address.ts';
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './keys.ts';
-import { CHAIN_KEY_BYTES, messageKeySeed, nextChainKey, openWithMessageKeys, sealWithMessageKeys } from './ratchet.ts';
+import {
+  type AeadKeys,
+  CHAIN_KEY_BYTES,
+  messageKeySeed,
+  nextChainKey,
+  openWithMessageKeys,
+  sealWithMessageKeys,
+} from './ratchet.ts';
 import { SenderKeyRecord, type SenderKeyState } from './sender-key-record.ts';
 import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './session-state.ts';
 import { constantTimeEqual, hkdfSha256, sodium, utf8 } from './sodium.ts';
@@ -77,9 +84,9 @@ export function decodeSenderKeyDistribution(bytes: Uint8Array): SenderKeyDistrib
   return { distributionId, chainId, iteration, chainKey, signingKey };
 }
 
-function senderMessageKeys(seed: Uint8Array): { cipherKey: Uint8Array; macKey: Uint8Array; iv: Uint8Array } {
+function senderMessageKeys(seed: Uint8Array): AeadKeys {
   const okm = hkdfSha256(seed, undefined, utf8(SENDER_KEY_INFO), SENDER_MESSAGE_KEY_BYTES);
-  return { iv: okm.slice(0, IV_BYTES), cipherKey: okm.slice(IV_BYTES), macKey: new Uint8Array(0) };
+  return { iv: okm.slice(0, IV_BYTES), cipherKey: okm.slice(IV_BYTES) };
 }
 
 function newSendingState(): SenderKeyState {
