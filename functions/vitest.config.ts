@@ -18,6 +18,7 @@ export default defineProject({
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       POWERTOOLS_METRICS_DISABLED: 'true',
+      JWT_SECRET: 'unit-test-secret-unit-test-secret-unit-test',
     },
   },
 });

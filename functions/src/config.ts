@@ -21,6 +21,26 @@ const Env = z.object({
   /** Comma-separated origins the SPA is served from (CORS). */
   ALLOWED_ORIGINS: z.string().default('http://localhost:5173'),
   HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+  /** The JWT signing key itself (local): at least 32 bytes of randomness, e.g. 43+ base64url characters. */
+  JWT_SECRET: z.string().min(32).optional(),
+  /** In AWS instead: the Secrets Manager secret holding the key (SecretString), read once per container. */
+  JWT_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  JWT_ISSUER: z.string().min(1).default('ciphertalk'),
+  JWT_AUDIENCE: z.string().min(1).default('ciphertalk-api'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(3600)
+    .default(30 * 24 * 3600),
+  /** A session ends this long after login however often it is refreshed. */
+  SESSION_MAX_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(3600)
+    .default(90 * 24 * 3600),
+  /** Path of the refresh cookie: the API's `/auth` prefix as the browser sees it. */
+  REFRESH_COOKIE_PATH: z.string().startsWith('/').default('/auth'),
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -32,6 +52,11 @@ export function parseConfig(env: Record<string, string | undefined>) {
     throw new Error(`Invalid configuration: set ${names.join(', ')} (see README, "Configuration")`);
   }
   const e = parsed.data;
+  if (!e.JWT_SECRET === !e.JWT_SECRET_ARN) {
+    throw new Error(
+      'Invalid configuration: set exactly one of JWT_SECRET, JWT_SECRET_ARN (see README, "Configuration")',
+    );
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -43,6 +68,18 @@ export function parseConfig(env: Record<string, string | undefined>) {
       .map((origin) => origin.trim())
       .filter(Boolean),
     healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+    jwt: {
+      secret: e.JWT_SECRET,
+      secretArn: e.JWT_SECRET_ARN,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    },
+    sessions: {
+      refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      maxAgeSeconds: e.SESSION_MAX_AGE_SECONDS,
+      refreshCookiePath: e.REFRESH_COOKIE_PATH,
+    },
   } as const;
 }
 

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient, createS3Client } from '@ciphertalk/functions/adapters/aws.ts';
@@ -103,6 +105,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? `http://localhost:${options.ports.web ?? 5173}`,
       POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL ?? env.LOG_LEVEL ?? 'WARN',
+      JWT_SECRET: env.JWT_SECRET ?? (await localJwtSecret(dataDir)),
+      ACCESS_TOKEN_TTL_SECONDS: env.ACCESS_TOKEN_TTL_SECONDS,
+      REFRESH_COOKIE_PATH: env.REFRESH_COOKIE_PATH,
     };
     for (const [name, value] of Object.entries(functionEnv)) {
       if (value === undefined) delete process.env[name];
@@ -132,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.ports.rest,
       host,
       routes: restApi.routes,
+      authorizer: restApi.authorizer,
       resolve: options.resolve ?? resolveFunctionsPackage,
       binaryMediaTypes: restApi.binaryMediaTypes,
       maxBodyBytes: restApi.maxBodyBytes,
@@ -173,6 +179,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stop();
     throw error;
   }
+}
+
+/**
+ * The local JWT signing key: kept in `<dataDir>/jwt-secret` (mode 0600, created on first start) so tokens
+ * survive a restart; a fresh random key per stack when there is no data dir (tests).
+ */
+async function localJwtSecret(dataDir: string | null): Promise<string> {
+  const fresh = randomBytes(32).toString('base64url');
+  if (dataDir === null) return fresh;
+  const file = join(dataDir, 'jwt-secret');
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing.length >= 32) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${fresh}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return fresh;
 }
 
 function publicUrl(url: string): string {

@@ -37,6 +37,18 @@ export const functions = {
   wsDisconnect: { description: 'WebSocket $disconnect: forgets the connection', timeoutSeconds: 10, memoryMb: 256 },
   wsDefault: { description: 'WebSocket $default: answers frames no route matched', timeoutSeconds: 10, memoryMb: 256 },
   wsPing: { description: 'WebSocket ping: answers pong through @connections', timeoutSeconds: 10, memoryMb: 256 },
+  // argon2id (m = 19 MiB) wants memory and the CPU share that comes with it: 1 GB keeps a hash near 50 ms.
+  auth: {
+    description: '/auth/*: register, login, refresh-token rotation, logout, logout-all',
+    timeoutSeconds: 10,
+    memoryMb: 1024,
+  },
+  authorizer: {
+    description: 'REST REQUEST authorizer: verifies the access token and that its session is live',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+  },
+  me: { description: "/me*: the caller's account, password change", timeoutSeconds: 10, memoryMb: 1024 },
 } as const satisfies Record<string, FunctionSpec>;
 export type FunctionName = keyof typeof functions;
 
@@ -48,8 +60,21 @@ export const restApi = {
   maxBodyBytes: 10 * 1024 * 1024,
   /** API Gateway's REST integration timeout. */
   integrationTimeoutSeconds: 29,
+  /**
+   * The REQUEST authorizer of every `auth: 'jwt'` route (identity source: the Authorization header).
+   * Deploy it with result caching off (TTL 0): revocation must take effect on the next request.
+   */
+  authorizer: 'authorizer' satisfies FunctionName,
   routes: [
     { method: 'GET', path: '/health', function: 'health', auth: 'none' },
+    { method: 'POST', path: '/auth/register', function: 'auth', auth: 'none' },
+    { method: 'POST', path: '/auth/login', function: 'auth', auth: 'none' },
+    { method: 'POST', path: '/auth/refresh', function: 'auth', auth: 'none' },
+    { method: 'POST', path: '/auth/logout', function: 'auth', auth: 'jwt' },
+    { method: 'POST', path: '/auth/logout-all', function: 'auth', auth: 'jwt' },
+    { method: 'GET', path: '/me', function: 'me', auth: 'jwt' },
+    { method: 'PATCH', path: '/me', function: 'me', auth: 'jwt' },
+    { method: 'POST', path: '/me/password', function: 'me', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],
 } as const;
 

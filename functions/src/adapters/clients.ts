@@ -2,12 +2,17 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { config } from '#config';
+import { AccessTokens } from '#domain/access-tokens.ts';
 import { logger } from '#lib/observability.ts';
+import { systemClock } from '#ports/clock.ts';
 import type { ConnectionRegistry } from '#ports/connection-registry.ts';
 import type { ConnectionsApi } from '#ports/connections-api.ts';
 import type { Db } from '#ports/db.ts';
+import type { PasswordHasher } from '#ports/passwords.ts';
+import { createArgon2Hasher } from './argon2-passwords.ts';
 import { createDynamoDbClient, createS3Client } from './aws.ts';
 import { ManagementApiConnections } from './connections-api.ts';
+import { loadJwtKey } from './jwt-key.ts';
 import { MemoryConnectionRegistry } from './memory-registry.ts';
 import { createPostgresDb } from './postgres.ts';
 import { RedisConnectionRegistry } from './redis-registry.ts';
@@ -20,6 +25,18 @@ function once<T>(create: () => T): () => T {
   let value: T | undefined;
   return () => {
     value ??= create();
+    return value;
+  };
+}
+
+/** Like `once` for async creation; a failure is not kept, so the next call tries again. */
+function onceAsync<T>(create: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= create().catch((error: unknown) => {
+      value = undefined;
+      throw error;
+    });
     return value;
   };
 }
@@ -45,3 +62,16 @@ export const connectionsApi = once(
 
 export const s3 = once((): S3Client => createS3Client(config.region, config.s3.endpoint));
 export const dynamodb = once((): DynamoDBClient => createDynamoDbClient(config.region, config.dynamodb.endpoint));
+
+export const passwords = once((): PasswordHasher => createArgon2Hasher());
+
+export const accessTokens = onceAsync(
+  async () =>
+    new AccessTokens({
+      key: await loadJwtKey({ secret: config.jwt.secret, secretArn: config.jwt.secretArn, region: config.region }),
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ttlSeconds: config.jwt.accessTokenTtlSeconds,
+      clock: systemClock,
+    }),
+);

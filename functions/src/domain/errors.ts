@@ -39,3 +39,24 @@ export class NotFoundError extends AppError {
     super(404, ErrorCode.NotFound, message);
   }
 }
+
+export class UnauthorizedError extends AppError {
+  override readonly name = 'UnauthorizedError';
+  constructor(message = 'Authentication required', code: string = ErrorCode.Unauthorized) {
+    super(401, code, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  override readonly name = 'ForbiddenError';
+  constructor(message = 'Not allowed') {
+    super(403, ErrorCode.Forbidden, message);
+  }
+}
+
+export class ConflictError extends AppError {
+  override readonly name = 'ConflictError';
+  constructor(message: string) {
+    super(409, ErrorCode.Conflict, message);
+  }
+}

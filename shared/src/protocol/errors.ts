@@ -8,6 +8,10 @@ export const ErrorCode = {
   InvalidJson: 'invalid_json',
   ValidationFailed: 'validation_failed',
   Unauthorized: 'unauthorized',
+  /** Login failed: the same answer for an unknown email and a wrong password. */
+  InvalidCredentials: 'invalid_credentials',
+  /** A new password breaks the policy (length, not the email). */
+  WeakPassword: 'weak_password',
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   Conflict: 'conflict',

@@ -1,0 +1,15 @@
+import { config } from '#config';
+import type { AccountDeps } from '#domain/accounts.ts';
+import { systemClock } from '#ports/clock.ts';
+import { accessTokens, db, passwords } from './clients.ts';
+
+/** The collaborators the account and session domain code takes, from the container's clients. */
+export async function accountDeps(): Promise<AccountDeps> {
+  return {
+    db: db(),
+    tokens: await accessTokens(),
+    clock: systemClock,
+    sessions: config.sessions,
+    passwords: passwords(),
+  };
+}

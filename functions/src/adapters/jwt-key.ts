@@ -1,0 +1,21 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/**
+ * The JWT signing key: `JWT_SECRET` itself locally, or the SecretString of the Secrets Manager secret
+ * `JWT_SECRET_ARN` in AWS, fetched once per container. Either way at least 32 bytes.
+ */
+export async function loadJwtKey(source: { secret?: string; secretArn?: string; region: string }): Promise<Uint8Array> {
+  let secret = source.secret;
+  if (secret === undefined && source.secretArn !== undefined) {
+    const client = new SecretsManagerClient({ region: source.region });
+    try {
+      const result = await client.send(new GetSecretValueCommand({ SecretId: source.secretArn }));
+      secret = result.SecretString;
+    } finally {
+      client.destroy();
+    }
+  }
+  const key = new TextEncoder().encode(secret ?? '');
+  if (key.length < 32) throw new Error('the JWT signing key is missing or shorter than 32 bytes');
+  return key;
+}

@@ -1,0 +1,167 @@
+import type {
+  ChangePasswordRequest,
+  LoginRequest,
+  MeResponse,
+  RegisterRequest,
+  UpdateMeRequest,
+  User,
+} from '@ciphertalk/shared/protocol';
+import { ErrorCode } from '@ciphertalk/shared/protocol';
+import type { PasswordHasher } from '#ports/passwords.ts';
+import { AppError, ConflictError, NotFoundError, UnauthorizedError } from './errors.ts';
+import {
+  type IssuedTokens,
+  openSession,
+  type Principal,
+  type RequestMeta,
+  revokeUserSessions,
+  type SessionDeps,
+} from './sessions.ts';
+
+export interface AccountDeps extends SessionDeps {
+  readonly passwords: PasswordHasher;
+}
+
+interface UserRow extends Record<string, unknown> {
+  id: string;
+  email: string;
+  display_name: string;
+  password_hash: string;
+  created_at: Date;
+}
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+export const toUser = (row: Pick<UserRow, 'id' | 'email' | 'display_name' | 'created_at'>): User => ({
+  id: row.id,
+  email: row.email,
+  displayName: row.display_name,
+  createdAt: row.created_at.toISOString(),
+});
+
+export class WeakPasswordError extends AppError {
+  override readonly name = 'WeakPasswordError';
+  constructor(message: string) {
+    super(400, ErrorCode.WeakPassword, message);
+  }
+}
+
+/** Beyond the schema's length bounds: a password may not be the email address or its local part. */
+export function checkPasswordPolicy(password: string, email: string): void {
+  const candidate = password.trim().toLowerCase();
+  const normalized = normalizeEmail(email);
+  const local = normalized.split('@')[0] ?? normalized;
+  if (candidate === normalized || candidate === local) {
+    throw new WeakPasswordError('The password must not be your email address');
+  }
+}
+
+const INVALID_CREDENTIALS = 'Email or password is incorrect';
+
+export async function register(
+  deps: AccountDeps,
+  input: RegisterRequest,
+  meta: RequestMeta,
+): Promise<{ user: User; tokens: IssuedTokens }> {
+  checkPasswordPolicy(input.password, input.email);
+  const passwordHash = await deps.passwords.hash(input.password);
+  try {
+    return await deps.db.transaction(async (tx) => {
+      const [row] = await tx.query<UserRow>(
+        `INSERT INTO users (email, email_normalized, display_name, password_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id, email, display_name, password_hash, created_at`,
+        [input.email.trim(), normalizeEmail(input.email), input.displayName, passwordHash, deps.clock()],
+      );
+      const user = row as UserRow;
+      return { user: toUser(user), tokens: await openSession(deps, tx, user.id, meta) };
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') {
+      throw new ConflictError('An account with this email already exists');
+    }
+    throw error;
+  }
+}
+
+/**
+ * Same answer, and about the same time, for an unknown email and a wrong password: an unknown email is
+ * verified against a dummy hash with the same parameters.
+ */
+export async function login(
+  deps: AccountDeps,
+  input: LoginRequest,
+  meta: RequestMeta,
+): Promise<{ user: User; tokens: IssuedTokens }> {
+  const [row] = await deps.db.query<UserRow>(
+    'SELECT id, email, display_name, password_hash, created_at FROM users WHERE email_normalized = $1',
+    [normalizeEmail(input.email)],
+  );
+  const hash = row?.password_hash ?? (await deps.passwords.dummyHash());
+  const ok = await deps.passwords.verify(hash, input.password);
+  if (!row || !ok) throw new UnauthorizedError(INVALID_CREDENTIALS, ErrorCode.InvalidCredentials);
+  const tokens = await deps.db.transaction((tx) => openSession(deps, tx, row.id, meta));
+  return { user: toUser(row), tokens };
+}
+
+export async function getUser(deps: Pick<AccountDeps, 'db'>, userId: string): Promise<User> {
+  const [row] = await deps.db.query<UserRow>('SELECT id, email, display_name, created_at FROM users WHERE id = $1', [
+    userId,
+  ]);
+  if (!row) throw new NotFoundError('No such user');
+  return toUser(row);
+}
+
+export async function me(deps: Pick<AccountDeps, 'db'>, principal: Principal): Promise<MeResponse> {
+  return {
+    user: await getUser(deps, principal.userId),
+    session: { id: principal.sessionId, deviceId: principal.deviceId },
+  };
+}
+
+export async function updateMe(
+  deps: Pick<AccountDeps, 'db' | 'clock'>,
+  principal: Principal,
+  input: UpdateMeRequest,
+): Promise<User> {
+  if (input.displayName !== undefined) {
+    await deps.db.query('UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1', [
+      principal.userId,
+      input.displayName,
+      deps.clock(),
+    ]);
+  }
+  return getUser(deps, principal.userId);
+}
+
+/** Changes the password after checking the current one; every other session of the user is revoked. */
+export async function changePassword(
+  deps: AccountDeps,
+  principal: Principal,
+  input: ChangePasswordRequest,
+): Promise<{ revokedSessions: number }> {
+  const [row] = await deps.db.query<UserRow>('SELECT email, password_hash FROM users WHERE id = $1', [
+    principal.userId,
+  ]);
+  if (!row) throw new UnauthorizedError();
+  if (!(await deps.passwords.verify(row.password_hash, input.currentPassword))) {
+    throw new UnauthorizedError('The current password is incorrect', ErrorCode.InvalidCredentials);
+  }
+  checkPasswordPolicy(input.newPassword, row.email);
+  const hash = await deps.passwords.hash(input.newPassword);
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock();
+    await tx.query('UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1', [
+      principal.userId,
+      hash,
+      now,
+    ]);
+    const revokedSessions = await revokeUserSessions(
+      tx,
+      principal.userId,
+      'password_changed',
+      now,
+      principal.sessionId,
+    );
+    return { revokedSessions };
+  });
+}

@@ -1,0 +1,171 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '#ports/clock.ts';
+import type { Db } from '#ports/db.ts';
+import type { AccessTokens } from './access-tokens.ts';
+
+/**
+ * Sessions and refresh tokens. A session is one login; its refresh tokens form a family: each refresh
+ * marks the presented token used and issues its successor. A used token presented again means two
+ * parties hold the family (a stolen cookie, or the thief refreshed first), so the whole session is revoked.
+ */
+export interface SessionSettings {
+  readonly refreshTokenTtlSeconds: number;
+  readonly maxAgeSeconds: number;
+}
+
+export interface RequestMeta {
+  readonly sourceIp: string;
+  readonly userAgent: string;
+}
+
+export interface IssuedTokens {
+  readonly sessionId: string;
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly expiresIn: number;
+}
+
+export interface SessionDeps {
+  readonly db: Db;
+  readonly tokens: AccessTokens;
+  readonly clock: Clock;
+  readonly sessions: SessionSettings;
+}
+
+/** The caller of a JWT route, as the authorizer established it. */
+export interface Principal {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly deviceId: number | null;
+}
+
+export const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+export const newOpaqueToken = (): string => randomBytes(32).toString('base64url');
+
+/** Opens a session for `userId` and issues its first tokens. Runs inside the caller's transaction. */
+export async function openSession(deps: SessionDeps, tx: Db, userId: string, meta: RequestMeta): Promise<IssuedTokens> {
+  const now = deps.clock();
+  const expiresAt = new Date(now.getTime() + deps.sessions.maxAgeSeconds * 1000);
+  const [session] = await tx.query<{ id: string }>(
+    `INSERT INTO sessions (user_id, user_agent, source_ip, created_at, last_used_at, expires_at)
+     VALUES ($1, $2, $3, $4, $4, $5) RETURNING id`,
+    [userId, meta.userAgent.slice(0, 512), meta.sourceIp.slice(0, 64), now, expiresAt],
+  );
+  const sessionId = (session as { id: string }).id;
+  return issue(deps, tx, userId, sessionId, expiresAt);
+}
+
+async function issue(
+  deps: SessionDeps,
+  tx: Db,
+  userId: string,
+  sessionId: string,
+  sessionExpiresAt: Date,
+): Promise<IssuedTokens> {
+  const now = deps.clock();
+  const refreshToken = newOpaqueToken();
+  const expiresAt = new Date(
+    Math.min(now.getTime() + deps.sessions.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()),
+  );
+  await tx.query(
+    'INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+    [hashToken(refreshToken), sessionId, now, expiresAt],
+  );
+  const accessToken = await deps.tokens.sign({ userId, sessionId });
+  return { sessionId, accessToken, refreshToken, expiresIn: deps.tokens.ttlSeconds };
+}
+
+export type RefreshOutcome =
+  | { readonly kind: 'rotated'; readonly userId: string; readonly tokens: IssuedTokens }
+  | { readonly kind: 'invalid' }
+  | { readonly kind: 'reused'; readonly userId: string; readonly sessionId: string };
+
+/**
+ * Rotates a refresh token. The token row is locked, so two concurrent refreshes with the same token
+ * cannot both succeed: the second sees it used and revokes the session.
+ */
+export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string): Promise<RefreshOutcome> {
+  return deps.db.transaction(async (tx): Promise<RefreshOutcome> => {
+    const now = deps.clock();
+    const [row] = await tx.query<{
+      session_id: string;
+      used_at: Date | null;
+      expires_at: Date;
+      user_id: string;
+      revoked_at: Date | null;
+      session_expires_at: Date;
+    }>(
+      `SELECT t.session_id, t.used_at, t.expires_at, s.user_id, s.revoked_at, s.expires_at AS session_expires_at
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+        WHERE t.token_hash = $1
+        FOR UPDATE OF t, s`,
+      [hashToken(refreshToken)],
+    );
+    if (!row || row.revoked_at !== null) return { kind: 'invalid' };
+    if (row.used_at !== null) {
+      await revokeSessionIn(tx, row.session_id, 'refresh_token_reused', now);
+      return { kind: 'reused', userId: row.user_id, sessionId: row.session_id };
+    }
+    if (row.expires_at <= now || row.session_expires_at <= now) return { kind: 'invalid' };
+    await tx.query('UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1', [hashToken(refreshToken), now]);
+    await tx.query('UPDATE sessions SET last_used_at = $2 WHERE id = $1', [row.session_id, now]);
+    const tokens = await issue(deps, tx, row.user_id, row.session_id, row.session_expires_at);
+    return { kind: 'rotated', userId: row.user_id, tokens };
+  });
+}
+
+async function revokeSessionIn(tx: Db, sessionId: string, reason: string, now: Date): Promise<void> {
+  await tx.query('UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL', [
+    sessionId,
+    now,
+    reason,
+  ]);
+  await tx.query('DELETE FROM refresh_tokens WHERE session_id = $1', [sessionId]);
+}
+
+export async function revokeSession(deps: Pick<SessionDeps, 'db' | 'clock'>, sessionId: string, reason: string) {
+  await deps.db.transaction((tx) => revokeSessionIn(tx, sessionId, reason, deps.clock()));
+}
+
+/** Revokes every live session of a user, except `keep` if given; returns how many. */
+export async function revokeUserSessions(
+  db: Db,
+  userId: string,
+  reason: string,
+  now: Date,
+  keep: string | null = null,
+): Promise<number> {
+  const revoked = await db.query<{ id: string }>(
+    `UPDATE sessions SET revoked_at = $2, revoked_reason = $3
+      WHERE user_id = $1 AND revoked_at IS NULL AND ($4::uuid IS NULL OR id <> $4::uuid)
+      RETURNING id`,
+    [userId, now, reason, keep],
+  );
+  if (revoked.length > 0) {
+    await db.query('DELETE FROM refresh_tokens WHERE session_id = ANY($1::uuid[])', [revoked.map((r) => r.id)]);
+  }
+  return revoked.length;
+}
+
+/**
+ * What the REST authorizer and the WebSocket ticket check: a valid access token whose session is still
+ * live. Null for anything else; the reason stays here (the caller answers a bare 401).
+ */
+export async function authenticate(
+  deps: Pick<SessionDeps, 'db' | 'tokens' | 'clock'>,
+  token: string,
+): Promise<Principal | null> {
+  let claims: Awaited<ReturnType<AccessTokens['verify']>>;
+  try {
+    claims = await deps.tokens.verify(token);
+  } catch {
+    return null;
+  }
+  const [session] = await deps.db.query<{ device_id: number | null }>(
+    `SELECT device_id FROM sessions
+      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3`,
+    [claims.sessionId, claims.userId, deps.clock()],
+  );
+  if (!session) return null;
+  return { userId: claims.userId, sessionId: claims.sessionId, deviceId: session.device_id };
+}

@@ -1,0 +1,89 @@
+import { ErrorCode, LoginRequest, RegisterRequest, type SessionResponse, type User } from '@ciphertalk/shared/protocol';
+import { accountDeps } from '#adapters/deps.ts';
+import { config } from '#config';
+import { login, register } from '#domain/accounts.ts';
+import { ForbiddenError, UnauthorizedError } from '#domain/errors.ts';
+import { type IssuedTokens, revokeSession, revokeUserSessions, rotateRefreshToken } from '#domain/sessions.ts';
+import { clearedRefreshCookie, REFRESH_COOKIE, readCookie, refreshCookie } from '#lib/cookies.ts';
+import { type HttpRequest, httpHandler, json } from '#lib/http.ts';
+import { principalOf } from '#lib/principal.ts';
+import { routes } from '#lib/router.ts';
+
+/** `/auth/*`: register, login, refresh (cookie), logout, logout-all. */
+const cookiePath = config.sessions.refreshCookiePath;
+
+function sessionAnswer(status: number, user: User, tokens: IssuedTokens) {
+  const body: SessionResponse = {
+    accessToken: tokens.accessToken,
+    tokenType: 'Bearer',
+    expiresIn: tokens.expiresIn,
+    user,
+  };
+  return json(status, body, {
+    cookies: [refreshCookie(tokens.refreshToken, config.sessions.refreshTokenTtlSeconds, cookiePath)],
+  });
+}
+
+const meta = (request: HttpRequest<unknown, unknown, unknown>) => ({
+  sourceIp: request.sourceIp,
+  userAgent: request.userAgent,
+});
+
+/** The cookie is SameSite=Strict already; a browser request from a foreign origin is refused outright too. */
+function checkOrigin(request: HttpRequest<unknown, unknown, unknown>): void {
+  const origin = request.headers.origin;
+  if (origin !== undefined && !config.allowedOrigins.includes(origin)) throw new ForbiddenError('Origin not allowed');
+}
+
+export const handler = routes({
+  'POST /auth/register': httpHandler({ body: RegisterRequest }, async (request) => {
+    const { user, tokens } = await register(await accountDeps(), request.body, meta(request));
+    return sessionAnswer(201, user, tokens);
+  }),
+
+  'POST /auth/login': httpHandler({ body: LoginRequest }, async (request) => {
+    const { user, tokens } = await login(await accountDeps(), request.body, meta(request));
+    return sessionAnswer(200, user, tokens);
+  }),
+
+  'POST /auth/refresh': httpHandler({}, async (request) => {
+    checkOrigin(request);
+    const token = readCookie(request.headers, REFRESH_COOKIE);
+    if (!token) throw new UnauthorizedError('No refresh token');
+    const deps = await accountDeps();
+    const outcome = await rotateRefreshToken(deps, token);
+    if (outcome.kind !== 'rotated') {
+      const error = new UnauthorizedError('The session has ended; log in again', ErrorCode.Unauthorized);
+      return json(
+        error.status,
+        { error: { code: error.code, message: error.message } },
+        {
+          cookies: [clearedRefreshCookie(cookiePath)],
+        },
+      );
+    }
+    const [row] = await deps.db.query<{ id: string; email: string; display_name: string; created_at: Date }>(
+      'SELECT id, email, display_name, created_at FROM users WHERE id = $1',
+      [outcome.userId],
+    );
+    if (!row) throw new UnauthorizedError();
+    return sessionAnswer(
+      200,
+      { id: row.id, email: row.email, displayName: row.display_name, createdAt: row.created_at.toISOString() },
+      outcome.tokens,
+    );
+  }),
+
+  'POST /auth/logout': httpHandler({}, async (request) => {
+    const principal = principalOf(request.event);
+    await revokeSession(await accountDeps(), principal.sessionId, 'logout');
+    return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
+  }),
+
+  'POST /auth/logout-all': httpHandler({}, async (request) => {
+    const principal = principalOf(request.event);
+    const deps = await accountDeps();
+    const revokedSessions = await revokeUserSessions(deps.db, principal.userId, 'logout_all', deps.clock());
+    return json(200, { revokedSessions }, { cookies: [clearedRefreshCookie(cookiePath)] });
+  }),
+});

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * Accounts and sessions: REST bodies of `/auth/*` and `/me*`.
+ * The refresh token never appears here: it travels only in the `HttpOnly` cookie.
+ */
+export const PASSWORD_MIN_LENGTH = 12;
+/** argon2 hashes anything, but a bound keeps a request from buying minutes of CPU. */
+export const PASSWORD_MAX_LENGTH = 256;
+
+export const Email = z
+  .string()
+  .trim()
+  .min(3)
+  .max(254)
+  .pipe(z.email({ message: 'Invalid email address' }));
+export const Password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+export const DisplayName = z.string().trim().min(1).max(80);
+export const UserId = z.uuid();
+
+export const RegisterRequest = z.object({ email: Email, password: Password, displayName: DisplayName });
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+/** Login accepts any password length: the policy is enforced when a password is set, not when it is tried. */
+export const LoginRequest = z.object({ email: Email, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export const User = z.object({
+  id: UserId,
+  email: z.string(),
+  displayName: z.string(),
+  createdAt: z.iso.datetime(),
+});
+export type User = z.infer<typeof User>;
+
+/** Login, register and refresh: the access token in the body, the refresh token in a cookie. */
+export const SessionResponse = z.object({
+  accessToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  /** Seconds until the access token expires. */
+  expiresIn: z.number().int().positive(),
+  user: User,
+});
+export type SessionResponse = z.infer<typeof SessionResponse>;
+
+export const MeResponse = z.object({
+  user: User,
+  session: z.object({ id: z.uuid(), deviceId: z.number().int().positive().nullable() }),
+});
+export type MeResponse = z.infer<typeof MeResponse>;
+
+export const UpdateMeRequest = z.object({ displayName: DisplayName }).partial().strict();
+export type UpdateMeRequest = z.infer<typeof UpdateMeRequest>;
+
+export const ChangePasswordRequest = z.object({
+  currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  newPassword: Password,
+});
+export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
+
+export const LogoutAllResponse = z.object({ revokedSessions: z.number().int().nonnegative() });
+export type LogoutAllResponse = z.infer<typeof LogoutAllResponse>;
