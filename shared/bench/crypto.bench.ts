@@ -1,6 +1,9 @@
 /**
  * `npm run bench:crypto`: throughput of the crypto library on 200-byte messages, next to libsignal-client's
- * (native Rust through N-API) on the same workload in the same run. Figures, not assertions.
+ * (native Rust through N-API) on the same workload in the same run. Figures, never assertions.
+ *
+ * Each workload is prepared outside the timed region (key generation for bundles, messages to decrypt) and run
+ * in alternating rounds, ours then libsignal's, so both see the same machine load; the median round counts.
  */
 import { performance } from 'node:perf_hooks';
 import {
@@ -26,25 +29,35 @@ import {
 import { type LibsignalDevice, libsignalDevice, loadLibsignal } from './libsignal-workload.ts';
 
 const MESSAGE_BYTES = 200;
-const ROUNDS = 3;
+const ROUNDS = 5;
+const MESSAGES = 2000;
+const SETUPS = 100;
+const FINGERPRINTS = 20;
+const ATTACHMENT_MIB = 32;
 const plaintext = new Uint8Array(MESSAGE_BYTES).fill(0x61);
 
-interface Measurement {
-  opsPerSecond: number;
-  note?: string;
+/** Prepares one round (untimed) and returns the timed part, which performs `ops` operations. */
+type Workload = () => Promise<() => Promise<void>>;
+type Lib = Exclude<Awaited<ReturnType<typeof loadLibsignal>>, string>['lib'];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-/** Runs `fn` (which performs `ops` operations) once to warm up, then ROUNDS times; reports the median. */
-async function measure(ops: number, fn: () => Promise<void>): Promise<Measurement> {
-  await fn();
-  const rates: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const start = performance.now();
-    await fn();
-    rates.push(ops / ((performance.now() - start) / 1000));
+/** Ops per second of each workload: one warm-up round, then ROUNDS alternating rounds. */
+async function compare(ops: number, ours: Workload, theirs: Workload | undefined): Promise<[number, number?]> {
+  const rates: [number[], number[]] = [[], []];
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (const [index, workload] of [ours, theirs].entries()) {
+      if (workload === undefined) continue;
+      const run = await workload();
+      const start = performance.now();
+      await run();
+      if (round > 0) rates[index]?.push(ops / ((performance.now() - start) / 1000));
+    }
   }
-  rates.sort((a, b) => a - b);
-  return { opsPerSecond: rates[Math.floor(rates.length / 2)] ?? 0 };
+  return theirs === undefined ? [median(rates[0])] : [median(rates[0]), median(rates[1])];
 }
 
 // ---------- our library ----------
@@ -58,7 +71,6 @@ async function ourDevice(name: string, deviceId = 1) {
   let nextId = 1;
   return {
     address: ProtocolAddress.of(name, deviceId),
-    identity,
     stores,
     async bundle(): Promise<PreKeyBundle> {
       const preKey = PreKeyRecord.generate(nextId++);
@@ -85,41 +97,33 @@ async function ourSession() {
   const bobToAlice = new SessionCipher(bob.stores, alice.address);
   await bobToAlice.decrypt(await aliceToBob.encrypt(plaintext));
   await aliceToBob.decrypt(await bobToAlice.encrypt(plaintext));
-  return { aliceToBob, bobToAlice };
+  const recordBytes = alice.stores.sessions.rawSession(bob.address)?.length ?? 0;
+  const messageBytes = (await aliceToBob.encrypt(plaintext)).length;
+  await bobToAlice.decrypt(await aliceToBob.encrypt(plaintext));
+  return { aliceToBob, bobToAlice, recordBytes, messageBytes };
 }
 
-/** Times only what `prepare` returns, so key generation and message preparation stay out of the figure. */
-async function timed(ops: number, prepare: () => Promise<() => Promise<void>>): Promise<Measurement> {
-  const rates: number[] = [];
-  for (let round = 0; round <= ROUNDS; round++) {
-    const run = await prepare();
-    const start = performance.now();
-    await run();
-    if (round > 0) rates.push(ops / ((performance.now() - start) / 1000));
-  }
-  rates.sort((a, b) => a - b);
-  return { opsPerSecond: rates[Math.floor(rates.length / 2)] ?? 0 };
-}
-
-async function ourSenderKeyPair() {
+async function ourSenderKeys() {
   const alice = ProtocolAddress.of('alice', 1);
   const sending = new InMemorySenderKeyStore();
   const receiving = new InMemorySenderKeyStore();
   const group = 'bench-group';
-  await processSenderKeyDistributionMessage(
-    receiving,
-    alice,
-    await createSenderKeyDistributionMessage(sending, alice, group),
-  );
+  const distribution = await createSenderKeyDistributionMessage(sending, alice, group);
+  await processSenderKeyDistributionMessage(receiving, alice, distribution);
   return { alice, sending, receiving, group };
 }
 
-const ours = {
-  x3dh: (n: number) =>
-    timed(n, async () => {
+async function ourWorkloads() {
+  const oneWay = await ourSession();
+  const pingPong = await ourSession();
+  const senderKeys = await ourSenderKeys();
+  const a = IdentityKeyPair.generate().publicKey;
+  const b = IdentityKeyPair.generate().publicKey;
+  return {
+    x3dh: (async () => {
       const bob = await ourDevice('bob');
       const setups: { alice: Awaited<ReturnType<typeof ourDevice>>; bundle: PreKeyBundle }[] = [];
-      for (let i = 0; i < n; i++) setups.push({ alice: await ourDevice(`a${i}`), bundle: await bob.bundle() });
+      for (let i = 0; i < SETUPS; i++) setups.push({ alice: await ourDevice(`a${i}`), bundle: await bob.bundle() });
       return async () => {
         for (const { alice, bundle } of setups) {
           await processPreKeyBundle(alice.stores, bob.address, bundle);
@@ -127,50 +131,39 @@ const ours = {
           await new SessionCipher(bob.stores, alice.address).decrypt(first);
         }
       };
-    }),
-  async oneWay(n: number): Promise<Measurement> {
-    const { aliceToBob, bobToAlice } = await ourSession();
-    return measure(n, async () => {
-      for (let i = 0; i < n; i++) await bobToAlice.decrypt(await aliceToBob.encrypt(plaintext));
-    });
-  },
-  async pingPong(n: number): Promise<Measurement> {
-    const { aliceToBob, bobToAlice } = await ourSession();
-    return measure(n, async () => {
-      for (let i = 0; i < n; i += 2) {
-        await bobToAlice.decrypt(await aliceToBob.encrypt(plaintext));
-        await aliceToBob.decrypt(await bobToAlice.encrypt(plaintext));
+    }) satisfies Workload,
+    oneWay: (async () => async () => {
+      for (let i = 0; i < MESSAGES; i++) await oneWay.bobToAlice.decrypt(await oneWay.aliceToBob.encrypt(plaintext));
+    }) satisfies Workload,
+    pingPong: (async () => async () => {
+      for (let i = 0; i < MESSAGES; i += 2) {
+        await pingPong.bobToAlice.decrypt(await pingPong.aliceToBob.encrypt(plaintext));
+        await pingPong.aliceToBob.decrypt(await pingPong.bobToAlice.encrypt(plaintext));
       }
-    });
-  },
-  async senderKeyEncrypt(n: number): Promise<Measurement> {
-    const { alice, sending, group } = await ourSenderKeyPair();
-    return measure(n, async () => {
-      for (let i = 0; i < n; i++) await groupEncrypt(sending, alice, group, plaintext);
-    });
-  },
-  senderKeyDecrypt: (n: number) =>
-    timed(n, async () => {
-      const { alice, sending, receiving, group } = await ourSenderKeyPair();
+    }) satisfies Workload,
+    senderKeyEncrypt: (async () => async () => {
+      const { alice, sending, group } = senderKeys;
+      for (let i = 0; i < MESSAGES; i++) await groupEncrypt(sending, alice, group, plaintext);
+    }) satisfies Workload,
+    senderKeyDecrypt: (async () => {
+      const { alice, sending, receiving, group } = await ourSenderKeys();
       const messages: Uint8Array[] = [];
-      for (let i = 0; i < n; i++) messages.push(await groupEncrypt(sending, alice, group, plaintext));
+      for (let i = 0; i < MESSAGES; i++) messages.push(await groupEncrypt(sending, alice, group, plaintext));
       return async () => {
-        for (const m of messages) await groupDecrypt(receiving, alice, m);
+        for (const message of messages) await groupDecrypt(receiving, alice, message);
       };
-    }),
-  safetyNumber(n: number): Promise<Measurement> {
-    const a = IdentityKeyPair.generate().publicKey;
-    const b = IdentityKeyPair.generate().publicKey;
-    return measure(n, async () => {
-      for (let i = 0; i < n; i++) Fingerprint.compute('+14152222222', a, '+14153333333', b).displayString;
-    });
-  },
-};
+    }) satisfies Workload,
+    safetyNumber: (async () => async () => {
+      for (let i = 0; i < FINGERPRINTS; i++) Fingerprint.compute('+14152222222', a, '+14153333333', b);
+    }) satisfies Workload,
+    sizes: { recordBytes: oneWay.recordBytes, messageBytes: oneWay.messageBytes },
+  };
+}
 
-async function attachmentMegabytesPerSecond(megabytes: number): Promise<{ encrypt: number; decrypt: number }> {
+async function attachmentMegabytesPerSecond(): Promise<{ encrypt: number; decrypt: number }> {
   const piece = new Uint8Array(256 * 1024).fill(7);
   const pieces = function* () {
-    for (let i = 0; i < megabytes * 4; i++) yield piece;
+    for (let i = 0; i < ATTACHMENT_MIB * 4; i++) yield piece;
   };
   const key = generateAttachmentKey();
   const ciphertext: Uint8Array[] = [];
@@ -178,150 +171,142 @@ async function attachmentMegabytesPerSecond(megabytes: number): Promise<{ encryp
   const encryptor = new AttachmentEncryptor(key, pieces());
   for await (const chunk of encryptor.chunks()) ciphertext.push(chunk);
   const digest = encryptor.digest();
-  const encrypt = megabytes / ((performance.now() - start) / 1000);
+  const encrypt = (ATTACHMENT_MIB * 1.048576) / ((performance.now() - start) / 1000);
   start = performance.now();
   let bytes = 0;
   for await (const chunk of decryptAttachment(key, ciphertext, digest)) bytes += chunk.length;
-  const decrypt = megabytes / ((performance.now() - start) / 1000);
-  if (bytes !== megabytes * 1024 * 1024) throw new Error('attachment round trip lost bytes');
+  const decrypt = (ATTACHMENT_MIB * 1.048576) / ((performance.now() - start) / 1000);
+  if (bytes !== ATTACHMENT_MIB * 1024 * 1024) throw new Error('attachment round trip lost bytes');
   return { encrypt, decrypt };
 }
 
 // ---------- libsignal ----------
 
-type Lib = Exclude<Awaited<ReturnType<typeof loadLibsignal>>, string>;
-
 async function libsignalSession(lib: Lib) {
   const alice = libsignalDevice(lib, 'alice', 1);
   const bob = libsignalDevice(lib, 'bob', 1);
-  await lib.processPreKeyBundle(
-    await bob.bundle(),
-    bob.address,
-    alice.address,
-    alice.stores.sessions,
-    alice.stores.identities,
-  );
+  const { sessions, identities } = alice.stores;
+  await lib.processPreKeyBundle(await bob.bundle(), bob.address, alice.address, sessions, identities);
   const body = new Uint8Array(plaintext);
   await bob.decrypt(alice.address, await alice.encrypt(bob.address, body));
   await alice.decrypt(bob.address, await bob.encrypt(alice.address, body));
-  return { alice, bob, body };
+  const recordBytes = alice.stores.sessions.map.get(bob.address.toString())?.length ?? 0;
+  const messageBytes = (await alice.encrypt(bob.address, body)).serialize().length;
+  return { alice, bob, body, recordBytes, messageBytes };
 }
 
-function libsignalWorkloads(lib: Lib) {
+async function libsignalWorkloads(lib: Lib) {
+  const oneWay = await libsignalSession(lib);
+  const pingPong = await libsignalSession(lib);
+  const group = '9b3f3f6e-7a1c-4c1e-9d7e-3b0f1a2c4d5e';
+  const senderKeys = async () => {
+    const alice = libsignalDevice(lib, 'alice', 1);
+    const bob = libsignalDevice(lib, 'bob', 1);
+    const distribution = await lib.SenderKeyDistributionMessage.create(alice.address, group, alice.stores.senderKeys);
+    await lib.processSenderKeyDistributionMessage(alice.address, distribution, bob.stores.senderKeys);
+    return { alice, bob };
+  };
+  const sending = await senderKeys();
+  const body = new Uint8Array(plaintext);
+  const a = lib.IdentityKeyPair.generate().publicKey;
+  const b = lib.IdentityKeyPair.generate().publicKey;
+  const utf8 = new TextEncoder();
   return {
-    x3dh: (n: number) =>
-      timed(n, async () => {
-        const bob = libsignalDevice(lib, 'bob', 1);
-        const setups: { alice: LibsignalDevice; bundle: Awaited<ReturnType<LibsignalDevice['bundle']>> }[] = [];
-        for (let i = 0; i < n; i++)
-          setups.push({ alice: libsignalDevice(lib, `a${i}`, 1), bundle: await bob.bundle() });
-        const body = new Uint8Array(plaintext);
-        return async () => {
-          for (const { alice, bundle } of setups) {
-            await lib.processPreKeyBundle(
-              bundle,
-              bob.address,
-              alice.address,
-              alice.stores.sessions,
-              alice.stores.identities,
-            );
-            await bob.decrypt(alice.address, await alice.encrypt(bob.address, body));
-          }
-        };
-      }),
-    async oneWay(n: number) {
-      const { alice, bob, body } = await libsignalSession(lib);
-      return measure(n, async () => {
-        for (let i = 0; i < n; i++) await bob.decrypt(alice.address, await alice.encrypt(bob.address, body));
-      });
-    },
-    async pingPong(n: number) {
-      const { alice, bob, body } = await libsignalSession(lib);
-      return measure(n, async () => {
-        for (let i = 0; i < n; i += 2) {
-          await bob.decrypt(alice.address, await alice.encrypt(bob.address, body));
-          await alice.decrypt(bob.address, await bob.encrypt(alice.address, body));
-        }
-      });
-    },
-    async senderKeys(n: number) {
-      const alice = libsignalDevice(lib, 'alice', 1);
+    x3dh: (async () => {
       const bob = libsignalDevice(lib, 'bob', 1);
-      const group = '9b3f3f6e-7a1c-4c1e-9d7e-3b0f1a2c4d5e';
-      const distribution = await lib.SenderKeyDistributionMessage.create(alice.address, group, alice.stores.senderKeys);
-      await lib.processSenderKeyDistributionMessage(alice.address, distribution, bob.stores.senderKeys);
-      const body = new Uint8Array(plaintext);
-      const encrypt = await measure(n, async () => {
-        for (let i = 0; i < n; i++) await lib.groupEncrypt(alice.address, group, alice.stores.senderKeys, body);
-      });
-      const decrypt = await timed(n, async () => {
-        const messages: Uint8Array<ArrayBuffer>[] = [];
-        for (let i = 0; i < n; i++) {
-          messages.push((await lib.groupEncrypt(alice.address, group, alice.stores.senderKeys, body)).serialize());
+      const setups: { alice: LibsignalDevice; bundle: Awaited<ReturnType<LibsignalDevice['bundle']>> }[] = [];
+      for (let i = 0; i < SETUPS; i++)
+        setups.push({ alice: libsignalDevice(lib, `a${i}`, 1), bundle: await bob.bundle() });
+      return async () => {
+        for (const { alice, bundle } of setups) {
+          const { sessions, identities } = alice.stores;
+          await lib.processPreKeyBundle(bundle, bob.address, alice.address, sessions, identities);
+          await bob.decrypt(alice.address, await alice.encrypt(bob.address, body));
         }
-        return async () => {
-          for (const m of messages) await lib.groupDecrypt(alice.address, bob.stores.senderKeys, m);
-        };
-      });
-      return { encrypt, decrypt };
-    },
-    safetyNumber(n: number) {
-      const a = lib.IdentityKeyPair.generate().publicKey;
-      const b = lib.IdentityKeyPair.generate().publicKey;
-      const enc = new TextEncoder();
-      return measure(n, async () => {
-        for (let i = 0; i < n; i++) {
-          lib.Fingerprint.new(5200, 2, enc.encode('+14152222222'), a, enc.encode('+14153333333'), b)
-            .displayableFingerprint()
-            .toString();
-        }
-      });
-    },
+      };
+    }) satisfies Workload,
+    oneWay: (async () => async () => {
+      const { alice, bob } = oneWay;
+      for (let i = 0; i < MESSAGES; i++) await bob.decrypt(alice.address, await alice.encrypt(bob.address, body));
+    }) satisfies Workload,
+    pingPong: (async () => async () => {
+      const { alice, bob } = pingPong;
+      for (let i = 0; i < MESSAGES; i += 2) {
+        await bob.decrypt(alice.address, await alice.encrypt(bob.address, body));
+        await alice.decrypt(bob.address, await bob.encrypt(alice.address, body));
+      }
+    }) satisfies Workload,
+    senderKeyEncrypt: (async () => async () => {
+      const { alice } = sending;
+      for (let i = 0; i < MESSAGES; i++) await lib.groupEncrypt(alice.address, group, alice.stores.senderKeys, body);
+    }) satisfies Workload,
+    senderKeyDecrypt: (async () => {
+      const { alice, bob } = await senderKeys();
+      const messages: Uint8Array<ArrayBuffer>[] = [];
+      for (let i = 0; i < MESSAGES; i++) {
+        messages.push((await lib.groupEncrypt(alice.address, group, alice.stores.senderKeys, body)).serialize());
+      }
+      return async () => {
+        for (const message of messages) await lib.groupDecrypt(alice.address, bob.stores.senderKeys, message);
+      };
+    }) satisfies Workload,
+    safetyNumber: (async () => async () => {
+      for (let i = 0; i < FINGERPRINTS; i++) {
+        lib.Fingerprint.new(5200, 2, utf8.encode('+14152222222'), a, utf8.encode('+14153333333'), b)
+          .displayableFingerprint()
+          .toString();
+      }
+    }) satisfies Workload,
+    sizes: { recordBytes: oneWay.recordBytes, messageBytes: oneWay.messageBytes },
   };
 }
 
 // ---------- report ----------
 
-function format(m: Measurement | undefined): string {
-  if (m === undefined) return 'n/a';
-  const perOp = 1e6 / m.opsPerSecond;
-  return `${m.opsPerSecond.toFixed(0).padStart(8)} /s ${perOp.toFixed(1).padStart(8)} µs`;
-}
-
-function ratio(a: Measurement | undefined, b: Measurement | undefined): string {
-  return a === undefined || b === undefined ? 'n/a' : `${(a.opsPerSecond / b.opsPerSecond).toFixed(2)}x`;
+function cell(opsPerSecond: number | undefined): string {
+  if (opsPerSecond === undefined) return 'n/a';
+  return `${opsPerSecond.toFixed(0).padStart(7)} /s ${(1e6 / opsPerSecond).toFixed(1).padStart(8)} µs`;
 }
 
 async function main(): Promise<void> {
   await initCrypto();
   const loaded = await loadLibsignal();
-  const lib = typeof loaded === 'string' ? undefined : libsignalWorkloads(loaded);
+  console.log(`CipherTalk crypto benchmark: ${MESSAGE_BYTES}-byte messages, Node ${process.version},`);
+  console.log(`median of ${ROUNDS} rounds alternating between the two libraries, preparation not timed.`);
   console.log(
-    `CipherTalk crypto benchmark: ${MESSAGE_BYTES}-byte messages, Node ${process.version}, median of ${ROUNDS}`,
+    typeof loaded === 'string'
+      ? `libsignal-client: NOT AVAILABLE (${loaded}); only our figures are shown.`
+      : `libsignal-client ${loaded.version} (native Rust via N-API, in-memory stores keeping serialised records as ours do).\n` +
+          'Its sessions are post-quantum (Kyber-1024 prekey in X3DH, required by its bundles; SPQR ratchet state in\n' +
+          'each session record); ours are classical X3DH + Double Ratchet, see shared/src/crypto/README.md.',
   );
-  console.log(
-    lib === undefined
-      ? `libsignal-client: NOT AVAILABLE (${String(loaded)}); only our figures are shown`
-      : 'libsignal-client: loaded (native). Its X3DH includes the Kyber-1024 prekey its bundles now require.',
-  );
-  const libSender = await lib?.senderKeys(2000);
-  const rows: [string, Measurement, Measurement | undefined][] = [
-    ['X3DH set-up + first message', await ours.x3dh(100), await lib?.x3dh(100)],
-    ['ratchet encrypt+decrypt, one way', await ours.oneWay(2000), await lib?.oneWay(2000)],
-    ['ratchet ping-pong (DH turn each msg)', await ours.pingPong(2000), await lib?.pingPong(2000)],
-    ['sender-key encrypt', await ours.senderKeyEncrypt(2000), libSender?.encrypt],
-    ['sender-key decrypt', await ours.senderKeyDecrypt(2000), libSender?.decrypt],
-    ['safety number (5200 x SHA-512, x2)', await ours.safetyNumber(20), await lib?.safetyNumber(20)],
+  const ours = await ourWorkloads();
+  const theirs = typeof loaded === 'string' ? undefined : await libsignalWorkloads(loaded.lib);
+  const rows: [string, number, Workload, Workload | undefined][] = [
+    ['X3DH set-up + first message', SETUPS, ours.x3dh, theirs?.x3dh],
+    ['ratchet encrypt+decrypt, one way', MESSAGES, ours.oneWay, theirs?.oneWay],
+    ['ratchet ping-pong (DH turn every msg)', MESSAGES, ours.pingPong, theirs?.pingPong],
+    ['sender-key encrypt', MESSAGES, ours.senderKeyEncrypt, theirs?.senderKeyEncrypt],
+    ['sender-key decrypt', MESSAGES, ours.senderKeyDecrypt, theirs?.senderKeyDecrypt],
+    ['safety number (2 x 5200 SHA-512)', FINGERPRINTS, ours.safetyNumber, theirs?.safetyNumber],
   ];
-
   console.log('');
-  console.log(`${'workload'.padEnd(40)} ${'ours'.padEnd(24)} ${'libsignal'.padEnd(24)} ours/libsignal`);
-  for (const [name, mine, theirs] of rows) {
-    console.log(`${name.padEnd(40)} ${format(mine).padEnd(24)} ${format(theirs).padEnd(24)} ${ratio(mine, theirs)}`);
+  console.log(`${'workload'.padEnd(40)}${'ours'.padEnd(24)}${'libsignal'.padEnd(24)}ours/libsignal`);
+  for (const [name, ops, mine, other] of rows) {
+    const [ourRate, theirRate] = await compare(ops, mine, other);
+    const ratio = theirRate === undefined ? 'n/a' : `${(ourRate / theirRate).toFixed(2)}x`;
+    console.log(`${name.padEnd(40)}${cell(ourRate).padEnd(24)}${cell(theirRate).padEnd(24)}${ratio}`);
   }
-  const attachment = await attachmentMegabytesPerSecond(32);
+  const size = (s: { messageBytes: number; recordBytes: number } | undefined) =>
+    s === undefined ? 'n/a' : `${s.messageBytes} B / ${s.recordBytes} B`;
   console.log(
-    `${'attachment (32 MiB, secretstream)'.padEnd(40)} encrypt ${attachment.encrypt.toFixed(0)} MB/s, decrypt ${attachment.decrypt.toFixed(0)} MB/s (libsignal-client has no attachment API: n/a)`,
+    `${'200-byte message on the wire / session'.padEnd(40)}${size(ours.sizes).padEnd(24)}${size(theirs?.sizes)}`,
+  );
+  const attachment = await attachmentMegabytesPerSecond();
+  console.log(
+    `${`attachment (${ATTACHMENT_MIB} MiB, secretstream)`.padEnd(40)}` +
+      `encrypt ${attachment.encrypt.toFixed(0)} MB/s, decrypt ${attachment.decrypt.toFixed(0)} MB/s` +
+      ' (libsignal-client has no attachment API)',
   );
 }
 

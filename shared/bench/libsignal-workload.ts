@@ -3,14 +3,17 @@
  * stores that keep serialised records, as ours do. Loaded dynamically so the benchmark still runs, and says
  * so, when the native binary is unavailable.
  */
+import { createRequire } from 'node:module';
 import type * as Signal from '@signalapp/libsignal-client';
 
 type Lib = typeof Signal;
 type Bytes = Uint8Array<ArrayBuffer>;
 
-export async function loadLibsignal(): Promise<Lib | string> {
+export async function loadLibsignal(): Promise<{ lib: Lib; version: string } | string> {
   try {
-    return await import('@signalapp/libsignal-client');
+    const lib = await import('@signalapp/libsignal-client');
+    const version: unknown = createRequire(import.meta.url)('@signalapp/libsignal-client/package.json').version;
+    return { lib, version: String(version) };
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }

@@ -14,7 +14,7 @@
  * secretstream (libsodium has no AES-CBC), which also lets a receiver check each chunk as it arrives.
  */
 import { CryptoError, CryptoErrorCode } from './errors.ts';
-import { concatBytes, constantTimeEqual, sodium } from './sodium.ts';
+import { concatBytes, constantTimeEqual, randomBytes, sodium } from './sodium.ts';
 
 export const ATTACHMENT_VERSION = 1;
 export const ATTACHMENT_KEY_BYTES = 32;
@@ -27,7 +27,7 @@ const SEALED_CHUNK_BYTES = ATTACHMENT_CHUNK_BYTES + SECRETSTREAM_ABYTES;
 export type ByteSource = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
 export function generateAttachmentKey(): Uint8Array {
-  return sodium().crypto_secretstream_xchacha20poly1305_keygen();
+  return randomBytes(ATTACHMENT_KEY_BYTES);
 }
 
 /** Cuts an incoming stream into pieces of `size`, always keeping the remainder so the last piece is known. */

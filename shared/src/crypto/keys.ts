@@ -9,7 +9,7 @@
  */
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
-import { constantTimeEqual, sodium } from './sodium.ts';
+import { constantTimeEqual, randomBytes, sodium } from './sodium.ts';
 
 export const X25519_PUBLIC_KEY_BYTES = 32;
 export const X25519_PRIVATE_KEY_BYTES = 32;
@@ -95,13 +95,12 @@ export class KeyPair {
   }
 
   /**
-   * A fresh key pair. The public key comes from the fixed-base multiplication (crypto_scalarmult_base), which in
-   * libsodium.js is about 2.5 times faster than crypto_box_keypair's generic path; both clamp the scalar.
+   * A fresh key pair: 32 random bytes (clamped by X25519 itself) and the fixed-base multiplication. Cheaper in
+   * libsodium.js than crypto_box_keypair, whose randomness goes through the slow wrapper RNG (see randomBytes).
    */
   static generate(): KeyPair {
-    const s = sodium();
-    const privateKey = s.randombytes_buf(X25519_PRIVATE_KEY_BYTES);
-    return new KeyPair(PublicKey.fromRaw(s.crypto_scalarmult_base(privateKey)), privateKey);
+    const privateKey = randomBytes(X25519_PRIVATE_KEY_BYTES);
+    return new KeyPair(PublicKey.fromRaw(sodium().crypto_scalarmult_base(privateKey)), privateKey);
   }
 
   /** From a raw 32-byte private key (the public key is recomputed). */
@@ -208,7 +207,7 @@ export class IdentityKeyPair {
   }
 
   static generate(): IdentityKeyPair {
-    return new IdentityKeyPair(sodium().randombytes_buf(ED25519_SEED_BYTES));
+    return new IdentityKeyPair(randomBytes(ED25519_SEED_BYTES));
   }
 
   /** Storage form: version, then the 32-byte Ed25519 seed. Keep it in the device's key store only. */

@@ -21,7 +21,7 @@
 import type { ProtocolAddress } from './address.ts';
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
-import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './keys.ts';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ED25519_SIGNATURE_BYTES } from './keys.ts';
 import {
   type AeadKeys,
   CHAIN_KEY_BYTES,
@@ -32,7 +32,7 @@ import {
 } from './ratchet.ts';
 import { SenderKeyRecord, type SenderKeyState } from './sender-key-record.ts';
 import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './session-state.ts';
-import { constantTimeEqual, hkdfSha256, sodium, utf8 } from './sodium.ts';
+import { constantTimeEqual, hkdfSha256, randomBytes, sodium, utf8 } from './sodium.ts';
 import type { SenderKeyStore } from './stores.ts';
 
 export const SENDER_KEY_MESSAGE_VERSION = 1;
@@ -90,13 +90,12 @@ function senderMessageKeys(seed: Uint8Array): AeadKeys {
 }
 
 function newSendingState(): SenderKeyState {
-  const s = sodium();
-  const signing = s.crypto_sign_keypair();
-  const chainId = new DataView(s.randombytes_buf(4).buffer).getUint32(0) >>> 1;
+  const signing = sodium().crypto_sign_seed_keypair(randomBytes(ED25519_SEED_BYTES));
+  const chainId = new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
   return {
     chainId,
     iteration: 0,
-    chainKey: s.randombytes_buf(CHAIN_KEY_BYTES),
+    chainKey: randomBytes(CHAIN_KEY_BYTES),
     signingPublicKey: signing.publicKey,
     signingPrivateKey: signing.privateKey,
     skipped: new Map(),

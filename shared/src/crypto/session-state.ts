@@ -23,7 +23,7 @@ import {
   ROOT_KEY_BYTES,
   sealWithMessageKeys,
 } from './ratchet.ts';
-import { concatBytes, constantTimeEqual } from './sodium.ts';
+import { concatBytes, constantTimeEqual, publicBytesEqual } from './sodium.ts';
 
 /** libsignal's MAX_MESSAGE_KEYS (2,000): here the bound on skipped message keys stored per session. */
 export const MAX_MESSAGE_KEYS = 2000;
@@ -141,7 +141,8 @@ export class SessionState {
    */
   decrypt(message: SignalMessage): Uint8Array {
     const f = this.#f;
-    let chain = f.receivers.find((c) => constantTimeEqual(c.ratchetKey, message.ratchetKey));
+    // Ratchet keys are public: a plain comparison, newest chain first.
+    let chain = f.receivers.findLast((c) => publicBytesEqual(c.ratchetKey, message.ratchetKey));
     if (chain === undefined) chain = this.#turnRatchet(message);
     const seed = takeMessageKeySeed(chain, message.counter);
     this.#boundSkippedKeys();

@@ -36,8 +36,33 @@ export const HMAC_SHA256_BYTES = 32;
 /** Largest output of HKDF-SHA256 (RFC 5869: 255 blocks). */
 export const HKDF_SHA256_MAX_BYTES = 255 * SHA256_BYTES;
 
+/** The Web Crypto CSPRNG, present in browsers, workers and Node >= 19; libsodium's ESM build requires it too. */
+interface RandomSource {
+  getRandomValues<T extends Uint8Array>(array: T): T;
+}
+const webCrypto = (globalThis as { crypto?: RandomSource }).crypto;
+/** getRandomValues fills at most 65,536 bytes per call. */
+const MAX_RANDOM_BYTES_PER_CALL = 65_536;
+
+/**
+ * Cryptographically secure random bytes. Taken from `globalThis.crypto.getRandomValues` directly: libsodium.js
+ * routes `randombytes_buf` through a JavaScript callback once per 4 bytes, which made a 32-byte key cost more
+ * than an X25519 key derivation. Falls back to libsodium where Web Crypto is missing.
+ */
 export function randomBytes(length: number): Uint8Array {
-  return sodium().randombytes_buf(length);
+  if (webCrypto === undefined) return sodium().randombytes_buf(length);
+  const out = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += MAX_RANDOM_BYTES_PER_CALL) {
+    webCrypto.getRandomValues(out.subarray(offset, Math.min(length, offset + MAX_RANDOM_BYTES_PER_CALL)));
+  }
+  return out;
+}
+
+/** Equality of public, non-secret bytes (ratchet keys, ids): no need for the constant-time path. */
+export function publicBytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function sha256(data: Uint8Array): Uint8Array {
@@ -109,17 +134,4 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
 
 export function utf8(text: string): Uint8Array {
   return sodium().from_string(text);
-}
-
-export function toHex(bytes: Uint8Array): string {
-  return sodium().to_hex(bytes);
-}
-
-export function fromHex(hex: string): Uint8Array {
-  return sodium().from_hex(hex);
-}
-
-/** Overwrites secret bytes that are no longer needed (best effort in a garbage-collected runtime). */
-export function wipe(bytes: Uint8Array): void {
-  sodium().memzero(bytes);
 }
