@@ -31,7 +31,8 @@ const stack = await startLocalStack({
   webSocket: { idleTimeoutMs: milliseconds('WS_IDLE_TIMEOUT_MS'), maxDurationMs: milliseconds('WS_MAX_DURATION_MS') },
   env,
   log: (line) => {
-    if (String(line.level).toUpperCase() === 'ERROR' || env.TWIN_LOG === 'debug') process.stderr.write(`${JSON.stringify(line)}\n`);
+    if (String(line.level).toUpperCase() === 'ERROR' || env.TWIN_LOG === 'debug')
+      process.stderr.write(`${JSON.stringify(line)}\n`);
   },
 });
 
