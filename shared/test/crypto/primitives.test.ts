@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CryptoErrorCode, initCrypto, isCryptoError } from '../../src/crypto/index.ts';
-import { hkdfExpand, hkdfExtract, hkdfSha256, hmacSha256 } from '../../src/crypto/sodium.ts';
+import { hkdfExpand, hkdfExtract, hkdfSha256, hmacSha256, randomBytes } from '../../src/crypto/sodium.ts';
 import { hex, text, unhex } from './helpers.ts';
 
 beforeAll(initCrypto);
@@ -67,6 +67,17 @@ describe('HMAC-SHA256 (RFC 4231)', () => {
     expect(
       hex(hmacSha256(new Uint8Array(131).fill(0xaa), text('Test Using Larger Than Block-Size Key - Hash Key First'))),
     ).toBe('60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54');
+  });
+});
+
+describe('randomBytes', () => {
+  it('fills the requested length, also beyond one getRandomValues call, with fresh bytes each time', () => {
+    const big = randomBytes(200_000);
+    expect(big).toHaveLength(200_000);
+    // A block of zeros past 65,536 would mean the tail was never filled.
+    expect(big.subarray(150_000, 150_032).some((b) => b !== 0)).toBe(true);
+    expect(hex(randomBytes(32))).not.toBe(hex(randomBytes(32)));
+    expect(randomBytes(0)).toHaveLength(0);
   });
 });
 

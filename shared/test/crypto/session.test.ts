@@ -12,6 +12,7 @@ import {
   processPreKeyBundle,
   SessionCipher,
   SessionRecord,
+  SignedPreKeyRecord,
 } from '../../src/crypto/index.ts';
 import { makeDevice, str, text } from './helpers.ts';
 
@@ -132,6 +133,29 @@ describe('X3DH session set-up', () => {
     await processPreKeyBundle(alice.stores, bob.address, bundle);
     const message = await new SessionCipher(alice.stores, bob.address).encrypt(text('x'));
     await expectCode(new SessionCipher(bob.stores, alice.address).decrypt(message), CryptoErrorCode.InvalidKeyId);
+  });
+
+  it('keeps sessions across a signed prekey rotation and refuses a retired signed prekey', async () => {
+    const alice = await makeDevice('alice');
+    const carol = await makeDevice('carol');
+    const bob = await makeDevice('bob');
+    const fetchedBeforeRotation = [bob.bundle(), bob.bundle()];
+    // Bob rotates: signed prekey 2 is published, 1 is kept for a grace period.
+    const next = SignedPreKeyRecord.generate(2, bob.identity);
+    await bob.stores.signedPreKeys.storeSignedPreKey(next.id, next);
+    await processPreKeyBundle(alice.stores, bob.address, fetchedBeforeRotation[0] as PreKeyBundle);
+    const fromAlice = await new SessionCipher(alice.stores, bob.address).encrypt(text('old signed prekey'));
+    expect(str((await new SessionCipher(bob.stores, alice.address).decrypt(fromAlice)).plaintext)).toBe(
+      'old signed prekey',
+    );
+    // After the grace period Bob deletes signed prekey 1: a late set-up on it is refused.
+    await bob.stores.signedPreKeys.removeSignedPreKey(1);
+    await processPreKeyBundle(carol.stores, bob.address, fetchedBeforeRotation[1] as PreKeyBundle);
+    const fromCarol = await new SessionCipher(carol.stores, bob.address).encrypt(text('too late'));
+    await expectCode(new SessionCipher(bob.stores, carol.address).decrypt(fromCarol), CryptoErrorCode.InvalidKeyId);
+    // The session built before the deletion is unaffected.
+    const again = await new SessionCipher(alice.stores, bob.address).encrypt(text('still here'));
+    expect(str((await new SessionCipher(bob.stores, alice.address).decrypt(again)).plaintext)).toBe('still here');
   });
 
   it('cannot encrypt without a session', async () => {
