@@ -14,6 +14,7 @@ export {
   encryptAttachment,
   generateAttachmentKey,
 } from './attachments.ts';
+export { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './chain.ts';
 export { CryptoError, CryptoErrorCode, isCryptoError } from './errors.ts';
 export {
   FINGERPRINT_ITERATIONS,
@@ -52,7 +53,7 @@ export {
   rotateSenderKey,
 } from './sender-keys.ts';
 export { type DecryptResult, processPreKeyBundle, SessionCipher } from './session.ts';
-export { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS, SessionRecord } from './session-state.ts';
+export { SessionRecord } from './session-state.ts';
 export { initCrypto } from './sodium.ts';
 export {
   Direction,

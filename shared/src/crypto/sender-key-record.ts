@@ -4,6 +4,7 @@
  * key; receivers hold only the public half. A record keeps the {@link MAX_SENDER_KEY_STATES} newest chains so
  * that messages sent just before a rotation still decrypt.
  */
+import { MAX_MESSAGE_KEYS, type MessageChain } from './chain.ts';
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoErrorCode } from './errors.ts';
 import { ED25519_PUBLIC_KEY_BYTES } from './keys.ts';
@@ -15,15 +16,13 @@ export const MAX_SENDER_KEY_STATES = 5;
 export const SENDER_KEY_RECORD_VERSION = 1;
 export const ED25519_SECRET_KEY_BYTES = 64;
 
-export interface SenderKeyState {
+/** A sender chain; `index` is libsignal's "iteration". Sender chains are never closed. */
+export interface SenderKeyState extends MessageChain {
   chainId: number;
-  iteration: number;
   chainKey: Uint8Array;
   signingPublicKey: Uint8Array;
   /** Present only in the sender's own record. */
   signingPrivateKey: Uint8Array | undefined;
-  /** Skipped message-key seeds by iteration, oldest first. */
-  skipped: Map<number, Uint8Array>;
 }
 
 export class SenderKeyRecord {
@@ -69,13 +68,13 @@ export class SenderKeyRecord {
     for (const state of this.#states) {
       writer
         .u32(state.chainId)
-        .u32(state.iteration)
+        .u32(state.index)
         .fixed(state.chainKey)
         .fixed(state.signingPublicKey)
         .bool(state.signingPrivateKey !== undefined);
       if (state.signingPrivateKey !== undefined) writer.fixed(state.signingPrivateKey);
       writer.u32(state.skipped.size);
-      for (const [iteration, seed] of state.skipped) writer.u32(iteration).fixed(seed);
+      for (const [index, seed] of state.skipped) writer.u32(index).fixed(seed);
     }
     return writer.finish();
   }
@@ -88,14 +87,15 @@ export class SenderKeyRecord {
     const states: SenderKeyState[] = [];
     for (let i = 0; i < count; i++) {
       const chainId = reader.u32();
-      const iteration = reader.u32();
+      const index = reader.u32();
       const chainKey = reader.fixed(CHAIN_KEY_BYTES);
       const signingPublicKey = reader.fixed(ED25519_PUBLIC_KEY_BYTES);
       const signingPrivateKey = reader.bool() ? reader.fixed(ED25519_SECRET_KEY_BYTES) : undefined;
       const skippedCount = reader.u32();
+      if (skippedCount > MAX_MESSAGE_KEYS) reader.fail('too many skipped message keys');
       const skipped = new Map<number, Uint8Array>();
       for (let k = 0; k < skippedCount; k++) skipped.set(reader.u32(), reader.fixed(MESSAGE_KEY_SEED_BYTES));
-      states.push({ chainId, iteration, chainKey, signingPublicKey, signingPrivateKey, skipped });
+      states.push({ chainId, index, chainKey, signingPublicKey, signingPrivateKey, skipped });
     }
     reader.end();
     return new SenderKeyRecord(states);

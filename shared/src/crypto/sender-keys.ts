@@ -19,6 +19,7 @@
  *                                   over all preceding bytes
  */
 import type { ProtocolAddress } from './address.ts';
+import { dropOldestSkippedKeys, takeMessageKeySeed } from './chain.ts';
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ED25519_SIGNATURE_BYTES } from './keys.ts';
@@ -31,7 +32,6 @@ import {
   sealWithMessageKeys,
 } from './ratchet.ts';
 import { SenderKeyRecord, type SenderKeyState } from './sender-key-record.ts';
-import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './session-state.ts';
 import { constantTimeEqual, hkdfSha256, randomBytes, sodium, utf8 } from './sodium.ts';
 import type { SenderKeyStore } from './stores.ts';
 
@@ -94,7 +94,7 @@ function newSendingState(): SenderKeyState {
   const chainId = new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
   return {
     chainId,
-    iteration: 0,
+    index: 0,
     chainKey: randomBytes(CHAIN_KEY_BYTES),
     signingPublicKey: signing.publicKey,
     signingPrivateKey: signing.privateKey,
@@ -106,7 +106,7 @@ function distributionOf(distributionId: string, state: SenderKeyState): Uint8Arr
   return encodeSenderKeyDistribution({
     distributionId,
     chainId: state.chainId,
-    iteration: state.iteration,
+    iteration: state.index,
     chainKey: state.chainKey,
     signingKey: state.signingPublicKey,
   });
@@ -160,7 +160,7 @@ export async function processSenderKeyDistributionMessage(
   if (existing !== undefined && constantTimeEqual(existing.signingPublicKey, d.signingKey)) return;
   record.add({
     chainId: d.chainId,
-    iteration: d.iteration,
+    index: d.iteration,
     chainKey: d.chainKey,
     signingPublicKey: d.signingKey,
     signingPrivateKey: undefined,
@@ -183,7 +183,7 @@ export async function groupEncrypt(
   }
   const writer = new ByteWriter(96 + plaintext.length).u8(SENDER_KEY_MESSAGE_VERSION).u8(SENDER_KEY_MESSAGE_TYPE);
   writeDistributionId(writer, distributionId);
-  writer.u32(state.chainId).u32(state.iteration);
+  writer.u32(state.chainId).u32(state.index);
   const header = writer.finish();
   const ciphertext = sealWithMessageKeys(senderMessageKeys(messageKeySeed(state.chainKey)), plaintext, header);
   const signed = new ByteWriter(header.length + 4 + ciphertext.length + ED25519_SIGNATURE_BYTES)
@@ -192,7 +192,7 @@ export async function groupEncrypt(
     .finish();
   const signature = sodium().crypto_sign_detached(signed, state.signingPrivateKey);
   state.chainKey = nextChainKey(state.chainKey);
-  state.iteration += 1;
+  state.index += 1;
   await store.storeSenderKey(sender, distributionId, record);
   const out = new Uint8Array(signed.length + signature.length);
   out.set(signed);
@@ -231,35 +231,9 @@ export async function groupDecrypt(
   if (!sodium().crypto_sign_verify_detached(signature, bytes.subarray(0, signedLength), state.signingPublicKey)) {
     throw new CryptoError(CryptoErrorCode.InvalidSignature, 'sender key message signature does not verify');
   }
-  const seed = takeSenderKeySeed(state, iteration);
+  const seed = takeMessageKeySeed(state, iteration);
+  dropOldestSkippedKeys([state]);
   const plaintext = openWithMessageKeys(senderMessageKeys(seed), ciphertext, bytes.subarray(0, headerLength));
   await store.storeSenderKey(sender, distributionId, record);
   return { distributionId, plaintext };
-}
-
-function takeSenderKeySeed(state: SenderKeyState, iteration: number): Uint8Array {
-  if (iteration < state.iteration) {
-    const seed = state.skipped.get(iteration);
-    if (seed === undefined) {
-      throw new CryptoError(CryptoErrorCode.DuplicateMessage, `group message ${iteration} was already received`);
-    }
-    state.skipped.delete(iteration);
-    return seed;
-  }
-  if (iteration - state.iteration > MAX_FORWARD_JUMPS) {
-    throw new CryptoError(CryptoErrorCode.TooManySkippedMessages, `group message ${iteration} is too far ahead`);
-  }
-  let chainKey = state.chainKey;
-  for (let i = state.iteration; i < iteration; i++) {
-    state.skipped.set(i, messageKeySeed(chainKey));
-    if (state.skipped.size > MAX_MESSAGE_KEYS) {
-      const oldest = state.skipped.keys().next();
-      if (oldest.done !== true) state.skipped.delete(oldest.value);
-    }
-    chainKey = nextChainKey(chainKey);
-  }
-  const seed = messageKeySeed(chainKey);
-  state.chainKey = nextChainKey(chainKey);
-  state.iteration = iteration + 1;
-  return seed;
 }

@@ -8,8 +8,15 @@
  * chains), and no message may jump more than {@link MAX_FORWARD_JUMPS} ahead in a chain (libsignal's bound).
  * A record keeps up to {@link MAX_ARCHIVED_STATES} earlier sessions (simultaneous initiation, re-installs).
  */
+import {
+  dropOldestSkippedKeys,
+  MAX_MESSAGE_KEYS,
+  type MessageChain,
+  skipMessageKeys,
+  takeMessageKeySeed,
+} from './chain.ts';
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
-import { CryptoError, CryptoErrorCode } from './errors.ts';
+import { CryptoErrorCode } from './errors.ts';
 import { ED25519_PUBLIC_KEY_BYTES, KeyPair, X25519_PRIVATE_KEY_BYTES, X25519_PUBLIC_KEY_BYTES } from './keys.ts';
 import { encodeSignalMessageHeader, type SignalMessage } from './messages.ts';
 import {
@@ -25,10 +32,6 @@ import {
 } from './ratchet.ts';
 import { concatBytes, constantTimeEqual, publicBytesEqual } from './sodium.ts';
 
-/** libsignal's MAX_MESSAGE_KEYS (2,000): here the bound on skipped message keys stored per session. */
-export const MAX_MESSAGE_KEYS = 2000;
-/** libsignal's MAX_FORWARD_JUMPS: the largest gap in one chain we are willing to skip. */
-export const MAX_FORWARD_JUMPS = 25_000;
 /**
  * Closed receiving chains remembered without any skipped key, only so that a replay from them is reported as a
  * duplicate (older replays fail as invalid messages). libsignal keeps 5 receiving chains in all.
@@ -45,13 +48,9 @@ interface SenderChain {
   index: number;
 }
 
-interface ReceiverChain {
+/** A receiving chain; closed (chain key erased) once the ratchet turned past it. */
+interface ReceiverChain extends MessageChain {
   ratchetKey: Uint8Array;
-  /** Erased (undefined) once the ratchet turned past this chain: only its skipped seeds remain. */
-  chainKey: Uint8Array | undefined;
-  index: number;
-  /** Skipped message-key seeds by counter, oldest first. */
-  skipped: Map<number, Uint8Array>;
 }
 
 /** What the initiator keeps sending in PreKeySignalMessages until the responder answers. */
@@ -73,10 +72,6 @@ export interface SessionStateFields {
   pendingPreKey: PendingPreKey | undefined;
   /** The initiator's base key: names the session on both sides, spots re-sent prekey messages. */
   baseKey: Uint8Array;
-}
-
-function tooManySkipped(message: string): CryptoError {
-  return new CryptoError(CryptoErrorCode.TooManySkippedMessages, message);
 }
 
 export class SessionState {
@@ -179,19 +174,9 @@ export class SessionState {
     return chain;
   }
 
-  /** Drops the oldest skipped seeds beyond {@link MAX_MESSAGE_KEYS}, and closed chains left without any. */
+  /** Keeps at most {@link MAX_MESSAGE_KEYS} skipped seeds in the session, and prunes closed chains. */
   #boundSkippedKeys(): void {
-    const f = this.#f;
-    let total = 0;
-    for (const chain of f.receivers) total += chain.skipped.size;
-    for (const chain of f.receivers) {
-      if (total <= MAX_MESSAGE_KEYS) break;
-      for (const counter of chain.skipped.keys()) {
-        if (total <= MAX_MESSAGE_KEYS) break;
-        chain.skipped.delete(counter);
-        total--;
-      }
-    }
+    dropOldestSkippedKeys(this.#f.receivers);
     this.#pruneClosedChains();
   }
 
@@ -288,41 +273,6 @@ export class SessionState {
       baseKey,
     });
   }
-}
-
-/** Stores the seeds of `chain`'s keys up to (not including) `until`, advancing the chain to `until`. */
-function skipMessageKeys(chain: ReceiverChain, until: number): void {
-  if (chain.chainKey === undefined || until <= chain.index) return;
-  if (until - chain.index > MAX_FORWARD_JUMPS) {
-    throw tooManySkipped(`message ${until} is ${until - chain.index} ahead of the chain (max ${MAX_FORWARD_JUMPS})`);
-  }
-  let chainKey = chain.chainKey;
-  for (let index = chain.index; index < until; index++) {
-    chain.skipped.set(index, messageKeySeed(chainKey));
-    chainKey = nextChainKey(chainKey);
-  }
-  chain.chainKey = chainKey;
-  chain.index = until;
-}
-
-/** The seed for message `counter` of `chain`: a stored skipped one, or derived by advancing the chain. */
-function takeMessageKeySeed(chain: ReceiverChain, counter: number): Uint8Array {
-  if (counter < chain.index) {
-    const seed = chain.skipped.get(counter);
-    if (seed === undefined) {
-      throw new CryptoError(CryptoErrorCode.DuplicateMessage, `message ${counter} was already received`);
-    }
-    chain.skipped.delete(counter);
-    return seed;
-  }
-  skipMessageKeys(chain, counter);
-  if (chain.chainKey === undefined) {
-    throw new CryptoError(CryptoErrorCode.InvalidMessage, `message ${counter} is beyond the end of a closed chain`);
-  }
-  const seed = messageKeySeed(chain.chainKey);
-  chain.chainKey = nextChainKey(chain.chainKey);
-  chain.index = counter + 1;
-  return seed;
 }
 
 /** A device's sessions with one remote address: the current one and a few archived ones. */

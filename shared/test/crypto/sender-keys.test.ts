@@ -156,7 +156,7 @@ describe('sender keys', () => {
     const record = (await store.loadSenderKey(alice.address, GROUP)) as SenderKeyRecord;
     const bytes = record.serialize();
     expect(SenderKeyRecord.deserialize(bytes).serialize()).toEqual(bytes);
-    expect(record.current?.iteration).toBe(1);
+    expect(record.current?.index).toBe(1);
   });
 
   it('cannot encrypt for a group before creating a sender key', async () => {
