@@ -23,6 +23,7 @@ import { dropOldestSkippedKeys, takeMessageKeySeed } from './chain.ts';
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES, ED25519_SIGNATURE_BYTES } from './keys.ts';
+import { serialized } from './lock.ts';
 import {
   type AeadKeys,
   CHAIN_KEY_BYTES,
@@ -121,14 +122,16 @@ export async function createSenderKeyDistributionMessage(
   sender: ProtocolAddress,
   distributionId: string,
 ): Promise<Uint8Array> {
-  const record = (await store.loadSenderKey(sender, distributionId)) ?? SenderKeyRecord.empty();
-  let state = record.current;
-  if (state?.signingPrivateKey === undefined) {
-    state = newSendingState();
-    record.add(state);
-    await store.storeSenderKey(sender, distributionId, record);
-  }
-  return distributionOf(distributionId, state);
+  return serialized(store, lockKey(sender, distributionId), async () => {
+    const record = (await store.loadSenderKey(sender, distributionId)) ?? SenderKeyRecord.empty();
+    let state = record.current;
+    if (state?.signingPrivateKey === undefined) {
+      state = newSendingState();
+      record.add(state);
+      await store.storeSenderKey(sender, distributionId, record);
+    }
+    return distributionOf(distributionId, state);
+  });
 }
 
 /**
@@ -140,11 +143,13 @@ export async function rotateSenderKey(
   sender: ProtocolAddress,
   distributionId: string,
 ): Promise<Uint8Array> {
-  const record = SenderKeyRecord.empty();
-  const state = newSendingState();
-  record.add(state);
-  await store.storeSenderKey(sender, distributionId, record);
-  return distributionOf(distributionId, state);
+  return serialized(store, lockKey(sender, distributionId), async () => {
+    const record = SenderKeyRecord.empty();
+    const state = newSendingState();
+    record.add(state);
+    await store.storeSenderKey(sender, distributionId, record);
+    return distributionOf(distributionId, state);
+  });
 }
 
 /** Stores the sender key that `sender` distributed to us (it arrived over our pairwise session with `sender`). */
@@ -154,23 +159,36 @@ export async function processSenderKeyDistributionMessage(
   bytes: Uint8Array,
 ): Promise<void> {
   const d = decodeSenderKeyDistribution(bytes);
-  const record = (await store.loadSenderKey(sender, d.distributionId)) ?? SenderKeyRecord.empty();
-  const existing = record.stateFor(d.chainId);
-  // Re-delivery of a chain we already follow: keep our position, or old messages would decrypt again.
-  if (existing !== undefined && constantTimeEqual(existing.signingPublicKey, d.signingKey)) return;
-  record.add({
-    chainId: d.chainId,
-    index: d.iteration,
-    chainKey: d.chainKey,
-    signingPublicKey: d.signingKey,
-    signingPrivateKey: undefined,
-    skipped: new Map(),
+  await serialized(store, lockKey(sender, d.distributionId), async () => {
+    const record = (await store.loadSenderKey(sender, d.distributionId)) ?? SenderKeyRecord.empty();
+    const existing = record.stateFor(d.chainId);
+    // Re-delivery of a chain we already follow: keep our position, or old messages would decrypt again.
+    if (existing !== undefined && constantTimeEqual(existing.signingPublicKey, d.signingKey)) return;
+    record.add({
+      chainId: d.chainId,
+      index: d.iteration,
+      chainKey: d.chainKey,
+      signingPublicKey: d.signingKey,
+      signingPrivateKey: undefined,
+      skipped: new Map(),
+    });
+    await store.storeSenderKey(sender, d.distributionId, record);
   });
-  await store.storeSenderKey(sender, d.distributionId, record);
 }
 
 /** Encrypts and signs `plaintext` for every member of `distributionId` holding our sender key. */
 export async function groupEncrypt(
+  store: SenderKeyStore,
+  sender: ProtocolAddress,
+  distributionId: string,
+  plaintext: Uint8Array,
+): Promise<Uint8Array> {
+  return serialized(store, lockKey(sender, distributionId), () =>
+    encryptLocked(store, sender, distributionId, plaintext),
+  );
+}
+
+async function encryptLocked(
   store: SenderKeyStore,
   sender: ProtocolAddress,
   distributionId: string,
@@ -223,17 +241,23 @@ export async function groupDecrypt(
   const signature = reader.fixed(ED25519_SIGNATURE_BYTES);
   reader.end();
 
-  const record = await store.loadSenderKey(sender, distributionId);
-  const state = record?.stateFor(chainId);
-  if (record === undefined || state === undefined) {
-    throw new CryptoError(CryptoErrorCode.NoSenderKeyState, `no sender key ${chainId} of ${sender.toString()}`);
-  }
-  if (!sodium().crypto_sign_verify_detached(signature, bytes.subarray(0, signedLength), state.signingPublicKey)) {
-    throw new CryptoError(CryptoErrorCode.InvalidSignature, 'sender key message signature does not verify');
-  }
-  const seed = takeMessageKeySeed(state, iteration);
-  dropOldestSkippedKeys([state]);
-  const plaintext = openWithMessageKeys(senderMessageKeys(seed), ciphertext, bytes.subarray(0, headerLength));
-  await store.storeSenderKey(sender, distributionId, record);
-  return { distributionId, plaintext };
+  return serialized(store, lockKey(sender, distributionId), async () => {
+    const record = await store.loadSenderKey(sender, distributionId);
+    const state = record?.stateFor(chainId);
+    if (record === undefined || state === undefined) {
+      throw new CryptoError(CryptoErrorCode.NoSenderKeyState, `no sender key ${chainId} of ${sender.toString()}`);
+    }
+    if (!sodium().crypto_sign_verify_detached(signature, bytes.subarray(0, signedLength), state.signingPublicKey)) {
+      throw new CryptoError(CryptoErrorCode.InvalidSignature, 'sender key message signature does not verify');
+    }
+    const seed = takeMessageKeySeed(state, iteration);
+    dropOldestSkippedKeys([state]);
+    const plaintext = openWithMessageKeys(senderMessageKeys(seed), ciphertext, bytes.subarray(0, headerLength));
+    await store.storeSenderKey(sender, distributionId, record);
+    return { distributionId, plaintext };
+  });
+}
+
+function lockKey(sender: ProtocolAddress, distributionId: string): string {
+  return `${sender.toString()}::${distributionId}`;
 }

@@ -9,6 +9,7 @@
 import type { ProtocolAddress } from './address.ts';
 import { CryptoError, CryptoErrorCode, isCryptoError } from './errors.ts';
 import { IdentityKey, KeyPair, type PreKeyBundle } from './keys.ts';
+import { serialized } from './lock.ts';
 import {
   decodePreKeySignalMessage,
   decodeSignalMessage,
@@ -79,10 +80,12 @@ export async function processPreKeyBundle(
     },
     baseKey: baseKey.publicKey.raw(),
   });
-  const record = (await stores.sessions.loadSession(address)) ?? SessionRecord.empty();
-  record.promote(state);
-  await stores.sessions.storeSession(address, record);
-  await stores.identities.saveIdentity(address, bundle.identityKey);
+  await serialized(stores.sessions, address.toString(), async () => {
+    const record = (await stores.sessions.loadSession(address)) ?? SessionRecord.empty();
+    record.promote(state);
+    await stores.sessions.storeSession(address, record);
+    await stores.identities.saveIdentity(address, bundle.identityKey);
+  });
 }
 
 export interface DecryptResult {
@@ -111,6 +114,10 @@ export class SessionCipher {
 
   /** Encrypts `plaintext`; the result is a PreKeySignalMessage until the peer has answered, then a SignalMessage. */
   async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
+    return serialized(this.#stores.sessions, this.#address.toString(), () => this.#encrypt(plaintext));
+  }
+
+  async #encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
     const record = await this.#stores.sessions.loadSession(this.#address);
     const state = record?.current;
     if (record === undefined || state === undefined) {
@@ -136,9 +143,14 @@ export class SessionCipher {
 
   /** Decrypts a serialised SignalMessage or PreKeySignalMessage from this cipher's address. */
   async decrypt(bytes: Uint8Array): Promise<DecryptResult> {
-    return messageType(bytes) === MessageType.PreKey
-      ? this.#decryptPreKeyMessage(decodePreKeySignalMessage(bytes))
-      : { plaintext: await this.#decryptSignalMessage(decodeSignalMessage(bytes)), newSession: false };
+    const isPreKey = messageType(bytes) === MessageType.PreKey;
+    const preKeyMessage = isPreKey ? decodePreKeySignalMessage(bytes) : undefined;
+    const message = preKeyMessage?.message ?? decodeSignalMessage(bytes);
+    return serialized(this.#stores.sessions, this.#address.toString(), async () =>
+      preKeyMessage === undefined
+        ? { plaintext: await this.#decryptSignalMessage(message), newSession: false }
+        : this.#decryptPreKeyMessage(preKeyMessage),
+    );
   }
 
   async #decryptSignalMessage(message: SignalMessage): Promise<Uint8Array> {

@@ -148,6 +148,16 @@ describe('sender keys', () => {
     }
   });
 
+  it('runs concurrent group calls one after another: no reused key, no replay', async () => {
+    const [alice, bob] = (await group(['alice', 'bob'])) as [Device, Device];
+    const sent = await Promise.all(Array.from({ length: 8 }, (_, i) => send(alice, `g${i}`)));
+    const read = await Promise.all(sent.map((bytes) => receive(bob, alice.address, bytes)));
+    expect(read).toEqual(sent.map((_, i) => `g${i}`));
+    const twice = await send(alice, 'twice');
+    const outcomes = await Promise.allSettled([receive(bob, alice.address, twice), receive(bob, alice.address, twice)]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+  });
+
   it('serialises a sender key record to bytes and back', async () => {
     const store = new InMemorySenderKeyStore();
     const [alice] = (await group(['alice'])) as [Device];

@@ -247,6 +247,20 @@ describe('Double Ratchet', () => {
     await expectCode(bobFromAlice.decrypt(a1), CryptoErrorCode.DuplicateMessage);
   });
 
+  it('runs concurrent calls on one session one after another: no reused key, no replay', async () => {
+    const { aliceToBob, bobFromAlice } = await established();
+    // Parallel encryptions must not reuse a message key (same counter, same nonce).
+    const sent = await Promise.all(Array.from({ length: 8 }, (_, i) => aliceToBob.encrypt(text(`p${i}`))));
+    const counters = new Set(sent.map((m) => new DataView(m.buffer, m.byteOffset).getUint32(34)));
+    expect(counters.size).toBe(8);
+    const read = await Promise.all(sent.map((m) => bobFromAlice.decrypt(m)));
+    expect(read.map((r) => str(r.plaintext))).toEqual(sent.map((_, i) => `p${i}`));
+    // The same message delivered twice at once decrypts exactly once.
+    const twice = await aliceToBob.encrypt(text('twice'));
+    const outcomes = await Promise.allSettled([bobFromAlice.decrypt(twice), bobFromAlice.decrypt(twice)]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+  });
+
   it('serialises a session record to bytes and back', async () => {
     const { alice, bob, aliceToBob, bobFromAlice } = await established();
     await aliceToBob.encrypt(text('skipped'));
