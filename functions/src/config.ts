@@ -39,6 +39,8 @@ const Env = z.object({
     .int()
     .min(3600)
     .default(90 * 24 * 3600),
+  /** Multiplies every rate limit (tests that create many users from one address); 1 in production. */
+  RATE_LIMIT_MULTIPLIER: z.coerce.number().positive().default(1),
   /** Path of the refresh cookie: the API's `/auth` prefix as the browser sees it. */
   REFRESH_COOKIE_PATH: z.string().startsWith('/').default('/auth'),
 });
@@ -75,6 +77,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
       audience: e.JWT_AUDIENCE,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     },
+    rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
     sessions: {
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
       maxAgeSeconds: e.SESSION_MAX_AGE_SECONDS,

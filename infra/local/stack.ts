@@ -108,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       JWT_SECRET: env.JWT_SECRET ?? (await localJwtSecret(dataDir)),
       ACCESS_TOKEN_TTL_SECONDS: env.ACCESS_TOKEN_TTL_SECONDS,
       REFRESH_COOKIE_PATH: env.REFRESH_COOKIE_PATH,
+      RATE_LIMIT_MULTIPLIER: env.RATE_LIMIT_MULTIPLIER,
     };
     for (const [name, value] of Object.entries(functionEnv)) {
       if (value === undefined) delete process.env[name];

@@ -17,7 +17,14 @@ beforeAll(async () => {
     dataDir: null,
     ports: { rest: 0, ws: 0, web: null },
     // DEBUG: every line the handlers can log is written, so the secrets test below sees all of them.
-    env: { DATABASE_URL: schema.url, JWT_SECRET: jwtSecret, ALLOWED_ORIGINS: origin, POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+    // Many users from one address: the limits themselves are tested in rate-limits.integ.test.ts.
+    env: {
+      DATABASE_URL: schema.url,
+      JWT_SECRET: jwtSecret,
+      ALLOWED_ORIGINS: origin,
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      RATE_LIMIT_MULTIPLIER: '100',
+    },
   });
 });
 afterAll(async () => {
@@ -163,7 +170,7 @@ describe('refresh', () => {
   });
 
   it('treats a reused refresh token as theft: the whole session dies, tokens of both holders included', async () => {
-    const { client } = await registered(stack.restUrl, 'reuse');
+    const { client, email, password } = await registered(stack.restUrl, 'reuse');
     const stolen = client.refreshCookie;
     expect((await client.post('/auth/refresh')).status).toBe(200);
     const thief = new ApiClient(stack.restUrl);
@@ -174,6 +181,17 @@ describe('refresh', () => {
     // The legitimate holder's newer refresh token and its access token are dead too.
     expect((await client.get('/me')).status).toBe(401);
     expect((await client.post('/auth/refresh')).status).toBe(401);
+    // ...and the owner finds the theft in their audit log after logging in again.
+    const again = new ApiClient(stack.restUrl);
+    expect((await again.post('/auth/login', { email, password })).status).toBe(200);
+    const audit = await again.get('/me/audit');
+    expect(audit.body.events).toContainEqual(
+      expect.objectContaining({
+        type: 'refresh_token_reused',
+        sessionId: expect.any(String),
+        details: { sessionRevoked: true },
+      }),
+    );
   });
 
   it('lets only one of two concurrent refreshes with the same token win, and then ends the session', async () => {
@@ -252,6 +270,38 @@ describe('me', () => {
     expect((await client.get('/me')).status).toBe(200);
     expect((await new ApiClient(stack.restUrl).post('/auth/login', { email, password })).status).toBe(401);
     expect((await new ApiClient(stack.restUrl).post('/auth/login', { email, password: next })).status).toBe(200);
+  });
+});
+
+describe('audit log', () => {
+  it("records the account's security events, newest first, in pages", async () => {
+    const { client, email, password } = await registered(stack.restUrl, 'audit');
+    await new ApiClient(stack.restUrl).post('/auth/login', { email, password: 'wrong-password-123' });
+    await new ApiClient(stack.restUrl, { 'user-agent': 'agent/2' }).post('/auth/login', { email, password });
+    const next = strongPassword();
+    await client.post('/me/password', { currentPassword: password, newPassword: next });
+    const page = await client.get('/me/audit?limit=3');
+    expect(page.status).toBe(200);
+    const events = page.body.events as { type: string; at: string; sourceIp: string; userAgent: string }[];
+    expect(events.map((e) => e.type)).toEqual(['password_changed', 'login_succeeded', 'login_failed']);
+    expect(events[1]).toMatchObject({ sourceIp: '127.0.0.1', userAgent: 'agent/2' });
+    expect(Date.parse(events[0]?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(events[2]?.at ?? ''));
+    const rest = await client.get(`/me/audit?limit=3&cursor=${page.body.nextCursor}`);
+    expect((rest.body.events as { type: string }[]).map((e) => e.type)).toEqual(['account_registered']);
+    expect(JSON.stringify([page.body, rest.body])).not.toMatch(new RegExp(`${password}|${next}|argon2`));
+  });
+
+  it('shows each user only their own events, whatever the cursor says', async () => {
+    const alice = await registered(stack.restUrl, 'alice');
+    const mallory = await registered(stack.restUrl, 'mallory');
+    const own = await mallory.client.get('/me/audit');
+    expect((own.body.events as unknown[]).length).toBe(1);
+    // A cursor is a position in the caller's own partition; one crafted from another user's key reads nothing of theirs.
+    const forged = Buffer.from(`user#${alice.userId}`).toString('base64url');
+    const answer = await mallory.client.get(`/me/audit?cursor=${forged}`);
+    expect(answer.status).toBe(200);
+    expect(JSON.stringify(answer.body)).not.toContain(alice.userId);
+    expect((await mallory.client.get('/me/audit?limit=1000')).status).toBe(400);
   });
 });
 

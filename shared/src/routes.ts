@@ -75,6 +75,7 @@ export const restApi = {
     { method: 'GET', path: '/me', function: 'me', auth: 'jwt' },
     { method: 'PATCH', path: '/me', function: 'me', auth: 'jwt' },
     { method: 'POST', path: '/me/password', function: 'me', auth: 'jwt' },
+    { method: 'GET', path: '/me/audit', function: 'me', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],
 } as const;
 

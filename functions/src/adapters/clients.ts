@@ -4,14 +4,19 @@ import { Redis } from 'ioredis';
 import { config } from '#config';
 import { AccessTokens } from '#domain/access-tokens.ts';
 import { logger } from '#lib/observability.ts';
+import type { AuditLog } from '#ports/audit-log.ts';
 import { systemClock } from '#ports/clock.ts';
 import type { ConnectionRegistry } from '#ports/connection-registry.ts';
 import type { ConnectionsApi } from '#ports/connections-api.ts';
 import type { Db } from '#ports/db.ts';
 import type { PasswordHasher } from '#ports/passwords.ts';
+import type { RateLimiter } from '#ports/rate-limiter.ts';
 import { createArgon2Hasher } from './argon2-passwords.ts';
 import { createDynamoDbClient, createS3Client } from './aws.ts';
+import { bestEffortAudit, failOpen } from './best-effort.ts';
 import { ManagementApiConnections } from './connections-api.ts';
+import { DynamoDbAuditLog } from './dynamodb-audit-log.ts';
+import { DynamoDbRateLimiter } from './dynamodb-rate-limiter.ts';
 import { loadJwtKey } from './jwt-key.ts';
 import { MemoryConnectionRegistry } from './memory-registry.ts';
 import { createPostgresDb } from './postgres.ts';
@@ -74,4 +79,12 @@ export const accessTokens = onceAsync(
       ttlSeconds: config.jwt.accessTokenTtlSeconds,
       clock: systemClock,
     }),
+);
+
+export const auditLog = once(
+  (): AuditLog => bestEffortAudit(new DynamoDbAuditLog(dynamodb(), config.dynamodb.auditTable)),
+);
+
+export const rateLimiter = once(
+  (): RateLimiter => failOpen(new DynamoDbRateLimiter(dynamodb(), config.dynamodb.rateLimitTable)),
 );

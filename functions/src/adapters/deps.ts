@@ -1,7 +1,7 @@
 import { config } from '#config';
 import type { AccountDeps } from '#domain/accounts.ts';
 import { systemClock } from '#ports/clock.ts';
-import { accessTokens, db, passwords } from './clients.ts';
+import { accessTokens, auditLog, db, passwords, rateLimiter } from './clients.ts';
 
 /** The collaborators the account and session domain code takes, from the container's clients. */
 export async function accountDeps(): Promise<AccountDeps> {
@@ -11,5 +11,8 @@ export async function accountDeps(): Promise<AccountDeps> {
     clock: systemClock,
     sessions: config.sessions,
     passwords: passwords(),
+    audit: auditLog(),
+    limiter: rateLimiter(),
+    limitScale: config.rateLimitMultiplier,
   };
 }

@@ -7,19 +7,46 @@ import type {
   User,
 } from '@ciphertalk/shared/protocol';
 import { ErrorCode } from '@ciphertalk/shared/protocol';
+import type { AuditEventType, AuditLog } from '#ports/audit-log.ts';
 import type { PasswordHasher } from '#ports/passwords.ts';
 import { AppError, ConflictError, NotFoundError, UnauthorizedError } from './errors.ts';
+import { emailKey, enforce, type RateLimitDeps, RateLimitedError } from './rate-limits.ts';
 import {
   type IssuedTokens,
   openSession,
   type Principal,
   type RequestMeta,
+  revokeSession,
   revokeUserSessions,
+  rotateRefreshToken,
   type SessionDeps,
 } from './sessions.ts';
 
-export interface AccountDeps extends SessionDeps {
+export interface AccountDeps extends SessionDeps, RateLimitDeps {
   readonly passwords: PasswordHasher;
+  readonly audit: AuditLog;
+}
+
+/** Records an audit event for `userId` with the request's address and agent. */
+export function audited(
+  deps: Pick<AccountDeps, 'audit' | 'clock'>,
+  userId: string,
+  type: AuditEventType,
+  meta: RequestMeta,
+  extra: {
+    sessionId?: string | null;
+    deviceId?: number | null;
+    details?: Record<string, string | number | boolean>;
+  } = {},
+): Promise<void> {
+  return deps.audit.record({
+    userId,
+    type,
+    at: deps.clock(),
+    sourceIp: meta.sourceIp,
+    userAgent: meta.userAgent,
+    ...extra,
+  });
 }
 
 interface UserRow extends Record<string, unknown> {
@@ -63,10 +90,11 @@ export async function register(
   input: RegisterRequest,
   meta: RequestMeta,
 ): Promise<{ user: User; tokens: IssuedTokens }> {
+  await enforce(deps, 'registerPerIp', meta.sourceIp);
   checkPasswordPolicy(input.password, input.email);
   const passwordHash = await deps.passwords.hash(input.password);
   try {
-    return await deps.db.transaction(async (tx) => {
+    const result = await deps.db.transaction(async (tx) => {
       const [row] = await tx.query<UserRow>(
         `INSERT INTO users (email, email_normalized, display_name, password_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id, email, display_name, password_hash, created_at`,
@@ -75,6 +103,8 @@ export async function register(
       const user = row as UserRow;
       return { user: toUser(user), tokens: await openSession(deps, tx, user.id, meta) };
     });
+    await audited(deps, result.user.id, 'account_registered', meta, { sessionId: result.tokens.sessionId });
+    return result;
   } catch (error) {
     if ((error as { code?: string }).code === '23505') {
       throw new ConflictError('An account with this email already exists');
@@ -92,15 +122,65 @@ export async function login(
   input: LoginRequest,
   meta: RequestMeta,
 ): Promise<{ user: User; tokens: IssuedTokens }> {
+  const email = normalizeEmail(input.email);
   const [row] = await deps.db.query<UserRow>(
     'SELECT id, email, display_name, password_hash, created_at FROM users WHERE email_normalized = $1',
-    [normalizeEmail(input.email)],
+    [email],
   );
+  try {
+    await enforce(deps, 'loginPerIp', meta.sourceIp);
+    await enforce(deps, 'loginPerAccount', emailKey(email));
+  } catch (error) {
+    if (row && error instanceof RateLimitedError) {
+      await audited(deps, row.id, 'rate_limited', meta, { details: { rule: error.rule } });
+    }
+    throw error;
+  }
   const hash = row?.password_hash ?? (await deps.passwords.dummyHash());
   const ok = await deps.passwords.verify(hash, input.password);
-  if (!row || !ok) throw new UnauthorizedError(INVALID_CREDENTIALS, ErrorCode.InvalidCredentials);
+  if (!row || !ok) {
+    if (row) await audited(deps, row.id, 'login_failed', meta);
+    throw new UnauthorizedError(INVALID_CREDENTIALS, ErrorCode.InvalidCredentials);
+  }
   const tokens = await deps.db.transaction((tx) => openSession(deps, tx, row.id, meta));
+  await audited(deps, row.id, 'login_succeeded', meta, { sessionId: tokens.sessionId });
   return { user: toUser(row), tokens };
+}
+
+/**
+ * Exchanges a refresh token for new tokens. A reused token has already revoked its session (see
+ * `rotateRefreshToken`); that is recorded in the owner's audit log.
+ */
+export async function refresh(
+  deps: AccountDeps,
+  refreshToken: string,
+  meta: RequestMeta,
+): Promise<{ user: User; tokens: IssuedTokens } | null> {
+  await enforce(deps, 'refreshPerIp', meta.sourceIp);
+  const outcome = await rotateRefreshToken(deps, refreshToken);
+  if (outcome.kind === 'reused') {
+    await audited(deps, outcome.userId, 'refresh_token_reused', meta, {
+      sessionId: outcome.sessionId,
+      details: { sessionRevoked: true },
+    });
+    return null;
+  }
+  if (outcome.kind === 'invalid') return null;
+  return { user: await getUser(deps, outcome.userId), tokens: outcome.tokens };
+}
+
+export async function logout(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<void> {
+  await revokeSession(deps, principal.sessionId, 'logout');
+  await audited(deps, principal.userId, 'logout', meta, { sessionId: principal.sessionId });
+}
+
+export async function logoutAll(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<number> {
+  const revokedSessions = await revokeUserSessions(deps.db, principal.userId, 'logout_all', deps.clock());
+  await audited(deps, principal.userId, 'logout_all', meta, {
+    sessionId: principal.sessionId,
+    details: { revokedSessions },
+  });
+  return revokedSessions;
 }
 
 export async function getUser(deps: Pick<AccountDeps, 'db'>, userId: string): Promise<User> {
@@ -138,7 +218,9 @@ export async function changePassword(
   deps: AccountDeps,
   principal: Principal,
   input: ChangePasswordRequest,
+  meta: RequestMeta,
 ): Promise<{ revokedSessions: number }> {
+  await enforce(deps, 'passwordChangePerUser', principal.userId);
   const [row] = await deps.db.query<UserRow>('SELECT email, password_hash FROM users WHERE id = $1', [
     principal.userId,
   ]);
@@ -148,7 +230,7 @@ export async function changePassword(
   }
   checkPasswordPolicy(input.newPassword, row.email);
   const hash = await deps.passwords.hash(input.newPassword);
-  return deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx) => {
     const now = deps.clock();
     await tx.query('UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1', [
       principal.userId,
@@ -164,4 +246,9 @@ export async function changePassword(
     );
     return { revokedSessions };
   });
+  await audited(deps, principal.userId, 'password_changed', meta, {
+    sessionId: principal.sessionId,
+    details: { revokedSessions: result.revokedSessions },
+  });
+  return result;
 }

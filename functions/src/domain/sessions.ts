@@ -142,7 +142,12 @@ export async function revokeUserSessions(
     [userId, now, reason, keep],
   );
   if (revoked.length > 0) {
-    await db.query('DELETE FROM refresh_tokens WHERE session_id = ANY($1::uuid[])', [revoked.map((r) => r.id)]);
+    // No array parameter (the Data API has none): the revoked sessions are found again by user and state.
+    await db.query(
+      `DELETE FROM refresh_tokens t USING sessions s
+        WHERE t.session_id = s.id AND s.user_id = $1 AND s.revoked_at IS NOT NULL`,
+      [userId],
+    );
   }
   return revoked.length;
 }

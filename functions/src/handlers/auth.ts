@@ -1,9 +1,9 @@
 import { ErrorCode, LoginRequest, RegisterRequest, type SessionResponse, type User } from '@ciphertalk/shared/protocol';
 import { accountDeps } from '#adapters/deps.ts';
 import { config } from '#config';
-import { login, register } from '#domain/accounts.ts';
+import { login, logout, logoutAll, refresh, register } from '#domain/accounts.ts';
 import { ForbiddenError, UnauthorizedError } from '#domain/errors.ts';
-import { type IssuedTokens, revokeSession, revokeUserSessions, rotateRefreshToken } from '#domain/sessions.ts';
+import type { IssuedTokens } from '#domain/sessions.ts';
 import { clearedRefreshCookie, REFRESH_COOKIE, readCookie, refreshCookie } from '#lib/cookies.ts';
 import { type HttpRequest, httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
@@ -50,40 +50,25 @@ export const handler = routes({
     checkOrigin(request);
     const token = readCookie(request.headers, REFRESH_COOKIE);
     if (!token) throw new UnauthorizedError('No refresh token');
-    const deps = await accountDeps();
-    const outcome = await rotateRefreshToken(deps, token);
-    if (outcome.kind !== 'rotated') {
+    const result = await refresh(await accountDeps(), token, meta(request));
+    if (!result) {
       const error = new UnauthorizedError('The session has ended; log in again', ErrorCode.Unauthorized);
       return json(
         error.status,
         { error: { code: error.code, message: error.message } },
-        {
-          cookies: [clearedRefreshCookie(cookiePath)],
-        },
+        { cookies: [clearedRefreshCookie(cookiePath)] },
       );
     }
-    const [row] = await deps.db.query<{ id: string; email: string; display_name: string; created_at: Date }>(
-      'SELECT id, email, display_name, created_at FROM users WHERE id = $1',
-      [outcome.userId],
-    );
-    if (!row) throw new UnauthorizedError();
-    return sessionAnswer(
-      200,
-      { id: row.id, email: row.email, displayName: row.display_name, createdAt: row.created_at.toISOString() },
-      outcome.tokens,
-    );
+    return sessionAnswer(200, result.user, result.tokens);
   }),
 
   'POST /auth/logout': httpHandler({}, async (request) => {
-    const principal = principalOf(request.event);
-    await revokeSession(await accountDeps(), principal.sessionId, 'logout');
+    await logout(await accountDeps(), principalOf(request.event), meta(request));
     return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 
   'POST /auth/logout-all': httpHandler({}, async (request) => {
-    const principal = principalOf(request.event);
-    const deps = await accountDeps();
-    const revokedSessions = await revokeUserSessions(deps.db, principal.userId, 'logout_all', deps.clock());
+    const revokedSessions = await logoutAll(await accountDeps(), principalOf(request.event), meta(request));
     return json(200, { revokedSessions }, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 });

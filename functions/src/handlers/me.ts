@@ -1,11 +1,11 @@
-import { ChangePasswordRequest, UpdateMeRequest } from '@ciphertalk/shared/protocol';
+import { AuditQuery, type AuditResponse, ChangePasswordRequest, UpdateMeRequest } from '@ciphertalk/shared/protocol';
 import { accountDeps } from '#adapters/deps.ts';
 import { changePassword, me, updateMe } from '#domain/accounts.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
 
-/** `/me*`: the caller's account. Every route sits behind the JWT authorizer. */
+/** `/me*`: the caller's account and audit log. Every route sits behind the JWT authorizer. */
 export const handler = routes({
   'GET /me': httpHandler({}, async (request) => json(200, await me(await accountDeps(), principalOf(request.event)))),
 
@@ -14,7 +14,26 @@ export const handler = routes({
   ),
 
   'POST /me/password': httpHandler({ body: ChangePasswordRequest }, async (request) => {
-    const result = await changePassword(await accountDeps(), principalOf(request.event), request.body);
-    return json(200, result);
+    const meta = { sourceIp: request.sourceIp, userAgent: request.userAgent };
+    return json(200, await changePassword(await accountDeps(), principalOf(request.event), request.body, meta));
+  }),
+
+  'GET /me/audit': httpHandler({ query: AuditQuery }, async (request) => {
+    const { userId } = principalOf(request.event);
+    const deps = await accountDeps();
+    const page = await deps.audit.list(userId, { ...request.query, now: deps.clock() });
+    const body: AuditResponse = {
+      events: page.events.map((event) => ({
+        type: event.type,
+        at: event.at.toISOString(),
+        sourceIp: event.sourceIp,
+        userAgent: event.userAgent,
+        sessionId: event.sessionId ?? null,
+        deviceId: event.deviceId ?? null,
+        ...(event.details ? { details: { ...event.details } } : {}),
+      })),
+      nextCursor: page.nextCursor,
+    };
+    return json(200, body);
   }),
 });

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { z } from 'zod';
 import { config } from '#config';
 import { AppError } from '#domain/errors.ts';
+import { RateLimitedError } from '#domain/rate-limits.ts';
 import { toErrorBody } from './error-response.ts';
 import { logger, metrics, tracer } from './observability.ts';
 import { requestLog } from './request-log.ts';
@@ -132,7 +133,11 @@ function errorResponses(): HttpMiddleware {
   return {
     onError: async (request) => {
       const { status, body } = toErrorBody(request.error);
-      request.response = toProxyResult({ status, body });
+      const headers =
+        request.error instanceof RateLimitedError
+          ? { 'retry-after': String(request.error.retryAfterSeconds) }
+          : undefined;
+      request.response = toProxyResult({ status, body, headers });
     },
   };
 }
@@ -146,6 +151,7 @@ function cors(): HttpMiddleware {
       ...request.response.headers,
       'access-control-allow-origin': origin,
       'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'Retry-After',
       vary: 'Origin',
     };
   };

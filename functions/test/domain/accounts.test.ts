@@ -28,6 +28,9 @@ describe('login', () => {
       db,
       passwords,
       clock: () => new Date(),
+      audit: { record: async () => undefined, list: async () => ({ events: [], nextCursor: null }) },
+      limiter: { hit: async () => ({ allowed: true, retryAfterSeconds: 0 }) },
+      limitScale: 1,
       sessions: { refreshTokenTtlSeconds: 3600, maxAgeSeconds: 7200 },
       tokens: new AccessTokens({
         key: new Uint8Array(32),

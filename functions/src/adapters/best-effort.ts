@@ -1,0 +1,34 @@
+import { logger } from '#lib/observability.ts';
+import type { AuditLog } from '#ports/audit-log.ts';
+import type { RateLimiter } from '#ports/rate-limiter.ts';
+
+/**
+ * The audit log must not turn a DynamoDB hiccup into failed logins: a failed write is logged as an
+ * error (with the event type and user, nothing secret) and the request goes on.
+ */
+export function bestEffortAudit(log: AuditLog): AuditLog {
+  return {
+    record: (event) =>
+      log
+        .record(event)
+        .catch((error: unknown) =>
+          logger.error('audit write failed', { type: event.type, userId: event.userId, error: String(error) }),
+        ),
+    list: (userId, options) => log.list(userId, options),
+  };
+}
+
+/**
+ * Rate limits fail open: when DynamoDB cannot be reached the request is let through and the failure
+ * logged. Failing closed would let a DynamoDB outage lock every user out; the argon2 cost per guess still
+ * bounds what an attacker gains meanwhile.
+ */
+export function failOpen(limiter: RateLimiter): RateLimiter {
+  return {
+    hit: (rule, key, limit, now) =>
+      limiter.hit(rule, key, limit, now).catch((error: unknown) => {
+        logger.error('rate limiter unavailable, allowing', { rule, error: String(error) });
+        return { allowed: true, retryAfterSeconds: 0 };
+      }),
+  };
+}

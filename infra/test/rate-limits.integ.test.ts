@@ -1,0 +1,73 @@
+import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { ApiClient, registered } from './support/api.ts';
+
+/** The production limits (no multiplier), counted in the embedded dynalite, through the twin. */
+let stack: LocalStack;
+let schema: Awaited<ReturnType<typeof freshSchema>>;
+
+beforeAll(async () => {
+  schema = await freshSchema();
+  stack = await startLocalStack({
+    dataDir: null,
+    ports: { rest: 0, ws: 0, web: null },
+    env: { DATABASE_URL: schema.url },
+  });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await schema?.drop();
+});
+
+describe('rate limits', () => {
+  it('stops password guessing on one account after 10 tries in 15 minutes, with 429 and Retry-After', async () => {
+    const victim = await registered(stack.restUrl, 'guess');
+    const attacker = new ApiClient(stack.restUrl);
+    for (let i = 0; i < 10; i++) {
+      const answer = await attacker.post('/auth/login', { email: victim.email, password: `guess-number-${i}` });
+      expect(answer.status).toBe(401);
+    }
+    const limited = await attacker.post('/auth/login', { email: victim.email.toUpperCase(), password: 'guess-11' });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error?.code).toBe('rate_limited');
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    // While limited even the right password is refused: the limit cannot be probed for a hit.
+    const right = await new ApiClient(stack.restUrl).post('/auth/login', {
+      email: victim.email,
+      password: victim.password,
+    });
+    expect(right.status).toBe(429);
+    // The owner sees the attack.
+    const audit = await victim.client.get('/me/audit?limit=100');
+    const types = (audit.body.events as { type: string }[]).map((e) => e.type);
+    expect(types.filter((t) => t === 'login_failed')).toHaveLength(10);
+    expect(types).toContain('rate_limited');
+  });
+
+  it('limits unknown emails the same way, so the limit does not reveal which accounts exist', async () => {
+    const attacker = new ApiClient(stack.restUrl);
+    const email = 'nobody-here@example.test';
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++)
+      statuses.push((await attacker.post('/auth/login', { email, password: `guess-${i}` })).status);
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses[10]).toBe(429);
+  });
+
+  it('limits password-change attempts with a stolen access token to 5 per 15 minutes', async () => {
+    const { client } = await registered(stack.restUrl, 'change');
+    for (let i = 0; i < 5; i++) {
+      const answer = await client.post('/me/password', {
+        currentPassword: `wrong-${i}`,
+        newPassword: 'new-password-123',
+      });
+      expect(answer.status).toBe(401);
+    }
+    const limited = await client.post('/me/password', { currentPassword: 'wrong-6', newPassword: 'new-password-123' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+});
