@@ -120,6 +120,44 @@ describe('sender keys', () => {
     expect(await receive(bob, alice.address, before)).toBe('before removal');
   });
 
+  it('after any sequence of removals, members read every message and removed members none (property)', async () => {
+    const step = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('send' as const), who: fc.nat({ max: 3 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), who: fc.nat({ max: 3 }) }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 12 }), async (steps) => {
+        const everyone = (await group(['a', 'b', 'c', 'd'])) as Device[];
+        const members = new Set(everyone);
+        let n = 0;
+        for (const { kind, who } of steps) {
+          const device = everyone[who] as Device;
+          if (kind === 'remove') {
+            if (!members.delete(device)) continue;
+            // Everyone left rotates and hands the new key to the others left.
+            for (const sender of members) {
+              const distribution = await rotateSenderKey(sender.senderKeys, sender.address, GROUP);
+              for (const receiver of members) {
+                if (receiver !== sender) {
+                  await processSenderKeyDistributionMessage(receiver.senderKeys, sender.address, distribution);
+                }
+              }
+            }
+          } else if (members.has(device)) {
+            const message = `m${n++}`;
+            const bytes = await send(device, message);
+            for (const other of everyone) {
+              if (other === device) continue;
+              if (members.has(other)) expect(await receive(other, device.address, bytes)).toBe(message);
+              else expect(isCryptoError(await errorOf(receive(other, device.address, bytes)))).toBe(true);
+            }
+          }
+        }
+      }),
+      { numRuns: 10 },
+    );
+  });
+
   it('distributes a sender key over the pairwise sessions of each member device', async () => {
     const alice = await makeDevice('alice');
     const bobPhone = await makeDevice('bob', 1);
