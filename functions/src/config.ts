@@ -39,6 +39,13 @@ const Env = z.object({
     .int()
     .min(3600)
     .default(90 * 24 * 3600),
+  /** `ses` in AWS; `outbox` writes each mail as a file into MAIL_OUTBOX_DIR (npm start, tests). */
+  MAILER: z.enum(['ses', 'outbox']).default('ses'),
+  MAIL_OUTBOX_DIR: z.string().min(1).optional(),
+  /** The sender of account mail: an SES-verified identity in AWS. */
+  MAIL_FROM: z.string().min(3).default('CipherTalk <no-reply@ciphertalk.invalid>'),
+  /** The SPA's public address, for links in mail; defaults to the first of ALLOWED_ORIGINS. */
+  APP_URL: z.string().url().optional(),
   /** Multiplies every rate limit (tests that create many users from one address); 1 in production. */
   RATE_LIMIT_MULTIPLIER: z.coerce.number().positive().default(1),
   /** Path of the refresh cookie: the API's `/auth` prefix as the browser sees it. */
@@ -54,6 +61,12 @@ export function parseConfig(env: Record<string, string | undefined>) {
     throw new Error(`Invalid configuration: set ${names.join(', ')} (see README, "Configuration")`);
   }
   const e = parsed.data;
+  const allowedOrigins = e.ALLOWED_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (e.MAILER === 'outbox' && !e.MAIL_OUTBOX_DIR) {
+    throw new Error('Invalid configuration: set MAIL_OUTBOX_DIR (MAILER is outbox; see README, "Configuration")');
+  }
   if (!e.JWT_SECRET === !e.JWT_SECRET_ARN) {
     throw new Error(
       'Invalid configuration: set exactly one of JWT_SECRET, JWT_SECRET_ARN (see README, "Configuration")',
@@ -66,9 +79,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     s3: { endpoint: e.S3_ENDPOINT, attachmentsBucket: e.ATTACHMENTS_BUCKET },
     dynamodb: { endpoint: e.DYNAMODB_ENDPOINT, rateLimitTable: e.RATE_LIMIT_TABLE, auditTable: e.AUDIT_TABLE },
     wsManagementEndpoint: e.WS_MANAGEMENT_ENDPOINT,
-    allowedOrigins: e.ALLOWED_ORIGINS.split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
+    allowedOrigins,
     healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
     jwt: {
       secret: e.JWT_SECRET,
@@ -78,6 +89,12 @@ export function parseConfig(env: Record<string, string | undefined>) {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     },
     rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
+    mail: {
+      mailer: e.MAILER,
+      outboxDir: e.MAIL_OUTBOX_DIR,
+      from: e.MAIL_FROM,
+      appUrl: e.APP_URL ?? allowedOrigins[0] ?? 'http://localhost:5173',
+    },
     sessions: {
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
       maxAgeSeconds: e.SESSION_MAX_AGE_SECONDS,

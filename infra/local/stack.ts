@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient, createS3Client } from '@ciphertalk/functions/adapters/aws.ts';
@@ -34,6 +35,8 @@ export interface LocalStack {
   readonly wsUrl: string;
   readonly webUrl: string | null;
   readonly managementEndpoint: string;
+  /** Where mail goes locally (the dev outbox): one JSON file `{ to, subject, text }` per mail. */
+  readonly outboxDir: string;
   /** What each dependency runs on: `embedded (PGlite)` or the URL from the environment. */
   readonly services: Readonly<Record<'database' | 'redis' | 's3' | 'dynamodb', string>>;
   stop(): Promise<void>;
@@ -89,6 +92,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => ws.close());
 
+    // The dev outbox: password-reset mail lands here as JSON files instead of being sent.
+    const outboxDir = dataDir ? join(dataDir, 'outbox') : await mkdtemp(join(tmpdir(), 'ciphertalk-outbox-'));
+    if (!dataDir) stops.push(() => rm(outboxDir, { recursive: true, force: true }));
     const functionEnv = {
       AWS_REGION: env.AWS_REGION ?? 'us-east-1',
       // Emulators check no signature; s3rver only insists on its own key id. Not secrets.
@@ -109,6 +115,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ACCESS_TOKEN_TTL_SECONDS: env.ACCESS_TOKEN_TTL_SECONDS,
       REFRESH_COOKIE_PATH: env.REFRESH_COOKIE_PATH,
       RATE_LIMIT_MULTIPLIER: env.RATE_LIMIT_MULTIPLIER,
+      MAILER: 'outbox',
+      MAIL_OUTBOX_DIR: outboxDir,
+      APP_URL: env.APP_URL,
     };
     for (const [name, value] of Object.entries(functionEnv)) {
       if (value === undefined) delete process.env[name];
@@ -168,6 +177,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       wsUrl,
       webUrl,
       managementEndpoint: ws.managementEndpoint,
+      outboxDir,
       services: {
         database: env.DATABASE_URL ? redact(env.DATABASE_URL) : 'embedded PGlite',
         redis: env.REDIS_URL ? redact(env.REDIS_URL) : 'in-process registry',

@@ -39,7 +39,7 @@ export const functions = {
   wsPing: { description: 'WebSocket ping: answers pong through @connections', timeoutSeconds: 10, memoryMb: 256 },
   // argon2id (m = 19 MiB) wants memory and the CPU share that comes with it: 1 GB keeps a hash near 50 ms.
   auth: {
-    description: '/auth/*: register, login, refresh-token rotation, logout, logout-all',
+    description: '/auth/*: register, login, refresh-token rotation, logout, logout-all, password reset',
     timeoutSeconds: 10,
     memoryMb: 1024,
   },
@@ -72,6 +72,8 @@ export const restApi = {
     { method: 'POST', path: '/auth/refresh', function: 'auth', auth: 'none' },
     { method: 'POST', path: '/auth/logout', function: 'auth', auth: 'jwt' },
     { method: 'POST', path: '/auth/logout-all', function: 'auth', auth: 'jwt' },
+    { method: 'POST', path: '/auth/password-reset', function: 'auth', auth: 'none' },
+    { method: 'POST', path: '/auth/password-reset/confirm', function: 'auth', auth: 'none' },
     { method: 'GET', path: '/me', function: 'me', auth: 'jwt' },
     { method: 'PATCH', path: '/me', function: 'me', auth: 'jwt' },
     { method: 'POST', path: '/me/password', function: 'me', auth: 'jwt' },

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Redis } from 'ioredis';
 import { config } from '#config';
 import { AccessTokens } from '#domain/access-tokens.ts';
@@ -9,6 +10,7 @@ import { systemClock } from '#ports/clock.ts';
 import type { ConnectionRegistry } from '#ports/connection-registry.ts';
 import type { ConnectionsApi } from '#ports/connections-api.ts';
 import type { Db } from '#ports/db.ts';
+import type { Mailer } from '#ports/mailer.ts';
 import type { PasswordHasher } from '#ports/passwords.ts';
 import type { RateLimiter } from '#ports/rate-limiter.ts';
 import { createArgon2Hasher } from './argon2-passwords.ts';
@@ -19,8 +21,10 @@ import { DynamoDbAuditLog } from './dynamodb-audit-log.ts';
 import { DynamoDbRateLimiter } from './dynamodb-rate-limiter.ts';
 import { loadJwtKey } from './jwt-key.ts';
 import { MemoryConnectionRegistry } from './memory-registry.ts';
+import { OutboxMailer } from './outbox-mailer.ts';
 import { createPostgresDb } from './postgres.ts';
 import { RedisConnectionRegistry } from './redis-registry.ts';
+import { SesMailer } from './ses-mailer.ts';
 
 /**
  * The container's clients: each created on first use and then kept for the
@@ -88,3 +92,8 @@ export const auditLog = once(
 export const rateLimiter = once(
   (): RateLimiter => failOpen(new DynamoDbRateLimiter(dynamodb(), config.dynamodb.rateLimitTable)),
 );
+
+export const mailer = once((): Mailer => {
+  if (config.mail.mailer === 'outbox') return new OutboxMailer(config.mail.outboxDir ?? '.local/outbox');
+  return new SesMailer(new SESv2Client({ region: config.region }), config.mail.from);
+});

@@ -1,7 +1,8 @@
 import { config } from '#config';
 import type { AccountDeps } from '#domain/accounts.ts';
+import type { PasswordResetDeps } from '#domain/password-reset.ts';
 import { systemClock } from '#ports/clock.ts';
-import { accessTokens, auditLog, db, passwords, rateLimiter } from './clients.ts';
+import { accessTokens, auditLog, db, mailer, passwords, rateLimiter } from './clients.ts';
 
 /** The collaborators the account and session domain code takes, from the container's clients. */
 export async function accountDeps(): Promise<AccountDeps> {
@@ -15,4 +16,8 @@ export async function accountDeps(): Promise<AccountDeps> {
     limiter: rateLimiter(),
     limitScale: config.rateLimitMultiplier,
   };
+}
+
+export async function passwordResetDeps(): Promise<PasswordResetDeps> {
+  return { ...(await accountDeps()), mailer: mailer(), appUrl: config.mail.appUrl };
 }

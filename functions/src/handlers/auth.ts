@@ -1,15 +1,25 @@
-import { ErrorCode, LoginRequest, RegisterRequest, type SessionResponse, type User } from '@ciphertalk/shared/protocol';
-import { accountDeps } from '#adapters/deps.ts';
+import {
+  ErrorCode,
+  LoginRequest,
+  type PasswordResetAccepted,
+  PasswordResetConfirm,
+  PasswordResetRequest,
+  RegisterRequest,
+  type SessionResponse,
+  type User,
+} from '@ciphertalk/shared/protocol';
+import { accountDeps, passwordResetDeps } from '#adapters/deps.ts';
 import { config } from '#config';
 import { login, logout, logoutAll, refresh, register } from '#domain/accounts.ts';
 import { ForbiddenError, UnauthorizedError } from '#domain/errors.ts';
+import { confirmPasswordReset, requestPasswordReset } from '#domain/password-reset.ts';
 import type { IssuedTokens } from '#domain/sessions.ts';
 import { clearedRefreshCookie, REFRESH_COOKIE, readCookie, refreshCookie } from '#lib/cookies.ts';
 import { type HttpRequest, httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
 
-/** `/auth/*`: register, login, refresh (cookie), logout, logout-all. */
+/** `/auth/*`: register, login, refresh (cookie), logout, logout-all, password reset. */
 const cookiePath = config.sessions.refreshCookiePath;
 
 function sessionAnswer(status: number, user: User, tokens: IssuedTokens) {
@@ -70,5 +80,18 @@ export const handler = routes({
   'POST /auth/logout-all': httpHandler({}, async (request) => {
     const revokedSessions = await logoutAll(await accountDeps(), principalOf(request.event), meta(request));
     return json(200, { revokedSessions }, { cookies: [clearedRefreshCookie(cookiePath)] });
+  }),
+
+  'POST /auth/password-reset': httpHandler({ body: PasswordResetRequest }, async (request) => {
+    await requestPasswordReset(await passwordResetDeps(), request.body.email, meta(request));
+    const body: PasswordResetAccepted = {
+      message: 'If an account exists for this email, a reset link is on its way.',
+    };
+    return json(202, body);
+  }),
+
+  'POST /auth/password-reset/confirm': httpHandler({ body: PasswordResetConfirm }, async (request) => {
+    await confirmPasswordReset(await passwordResetDeps(), request.body, meta(request));
+    return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 });

@@ -60,3 +60,21 @@ export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
 
 export const LogoutAllResponse = z.object({ revokedSessions: z.number().int().nonnegative() });
 export type LogoutAllResponse = z.infer<typeof LogoutAllResponse>;
+
+/** `POST /auth/password-reset`: always answered 202, whether or not the email has an account. */
+export const PasswordResetRequest = z.object({ email: Email });
+export type PasswordResetRequest = z.infer<typeof PasswordResetRequest>;
+
+export const PasswordResetAccepted = z.object({ message: z.string() });
+export type PasswordResetAccepted = z.infer<typeof PasswordResetAccepted>;
+
+/** `POST /auth/password-reset/confirm`: the token from the emailed link and the new password. */
+export const PasswordResetConfirm = z.object({
+  token: z
+    .string()
+    .min(20)
+    .max(100)
+    .regex(/^[\w-]+$/),
+  newPassword: Password,
+});
+export type PasswordResetConfirm = z.infer<typeof PasswordResetConfirm>;

@@ -12,6 +12,8 @@ export const ErrorCode = {
   InvalidCredentials: 'invalid_credentials',
   /** A new password breaks the policy (length, not the email). */
   WeakPassword: 'weak_password',
+  /** A password-reset token that is unknown, used or expired. */
+  InvalidToken: 'invalid_token',
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   Conflict: 'conflict',
