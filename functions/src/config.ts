@@ -1,13 +1,23 @@
 import { z } from 'zod';
+import type { DatabaseConfig } from '#adapters/database.ts';
 
 /**
  * The functions' configuration, read once per container at module scope.
  * Fails fast, naming every missing or malformed variable; never echoes values.
  */
 const Env = z.object({
-  DATABASE_URL: z.string().url(),
+  /** PostgreSQL over the wire (local, tests). In AWS the three DB_* variables select the Data API instead. */
+  DATABASE_URL: z.string().url().optional(),
+  /** The Aurora cluster, its credentials' secret and the database, for the RDS Data API. */
+  DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
+  DB_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  DB_NAME: z.string().min(1).optional(),
+  /** A local Data API endpoint (infra/local/data-api); unset in AWS. */
+  DATA_API_ENDPOINT: z.string().url().optional(),
   /** Unset: the in-process connection registry (local, single process only). */
   REDIS_URL: z.string().url().optional(),
+  /** `true` in AWS: ElastiCache Serverless speaks the cluster protocol (and TLS, with a `rediss://` URL). */
+  REDIS_CLUSTER: z.enum(['true', 'false']).default('false'),
   /** Unset: AWS's regional endpoint. Locally: s3rver or LocalStack. */
   S3_ENDPOINT: z.string().url().optional(),
   ATTACHMENTS_BUCKET: z.string().min(3),
@@ -64,6 +74,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
   const allowedOrigins = e.ALLOWED_ORIGINS.split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
+  const database = databaseConfig(e);
   if (e.MAILER === 'outbox' && !e.MAIL_OUTBOX_DIR) {
     throw new Error('Invalid configuration: set MAIL_OUTBOX_DIR (MAILER is outbox; see README, "Configuration")');
   }
@@ -73,8 +84,9 @@ export function parseConfig(env: Record<string, string | undefined>) {
     );
   }
   return {
-    databaseUrl: e.DATABASE_URL,
+    database,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER === 'true',
     region: e.AWS_REGION,
     s3: { endpoint: e.S3_ENDPOINT, attachmentsBucket: e.ATTACHMENTS_BUCKET },
     dynamodb: { endpoint: e.DYNAMODB_ENDPOINT, rateLimitTable: e.RATE_LIMIT_TABLE, auditTable: e.AUDIT_TABLE },
@@ -101,6 +113,28 @@ export function parseConfig(env: Record<string, string | undefined>) {
       refreshCookiePath: e.REFRESH_COOKIE_PATH,
     },
   } as const;
+}
+
+/** The Data API when any DB_* variable is set (then all three are required), else DATABASE_URL. */
+function databaseConfig(e: z.infer<typeof Env>): DatabaseConfig {
+  if (e.DB_CLUSTER_ARN || e.DB_SECRET_ARN || e.DB_NAME) {
+    const missing = (['DB_CLUSTER_ARN', 'DB_SECRET_ARN', 'DB_NAME'] as const).filter((name) => !e[name]);
+    if (missing.length > 0)
+      throw new Error(`Invalid configuration: set ${missing.join(', ')} (see README, "Configuration")`);
+    return {
+      driver: 'data-api',
+      resourceArn: e.DB_CLUSTER_ARN ?? '',
+      secretArn: e.DB_SECRET_ARN ?? '',
+      database: e.DB_NAME ?? '',
+      endpoint: e.DATA_API_ENDPOINT,
+    };
+  }
+  if (!e.DATABASE_URL) {
+    throw new Error(
+      'Invalid configuration: set DATABASE_URL, or DB_CLUSTER_ARN, DB_SECRET_ARN, DB_NAME (see README, "Configuration")',
+    );
+  }
+  return { driver: 'postgres', url: e.DATABASE_URL };
 }
 
 export const config = parseConfig(process.env);

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { config } from '#config';
 import { AccessTokens } from '#domain/access-tokens.ts';
 import { logger } from '#lib/observability.ts';
@@ -17,12 +17,12 @@ import { createArgon2Hasher } from './argon2-passwords.ts';
 import { createDynamoDbClient, createS3Client } from './aws.ts';
 import { bestEffortAudit, failOpen } from './best-effort.ts';
 import { ManagementApiConnections } from './connections-api.ts';
+import { createDatabase } from './database.ts';
 import { DynamoDbAuditLog } from './dynamodb-audit-log.ts';
 import { DynamoDbRateLimiter } from './dynamodb-rate-limiter.ts';
 import { loadJwtKey } from './jwt-key.ts';
 import { MemoryConnectionRegistry } from './memory-registry.ts';
 import { OutboxMailer } from './outbox-mailer.ts';
-import { createPostgresDb } from './postgres.ts';
 import { RedisConnectionRegistry } from './redis-registry.ts';
 import { SesMailer } from './ses-mailer.ts';
 
@@ -50,11 +50,13 @@ function onceAsync<T>(create: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export const db = once((): Db => createPostgresDb(config.databaseUrl));
+export const db = once((): Db => createDatabase(config.database, config.region));
 
 export const redis = once(() => {
   if (!config.redisUrl) return null;
-  const client = new Redis(config.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+  const client = config.redisCluster
+    ? createRedisCluster(config.redisUrl)
+    : new Redis(config.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
   // ioredis reconnects by itself; commands fail meanwhile and callers see that. Log without the URL.
   client.on('error', (error: Error) => logger.warn('redis connection error', { error: error.message }));
   return client;
@@ -92,6 +94,25 @@ export const auditLog = once(
 export const rateLimiter = once(
   (): RateLimiter => failOpen(new DynamoDbRateLimiter(dynamodb(), config.dynamodb.rateLimitTable)),
 );
+
+/**
+ * ElastiCache Serverless: the cluster protocol over TLS (`rediss://`). Its
+ * nodes are addressed by name, so DNS lookups are left to the TLS connection
+ * (ioredis's advice for ElastiCache with TLS).
+ */
+function createRedisCluster(url: string): Cluster {
+  const { hostname, port, username, password, protocol } = new URL(url);
+  return new Cluster([{ host: hostname, port: Number(port || 6379) }], {
+    dnsLookup: (address, callback) => callback(null, address),
+    enableAutoPipelining: true,
+    redisOptions: {
+      maxRetriesPerRequest: 2,
+      ...(protocol === 'rediss:' ? { tls: {} } : {}),
+      ...(username ? { username: decodeURIComponent(username) } : {}),
+      ...(password ? { password: decodeURIComponent(password) } : {}),
+    },
+  });
+}
 
 export const mailer = once((): Mailer => {
   if (config.mail.mailer === 'outbox') return new OutboxMailer(config.mail.outboxDir ?? '.local/outbox');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ConnectionRecord, ConnectionRegistry } from '#ports/connection-registry.ts';
 
 /** A record outlives API Gateway's 2 h connection limit only by a margin, so crashes leave no lasting litter. */
@@ -12,7 +12,7 @@ const RECORD_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
  * `connectionsOf` issues one HGETALL per user, auto-pipelined into one round trip.
  */
 export class RedisConnectionRegistry implements ConnectionRegistry {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis | Cluster) {}
 
   async add(connection: ConnectionRecord): Promise<void> {
     const json = JSON.stringify(connection);
