@@ -1,0 +1,112 @@
+import type { Node } from 'constructs';
+
+/**
+ * The deployment's settings: typed props for the stack, read from `cdk.json`
+ * context (`ciphertalk:*` keys, overridable with `cdk deploy -c ciphertalk:envName=staging`).
+ */
+export interface CipherTalkConfig {
+  /** Names the stack (`CipherTalk-<envName>`) and tags every resource. */
+  readonly envName: string;
+  /** Serve the SPA under a custom domain; the certificate must be in us-east-1 (CloudFront). */
+  readonly domain?: { readonly name: string; readonly certificateArn: string };
+  /** CloudWatch Logs retention of function, API and flow logs, in days. */
+  readonly logRetentionDays: number;
+  readonly database: {
+    /** Aurora Serverless v2 ACUs; 0 lets the cluster pause when idle (PostgreSQL 16.3+). */
+    readonly minCapacity: number;
+    readonly maxCapacity: number;
+    readonly deletionProtection: boolean;
+    readonly backupRetentionDays: number;
+  };
+  /** Origins besides the site's own that may call the APIs and upload attachments (e.g. a staging SPA). */
+  readonly allowedOrigins: readonly string[];
+  readonly network: {
+    readonly maxAzs: number;
+    /** NAT gateways for the VPC functions' egress to the Data API and @connections (see README). */
+    readonly natGateways: number;
+  };
+  readonly api: { readonly throttleRateLimit: number; readonly throttleBurstLimit: number };
+  /** Alarm notifications go to this address when set (an SNS topic is created either way). */
+  readonly alarmEmail?: string;
+  /** Sender of account mail (`Name <address>`): an SES identity verified in the account. */
+  readonly mailFrom?: string;
+}
+
+export const defaults: CipherTalkConfig = {
+  envName: 'prod',
+  logRetentionDays: 30,
+  database: { minCapacity: 0, maxCapacity: 4, deletionProtection: true, backupRetentionDays: 7 },
+  allowedOrigins: [],
+  network: { maxAzs: 2, natGateways: 1 },
+  api: { throttleRateLimit: 100, throttleBurstLimit: 200 },
+};
+
+/** Reads `ciphertalk:*` context over the defaults; fails naming the key whose value is unusable. */
+export function readConfig(node: Node): CipherTalkConfig {
+  const raw = (key: string): unknown => node.tryGetContext(`ciphertalk:${key}`);
+  const str = (key: string): string | undefined => {
+    const value = raw(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    return String(value);
+  };
+  const num = (key: string, fallback: number, min: number, max: number): number => {
+    const value = raw(key);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`ciphertalk:${key} must be a number in [${min}, ${max}]`);
+    return n;
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const value = raw(key);
+    if (value === undefined) return fallback;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new Error(`ciphertalk:${key} must be true or false`);
+  };
+
+  const envName = str('envName') ?? defaults.envName;
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(envName)) throw new Error('ciphertalk:envName must match ^[a-z][a-z0-9-]{0,19}$');
+  const domainName = str('domainName');
+  const certificateArn = str('certificateArn');
+  if (!domainName !== !certificateArn)
+    throw new Error('ciphertalk:domainName and ciphertalk:certificateArn go together');
+  const minCapacity = num('dbMinCapacity', defaults.database.minCapacity, 0, 256);
+  const maxCapacity = num('dbMaxCapacity', defaults.database.maxCapacity, 1, 256);
+  if (maxCapacity < minCapacity) throw new Error('ciphertalk:dbMaxCapacity must be at least ciphertalk:dbMinCapacity');
+  const allowedOrigins = (str('allowedOrigins') ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of allowedOrigins) {
+    if (!/^https:\/\/[^/]+$/.test(origin))
+      throw new Error(`ciphertalk:allowedOrigins: "${origin}" is not an https origin`);
+  }
+  const alarmEmail = str('alarmEmail');
+  const mailFrom = str('mailFrom');
+  if (mailFrom && !/@[^@\s>]+\.[^@\s>]+>?$/.test(mailFrom))
+    throw new Error('ciphertalk:mailFrom must end with an address');
+
+  return {
+    envName,
+    ...(domainName && certificateArn ? { domain: { name: domainName, certificateArn } } : {}),
+    logRetentionDays: num('logRetentionDays', defaults.logRetentionDays, 1, 3653),
+    database: {
+      minCapacity,
+      maxCapacity,
+      deletionProtection: bool('deletionProtection', defaults.database.deletionProtection),
+      backupRetentionDays: num('backupRetentionDays', defaults.database.backupRetentionDays, 1, 35),
+    },
+    allowedOrigins,
+    network: {
+      maxAzs: num('maxAzs', defaults.network.maxAzs, 2, 6),
+      natGateways: num('natGateways', defaults.network.natGateways, 1, 6),
+    },
+    api: {
+      throttleRateLimit: num('apiRateLimit', defaults.api.throttleRateLimit, 1, 10_000),
+      throttleBurstLimit: num('apiBurstLimit', defaults.api.throttleBurstLimit, 1, 5_000),
+    },
+    ...(alarmEmail ? { alarmEmail } : {}),
+    ...(mailFrom ? { mailFrom } : {}),
+  };
+}

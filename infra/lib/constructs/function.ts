@@ -1,0 +1,96 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { functionsDir, handlerEntry, nativePackages, repoRoot, scanImports } from '../function-access.ts';
+
+export interface CipherTalkFunctionProps {
+  /** The handler file `functions/src/handlers/<name>.ts`. */
+  readonly name: string;
+  readonly description: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logRetention: logs.RetentionDays;
+  /** Place the function in the VPC (it reaches Redis). */
+  readonly vpc?: { readonly vpc: ec2.IVpc; readonly securityGroups: ec2.ISecurityGroup[] };
+  /** Copy functions/migrations into the bundle, as `./migrations`. */
+  readonly withMigrations?: boolean;
+}
+
+/** ESM output has no `require`; CommonJS dependencies (ioredis, pg...) need one for Node built-ins. */
+const esmRequireBanner =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/**
+ * Every CipherTalk Lambda: Node.js 24 on arm64, ESM bundled by the locally
+ * installed esbuild with the runtime's `@aws-sdk/*` left external, source
+ * maps, X-Ray active tracing and its own log group with a retention.
+ * Packages with native code (argon2) are copied in with their prebuilt
+ * linux-arm64 binaries instead of being bundled.
+ */
+export class CipherTalkFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: CipherTalkFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const native = [...scanImports(props.name).packages].flatMap((pkg) => nativePackages[pkg] ?? []);
+    const copies = [
+      ...native.map((pkg) => `mkdir -p "$(dirname "{out}/node_modules/${pkg}")"`),
+      ...native.map((pkg) => `cp -R "${repoRoot}node_modules/${pkg}" "{out}/node_modules/${pkg}"`),
+      // Prebuilt binaries of other platforms are dead weight in an arm64 Lambda.
+      ...native.map(
+        (pkg) =>
+          `if [ -d "{out}/node_modules/${pkg}/prebuilds" ]; then find "{out}/node_modules/${pkg}/prebuilds" -mindepth 1 -maxdepth 1 ! -name linux-arm64 -exec rm -rf {} +; fi`,
+      ),
+      ...(props.withMigrations ? [`cp -R "${functionsDir}/migrations" "{out}/migrations"`] : []),
+    ];
+
+    super(scope, id, {
+      entry: handlerEntry(props.name),
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memoryMb,
+      timeout: Duration.seconds(props.timeoutSeconds),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      projectRoot: repoRoot,
+      depsLockFilePath: `${repoRoot}package-lock.json`,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'ciphertalk',
+        ...props.environment,
+      },
+      ...(props.vpc
+        ? {
+            vpc: props.vpc.vpc,
+            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+            securityGroups: props.vpc.securityGroups,
+          }
+        : {}),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: esmRequireBanner,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        externalModules: ['@aws-sdk/*', ...native],
+        forceDockerBundling: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => copies.map((c) => c.replaceAll('{out}', outputDir)),
+        },
+      },
+    });
+  }
+}

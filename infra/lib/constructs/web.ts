@@ -1,0 +1,143 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+
+export interface WebProps {
+  /** web/dist: `npm run build -w web`. */
+  readonly distDir: string;
+  readonly domain?: { readonly name: string; readonly certificateArn: string };
+  /** The origins the SPA may connect to (CSP connect-src): the REST API's and the WebSocket API's. */
+  readonly connectOrigins: readonly string[];
+  /** Written to /config.json at deploy time. */
+  readonly runtimeConfig: { readonly apiUrl: string; readonly wsUrl: string };
+  readonly accessLogsBucket: s3.IBucket;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The SPA: a private bucket behind CloudFront with origin access control,
+ * security headers (a CSP whose connect-src is exactly the API and WebSocket
+ * origins, HSTS), SPA fallback to index.html, and `config.json` written at
+ * deploy time with the API and WebSocket URLs.
+ */
+export class Web extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly distribution: cloudfront.Distribution;
+  readonly contentSecurityPolicy: string;
+  readonly siteDomain: string;
+
+  constructor(scope: Construct, id: string, props: WebProps) {
+    super(scope, id);
+    if (!existsSync(join(props.distDir, 'index.html'))) {
+      throw new Error(`${props.distDir}/index.html is missing: run \`npm run build -w web\` before synth`);
+    }
+
+    this.bucket = new s3.Bucket(this, 'Site', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: props.accessLogsBucket,
+      serverAccessLogsPrefix: 'site/',
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: true,
+    });
+
+    this.contentSecurityPolicy = [
+      "default-src 'self'",
+      `connect-src 'self' ${props.connectOrigins.join(' ')}`,
+      "script-src 'self' 'wasm-unsafe-eval'",
+      "style-src 'self'",
+      "img-src 'self' blob: data:",
+      "media-src 'self' blob:",
+      "object-src 'none'",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "form-action 'self'",
+    ].join('; ');
+
+    const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      comment: 'CipherTalk SPA: CSP, HSTS and friends',
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: this.contentSecurityPolicy, override: true },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(730),
+          includeSubdomains: true,
+          preload: true,
+          override: true,
+        },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+      },
+    });
+
+    const origin = origins.S3BucketOrigin.withOriginAccessControl(this.bucket);
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'CipherTalk SPA',
+      defaultRootObject: 'index.html',
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+      enableLogging: true,
+      logBucket: props.accessLogsBucket,
+      logFilePrefix: 'cloudfront/',
+      ...(props.domain
+        ? {
+            domainNames: [props.domain.name],
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn),
+          }
+        : {}),
+      defaultBehavior: {
+        origin,
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        responseHeadersPolicy: headers,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        compress: true,
+      },
+      additionalBehaviors: {
+        // Read at every start of the SPA: never cached, so a redeploy's URLs take effect at once.
+        '/config.json': {
+          origin,
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          responseHeadersPolicy: headers,
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        },
+      },
+      // Client-side routes: any unknown path serves the SPA (the private bucket answers 403 for a missing key).
+      errorResponses: [403, 404].map((httpStatus) => ({
+        httpStatus,
+        responseHttpStatus: 200,
+        responsePagePath: '/index.html',
+        ttl: Duration.seconds(0),
+      })),
+    });
+
+    this.siteDomain = props.domain?.name ?? this.distribution.distributionDomainName;
+
+    new s3deploy.BucketDeployment(this, 'Deploy', {
+      destinationBucket: this.bucket,
+      sources: [s3deploy.Source.asset(props.distDir), s3deploy.Source.jsonData('config.json', props.runtimeConfig)],
+      distribution: this.distribution,
+      distributionPaths: ['/*'],
+      memoryLimit: 512,
+      logGroup: new logs.LogGroup(this, 'DeployLogs', {
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+  }
+
+  /** `https://` and the custom domain, or CloudFront's. */
+  get siteUrl(): string {
+    return `https://${this.siteDomain}`;
+  }
+}

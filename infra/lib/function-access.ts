@@ -1,0 +1,137 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const functionsDir = join(repoRoot, 'functions');
+
+/**
+ * What a function may touch. The stack grants exactly this and nothing else:
+ * table actions, bucket actions, the Data API, secret reads, Redis reachability
+ * (VPC placement) and `execute-api:ManageConnections`.
+ */
+export interface FunctionAccess {
+  readonly database?: boolean;
+  readonly redis?: boolean;
+  /** `head`: HeadBucket only (health check). */
+  readonly attachments?: 'head' | 'readWrite';
+  /** `describe`: DescribeTable only (health check). */
+  readonly rateLimits?: 'describe' | 'readWrite';
+  readonly audit?: 'readWrite';
+  readonly jwtKey?: boolean;
+  readonly manageConnections?: boolean;
+  /** ses:SendEmail from the configured sender identity (account mail: password resets). */
+  readonly sendMail?: boolean;
+}
+
+/**
+ * Declared access, narrower than what imports imply where a function uses a
+ * client for one call only. A function missing here gets the access its
+ * imports imply (`deriveAccess`), and synth warns so that someone declares it.
+ */
+export const declaredAccess: Readonly<Record<string, FunctionAccess>> = {
+  health: { database: true, redis: true, attachments: 'head', rateLimits: 'describe' },
+  wsConnect: { redis: true },
+  wsDisconnect: { redis: true },
+  // frameHandler answers (pong, error frames) through @connections.
+  wsDefault: { manageConnections: true },
+  wsPing: { manageConnections: true },
+  // Not in the route table: the CDK trigger that applies migrations (infra/lib/ciphertalk-stack.ts).
+  migrate: { database: true },
+};
+
+/** Accessors of functions/src/adapters/clients.ts and the access each one implies. */
+const clientAccess: Readonly<Record<string, FunctionAccess>> = {
+  db: { database: true },
+  redis: { redis: true },
+  connectionRegistry: { redis: true },
+  s3: { attachments: 'readWrite' },
+  dynamodb: { rateLimits: 'readWrite', audit: 'readWrite' },
+  connectionsApi: { manageConnections: true },
+  accessTokens: { jwtKey: true },
+  auditLog: { audit: 'readWrite' },
+  rateLimiter: { rateLimits: 'readWrite' },
+  mailer: { sendMail: true },
+  // No AWS resource behind these.
+  passwords: {},
+};
+
+/** The accessor names the derivation knows; a test checks clients.ts exports no other. */
+export const knownClientAccessors: readonly string[] = Object.keys(clientAccess);
+
+/** Packages with native code: not bundled but copied, with their prebuilt linux-arm64 binaries, next to the bundle. */
+export const nativePackages: Readonly<Record<string, readonly string[]>> = {
+  argon2: ['argon2', '@phc/format', 'node-gyp-build'],
+};
+
+export interface ImportScan {
+  /** Names imported from clients.ts anywhere in the function's own import graph. */
+  readonly clients: ReadonlySet<string>;
+  /** Bare package specifiers reached (`pg`, `argon2`, `@aws-sdk/client-s3`...). */
+  readonly packages: ReadonlySet<string>;
+}
+
+const importPattern = /(?:import|export)\s+(type\s+)?(?:([\w*\s{},]*?)\s+from\s+)?['"]([^'"]+)['"]/g;
+
+/** Follows a handler's imports through functions/src (package `imports` and relative paths). */
+export function scanImports(functionName: string): ImportScan {
+  const clients = new Set<string>();
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file) || !existsSync(file)) return;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const match of source.matchAll(importPattern)) {
+      const [, typeOnly, names = '', specifier = ''] = match;
+      if (typeOnly) continue;
+      const target = resolveSpecifier(file, specifier);
+      if (target === null) {
+        packages.add(packageName(specifier));
+        continue;
+      }
+      if (target.endsWith(join('adapters', 'clients.ts'))) {
+        for (const name of names.replace(/[{}]/g, '').split(',')) {
+          const local = name
+            .trim()
+            .split(/\s+as\s+/)[0]
+            ?.trim();
+          if (local && !local.startsWith('type ')) clients.add(local);
+        }
+      }
+      visit(target);
+    }
+  };
+  visit(handlerEntry(functionName));
+  return { clients, packages };
+}
+
+export function handlerEntry(functionName: string): string {
+  return join(functionsDir, 'src', 'handlers', `${functionName}.ts`);
+}
+
+export function deriveAccess(scan: ImportScan): FunctionAccess {
+  const access: Record<string, unknown> = {};
+  for (const name of scan.clients) Object.assign(access, clientAccess[name]);
+  return access as FunctionAccess;
+}
+
+export function accessOf(functionName: string): { access: FunctionAccess; declared: boolean } {
+  const declared = declaredAccess[functionName];
+  if (declared) return { access: declared, declared: true };
+  return { access: deriveAccess(scanImports(functionName)), declared: false };
+}
+
+function resolveSpecifier(from: string, specifier: string): string | null {
+  const src = join(functionsDir, 'src');
+  if (specifier === '#config') return join(src, 'config.ts');
+  const hashed = /^#(\w+)\/(.+)$/.exec(specifier);
+  if (hashed) return join(src, hashed[1] ?? '', hashed[2] ?? '');
+  if (specifier.startsWith('.')) return resolve(dirname(from), specifier);
+  return null;
+}
+
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? specifier);
+}
