@@ -48,7 +48,12 @@ export const functions = {
     timeoutSeconds: 5,
     memoryMb: 256,
   },
-  me: { description: "/me*: the caller's account, password change", timeoutSeconds: 10, memoryMb: 1024 },
+  devices: {
+    description: '/devices* and the key directory /users/{userId}/...: devices, prekeys, prekey bundle claims',
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  me: { description: "/me*: the caller's account, password change, audit log", timeoutSeconds: 10, memoryMb: 1024 },
 } as const satisfies Record<string, FunctionSpec>;
 export type FunctionName = keyof typeof functions;
 
@@ -78,6 +83,14 @@ export const restApi = {
     { method: 'PATCH', path: '/me', function: 'me', auth: 'jwt' },
     { method: 'POST', path: '/me/password', function: 'me', auth: 'jwt' },
     { method: 'GET', path: '/me/audit', function: 'me', auth: 'jwt' },
+    { method: 'POST', path: '/devices', function: 'devices', auth: 'jwt' },
+    { method: 'GET', path: '/devices', function: 'devices', auth: 'jwt' },
+    { method: 'DELETE', path: '/devices/{deviceId}', function: 'devices', auth: 'jwt' },
+    { method: 'POST', path: '/devices/{deviceId}/prekeys', function: 'devices', auth: 'jwt' },
+    { method: 'PUT', path: '/devices/{deviceId}/signed-prekey', function: 'devices', auth: 'jwt' },
+    { method: 'GET', path: '/users/{userId}/devices', function: 'devices', auth: 'jwt' },
+    { method: 'GET', path: '/users/{userId}/prekey-bundles', function: 'devices', auth: 'jwt' },
+    { method: 'GET', path: '/users/{userId}/devices/{deviceId}/prekey-bundle', function: 'devices', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],
 } as const;
 

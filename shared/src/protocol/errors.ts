@@ -14,6 +14,8 @@ export const ErrorCode = {
   WeakPassword: 'weak_password',
   /** A password-reset token that is unknown, used or expired. */
   InvalidToken: 'invalid_token',
+  /** A signed prekey whose signature does not verify with the device's identity key, or a malformed key. */
+  InvalidKey: 'invalid_key',
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   Conflict: 'conflict',

@@ -1,0 +1,33 @@
+import { IdentityKey, initCrypto, PublicKey } from '@ciphertalk/shared/crypto';
+
+/**
+ * Key checks the server makes before publishing keys in the directory, with the E2E library's own
+ * parsers (`@ciphertalk/shared/crypto`, libsodium): the identity key must be a 0x65-tagged Ed25519 point,
+ * prekeys 0x05-tagged X25519 keys, and the signed prekey's signature must verify with the identity key
+ * over the prekey's 33-byte serialised form. The server cannot judge whether a key is honest (that is
+ * what safety numbers are for), only that it is well-formed and signed by the identity it comes with.
+ */
+export async function verifySignedPreKey(
+  identityKey: Uint8Array,
+  signedPreKey: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  await initCrypto();
+  try {
+    const identity = IdentityKey.deserialize(identityKey);
+    const prekey = PublicKey.deserialize(signedPreKey);
+    return identity.verify(prekey.serialize(), signature);
+  } catch {
+    return false;
+  }
+}
+
+export async function isPublicPreKey(bytes: Uint8Array): Promise<boolean> {
+  await initCrypto();
+  try {
+    PublicKey.deserialize(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
