@@ -50,6 +50,8 @@ export class Data extends Construct {
       writer: rds.ClusterInstance.serverlessV2('writer', { autoMinorVersionUpgrade: true }),
       serverlessV2MinCapacity: props.database.minCapacity,
       serverlessV2MaxCapacity: props.database.maxCapacity,
+      // At 0 ACU the cluster pauses after this long without connections; the next statement waits ~15 s.
+      ...(props.database.minCapacity === 0 ? { serverlessV2AutoPauseDuration: Duration.minutes(10) } : {}),
       enableDataApi: true,
       credentials: rds.Credentials.fromGeneratedSecret('ciphertalk_admin'),
       defaultDatabaseName: this.databaseName,
