@@ -53,6 +53,7 @@ export const functions = {
     timeoutSeconds: 10,
     memoryMb: 512,
   },
+  users: { description: 'GET /users?q=: the user directory search', timeoutSeconds: 10, memoryMb: 256 },
   me: { description: "/me*: the caller's account, password change, audit log", timeoutSeconds: 10, memoryMb: 1024 },
 } as const satisfies Record<string, FunctionSpec>;
 export type FunctionName = keyof typeof functions;
@@ -88,6 +89,7 @@ export const restApi = {
     { method: 'DELETE', path: '/devices/{deviceId}', function: 'devices', auth: 'jwt' },
     { method: 'POST', path: '/devices/{deviceId}/prekeys', function: 'devices', auth: 'jwt' },
     { method: 'PUT', path: '/devices/{deviceId}/signed-prekey', function: 'devices', auth: 'jwt' },
+    { method: 'GET', path: '/users', function: 'users', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/devices', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/prekey-bundles', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/devices/{deviceId}/prekey-bundle', function: 'devices', auth: 'jwt' },

@@ -1,0 +1,86 @@
+import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { ApiClient, strongPassword } from './support/api.ts';
+
+/** The user directory through the twin on real PostgreSQL, with the production rate limits. */
+let stack: LocalStack;
+let schema: Awaited<ReturnType<typeof freshSchema>>;
+let caller: ApiClient;
+const people = [
+  { displayName: 'Ada Lovelace', email: 'ada.lovelace@example.test' },
+  { displayName: 'Adam Smith', email: 'adam@example.test' },
+  { displayName: 'Grace Hopper', email: 'grace@example.test' },
+  { displayName: '100% Percent', email: 'percent@example.test' },
+];
+const ids = new Map<string, string>();
+
+beforeAll(async () => {
+  schema = await freshSchema();
+  stack = await startLocalStack({
+    dataDir: null,
+    ports: { rest: 0, ws: 0, web: null },
+    env: { DATABASE_URL: schema.url },
+  });
+  for (const person of people) {
+    const client = new ApiClient(stack.restUrl);
+    const answer = await client.post('/auth/register', { ...person, password: strongPassword() });
+    ids.set(person.displayName, (answer.body.user as { id: string }).id);
+    caller = client;
+  }
+});
+afterAll(async () => {
+  await stack?.stop();
+  await schema?.drop();
+});
+
+const search = async (q: string) => {
+  const answer = await caller.get(`/users?q=${encodeURIComponent(q)}`);
+  expect(answer.status, answer.text).toBe(200);
+  return answer.body.users as { id: string; displayName: string; email?: string }[];
+};
+
+describe('user search', () => {
+  it('matches the start of any word of a display name, case-insensitively, without showing emails', async () => {
+    expect((await search('ADA')).map((u) => u.displayName)).toEqual(['Ada Lovelace', 'Adam Smith']);
+    expect(await search('love')).toEqual([{ id: ids.get('Ada Lovelace'), displayName: 'Ada Lovelace' }]);
+    expect(await search('ace')).toEqual([]);
+  });
+
+  it('finds a whole email address, and shows the email only then', async () => {
+    expect(await search(' GRACE@example.test ')).toEqual([
+      { id: ids.get('Grace Hopper'), displayName: 'Grace Hopper', email: 'grace@example.test' },
+    ]);
+    // Email prefixes and domains find nothing: the directory cannot be harvested for addresses.
+    expect(await search('grace@')).toEqual([]);
+    expect(await search('example.test')).toEqual([]);
+  });
+
+  it('treats LIKE wildcards as text', async () => {
+    expect(await search('%%%')).toEqual([]);
+    expect(await search('___')).toEqual([]);
+    expect((await search('100%')).map((u) => u.displayName)).toEqual(['100% Percent']);
+  });
+
+  it('refuses short or missing queries, and anonymous callers', async () => {
+    expect((await caller.get('/users?q=ad')).status).toBe(400);
+    expect((await caller.get('/users')).status).toBe(400);
+    expect((await caller.get('/users?q=ada&limit=500')).status).toBe(400);
+    expect((await new ApiClient(stack.restUrl).get('/users?q=ada')).status).toBe(401);
+  });
+
+  it('limits a user to 60 searches a minute (429 with Retry-After)', async () => {
+    // Fixed one-minute windows: even if this loop straddles a window boundary, a 429 comes within 121 searches.
+    let limited: Awaited<ReturnType<ApiClient['get']>> | undefined;
+    let allowed = 0;
+    for (let i = 0; i < 121 && !limited; i++) {
+      const answer = await caller.get('/users?q=zzz');
+      if (answer.status === 429) limited = answer;
+      else allowed++;
+    }
+    expect(limited?.body.error?.code).toBe('rate_limited');
+    expect(allowed).toBeLessThanOrEqual(120);
+    expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited?.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+  });
+});
