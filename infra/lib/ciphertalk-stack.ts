@@ -234,7 +234,20 @@ export class CipherTalkStack extends Stack {
         }),
       );
     }
+    if (access.rateLimits === 'update') {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [data.rateLimitTable.tableArn] }),
+      );
+    }
     if (access.audit === 'readWrite') data.auditTable.grantReadWriteData(fn);
+    if (access.audit === 'appendQuery') {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem', 'dynamodb:Query'],
+          resources: [data.auditTable.tableArn],
+        }),
+      );
+    }
     if (access.jwtKey) data.jwtKey.grantRead(fn);
     if (access.manageConnections) this.realtime.grantManageConnections(fn);
     if (access.sendMail) {

@@ -15,9 +15,10 @@ export interface FunctionAccess {
   readonly redis?: boolean;
   /** `head`: HeadBucket only (health check). */
   readonly attachments?: 'head' | 'readWrite';
-  /** `describe`: DescribeTable only (health check). */
-  readonly rateLimits?: 'describe' | 'readWrite';
-  readonly audit?: 'readWrite';
+  /** `describe`: DescribeTable only (health check); `update`: UpdateItem only (the rate limiter's counters). */
+  readonly rateLimits?: 'describe' | 'update' | 'readWrite';
+  /** `appendQuery`: PutItem and Query only (the audit log is append-only). */
+  readonly audit?: 'appendQuery' | 'readWrite';
   readonly jwtKey?: boolean;
   readonly manageConnections?: boolean;
   /** ses:SendEmail from the configured sender identity (account mail: password resets). */
@@ -49,8 +50,8 @@ const clientAccess: Readonly<Record<string, FunctionAccess>> = {
   dynamodb: { rateLimits: 'readWrite', audit: 'readWrite' },
   connectionsApi: { manageConnections: true },
   accessTokens: { jwtKey: true },
-  auditLog: { audit: 'readWrite' },
-  rateLimiter: { rateLimits: 'readWrite' },
+  auditLog: { audit: 'appendQuery' },
+  rateLimiter: { rateLimits: 'update' },
   mailer: { sendMail: true },
   // No AWS resource behind these.
   passwords: {},
@@ -110,9 +111,17 @@ export function handlerEntry(functionName: string): string {
   return join(functionsDir, 'src', 'handlers', `${functionName}.ts`);
 }
 
+/** Access modes from narrowest to broadest: when two accessors grant the same resource, the broader wins. */
+const breadth = ['head', 'describe', 'update', 'appendQuery', 'readWrite'];
+
 export function deriveAccess(scan: ImportScan): FunctionAccess {
   const access: Record<string, unknown> = {};
-  for (const name of scan.clients) Object.assign(access, clientAccess[name]);
+  for (const name of scan.clients) {
+    for (const [key, mode] of Object.entries(clientAccess[name] ?? {})) {
+      const current = access[key];
+      if (current === undefined || breadth.indexOf(String(mode)) > breadth.indexOf(String(current))) access[key] = mode;
+    }
+  }
   return access as FunctionAccess;
 }
 

@@ -174,6 +174,23 @@ describe('CipherTalk stack: settings and grants', () => {
     );
   });
 
+  it('grants the rate-limit and audit tables only the actions their adapters call', () => {
+    for (const name of s.stack.functions.keys()) {
+      const access = s.stack.access.get(name)?.access ?? {};
+      const onTable = (table: string) =>
+        statements(name)
+          .filter((st) => st.resource.includes(table))
+          .flatMap((st) => st.actions)
+          .sort();
+      if (access.rateLimits === 'update') expect(onTable('DataRateLimits'), name).toEqual(['dynamodb:UpdateItem']);
+      if (access.audit === 'appendQuery') {
+        expect(onTable('DataAuditLog'), name).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
+      }
+      if (!access.rateLimits) expect(onTable('DataRateLimits'), name).toEqual([]);
+      if (!access.audit) expect(onTable('DataAuditLog'), name).toEqual([]);
+    }
+  });
+
   it('gives connection bookkeeping (wsConnect, wsDisconnect) Redis through the VPC and no AWS data access', () => {
     for (const name of ['wsConnect', 'wsDisconnect']) {
       expect(actions(name)).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
