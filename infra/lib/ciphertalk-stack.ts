@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { functions, restApi, webSocketApi } from '@ciphertalk/shared/routes';
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -47,7 +47,7 @@ export const migrateFunctionName = 'migrate';
 export class CipherTalkStack extends Stack {
   readonly config: CipherTalkConfig;
   readonly functions = new Map<string, CipherTalkFunction>();
-  readonly access = new Map<string, { access: FunctionAccess; declared: boolean }>();
+  readonly access = new Map<string, FunctionAccess>();
   readonly network: Network;
   readonly data: Data;
   readonly rest: RestApi;
@@ -136,7 +136,7 @@ export class CipherTalkStack extends Stack {
     const redisEnvironment = { REDIS_URL: this.data.redisUrl, REDIS_CLUSTER: 'true' };
 
     const createFunction = (name: string, spec: { description: string; timeoutSeconds: number; memoryMb: number }) => {
-      const { access, declared } = accessOf(name);
+      const access = accessOf(name);
       const fn = new CipherTalkFunction(this, `Fn-${name}`, {
         name,
         ...spec,
@@ -148,13 +148,7 @@ export class CipherTalkStack extends Stack {
         withMigrations: name === migrateFunctionName,
       });
       this.grant(fn, access);
-      if (!declared) {
-        Annotations.of(fn).addWarningV2(
-          'ciphertalk:undeclared-access',
-          `function "${name}" has no entry in infra/lib/function-access.ts: granted what its imports imply`,
-        );
-      }
-      this.access.set(name, { access, declared });
+      this.access.set(name, access);
       return fn;
     };
 
@@ -214,7 +208,7 @@ export class CipherTalkStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }
 
-  /** Exactly the access declared (or implied) for the function, nothing else. */
+  /** Exactly the access the function's imports imply (narrowed where declared), nothing else. */
   private grant(fn: CipherTalkFunction, access: FunctionAccess): void {
     const { data } = this;
     if (access.database) data.grantDatabase(fn);

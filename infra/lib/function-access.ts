@@ -26,19 +26,29 @@ export interface FunctionAccess {
 }
 
 /**
- * Declared access, narrower than what imports imply where a function uses a
- * client for one call only. A function missing here gets the access its
- * imports imply (`deriveAccess`), and synth warns so that someone declares it.
+ * A function gets what its imports of functions/src/adapters/clients.ts imply
+ * (`deriveAccess`), so a handler that starts using a client gets the grant with
+ * it. Where a function uses a client for less than the accessor implies, it is
+ * narrowed here, with the reason (`false` removes a grant).
  */
-export const declaredAccess: Readonly<Record<string, FunctionAccess>> = {
-  health: { database: true, redis: true, attachments: 'head', rateLimits: 'describe' },
-  wsConnect: { redis: true },
-  wsDisconnect: { redis: true },
-  // frameHandler answers (pong, error frames) through @connections.
-  wsDefault: { manageConnections: true },
-  wsPing: { manageConnections: true },
-  // Not in the route table: the CDK trigger that applies migrations (infra/lib/ciphertalk-stack.ts).
-  migrate: { database: true },
+export interface Narrowing {
+  readonly access: { readonly [K in keyof FunctionAccess]?: FunctionAccess[K] | false };
+  readonly reason: string;
+}
+
+export const narrowedAccess: Readonly<Record<string, Narrowing>> = {
+  health: {
+    access: { attachments: 'head', rateLimits: 'describe', audit: false },
+    reason: 'one HeadBucket on the attachments bucket and one DescribeTable on the rate-limit table per check',
+  },
+  wsConnect: {
+    access: { manageConnections: false },
+    reason: 'lifecycleHandler answers with its return value; only frameHandler (same module) posts to @connections',
+  },
+  wsDisconnect: {
+    access: { manageConnections: false },
+    reason: 'lifecycleHandler answers with its return value; only frameHandler (same module) posts to @connections',
+  },
 };
 
 /** Accessors of functions/src/adapters/clients.ts and the access each one implies. */
@@ -125,10 +135,20 @@ export function deriveAccess(scan: ImportScan): FunctionAccess {
   return access as FunctionAccess;
 }
 
-export function accessOf(functionName: string): { access: FunctionAccess; declared: boolean } {
-  const declared = declaredAccess[functionName];
-  if (declared) return { access: declared, declared: true };
-  return { access: deriveAccess(scanImports(functionName)), declared: false };
+export function accessOf(functionName: string): FunctionAccess {
+  const access: Record<string, unknown> = { ...deriveAccess(scanImports(functionName)) };
+  for (const [key, mode] of Object.entries(narrowedAccess[functionName]?.access ?? {})) {
+    if (mode === false) delete access[key];
+    else access[key] = mode;
+  }
+  return access as FunctionAccess;
+}
+
+/** Whether `mode` grants less than (or the same as) `than`. */
+export function isNarrower(mode: unknown, than: unknown): boolean {
+  if (mode === false) return true;
+  if (mode === true || than === true) return mode === than;
+  return breadth.indexOf(String(mode)) <= breadth.indexOf(String(than));
 }
 
 function resolveSpecifier(from: string, specifier: string): string | null {

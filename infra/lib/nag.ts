@@ -38,7 +38,7 @@ export function acknowledgeFindings(stack: CipherTalkStack): void {
   if (migrate) acknowledgeFunction(migrate, ack);
   for (const name of stack.functions.keys()) {
     const fn = stack.functions.get(name);
-    if (fn && stack.access.get(name)?.access.manageConnections) {
+    if (fn && stack.access.get(name)?.manageConnections) {
       ack(
         fn.role ?? fn,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(stack.realtime.api.node.defaultChild as never)}>/${stack.realtime.stage.stageName}/*/@connections/*]`,

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient, createS3Client } from '@ciphertalk/functions/adapters/aws.ts';
+import { createDataApiDb } from '@ciphertalk/functions/adapters/data-api.ts';
 import { createPostgresDb } from '@ciphertalk/functions/adapters/postgres.ts';
 import { migrate } from '@ciphertalk/functions/migrate';
 import { restApi, webSocketApi } from '@ciphertalk/shared/routes';
+import { startDataApiServer } from './data-api/server.ts';
 import { type HandlerResolver, resolveFunctionsPackage } from './gateway/lambda.ts';
 import { startRestGateway } from './gateway/rest.ts';
 import { startWebSocketGateway } from './gateway/websocket.ts';
@@ -82,6 +84,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }),
     ]);
 
+    // DB_DRIVER=data-api: the functions reach the database as in AWS, through the (local) RDS Data API.
+    const dataApi =
+      (env.DB_DRIVER ?? process.env.DB_DRIVER) === 'data-api'
+        ? await startDataApiServer({ databaseUrl: database, host }).then((server) => {
+            stops.push(() => server.close());
+            return { ...localDataApiTarget, endpoint: server.endpoint };
+          })
+        : null;
+
     const ws = await startWebSocketGateway({
       port: options.ports.ws,
       host,
@@ -100,7 +111,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Emulators check no signature; s3rver only insists on its own key id. Not secrets.
       AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'S3RVER',
       AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'S3RVER',
-      DATABASE_URL: database,
+      DATABASE_URL: dataApi ? undefined : database,
+      DB_CLUSTER_ARN: dataApi?.resourceArn,
+      DB_SECRET_ARN: dataApi?.secretArn,
+      DB_NAME: dataApi?.database,
+      DATA_API_ENDPOINT: dataApi?.endpoint,
       REDIS_URL: env.REDIS_URL,
       S3_ENDPOINT: s3Endpoint,
       ATTACHMENTS_BUCKET: env.ATTACHMENTS_BUCKET ?? 'ciphertalk-attachments-local',
@@ -124,10 +139,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       else process.env[name] = value;
     }
 
-    const migrations = createPostgresDb(database, { max: 1 });
+    const migrations = dataApi
+      ? createDataApiDb({ ...dataApi, region: functionEnv.AWS_REGION })
+      : createPostgresDb(database, { max: 1 });
     try {
       const applied = await migrate(migrations);
-      log({ level: 'INFO', message: 'migrations applied', applied });
+      log({ level: 'INFO', message: 'migrations applied', applied, driver: dataApi ? 'data-api' : 'postgres' });
     } finally {
       await migrations.close();
     }
@@ -217,6 +234,13 @@ function publicUrl(url: string): string {
   if (parsed.hostname === '127.0.0.1') parsed.hostname = 'localhost';
   return parsed.toString().replace(/\/$/, '');
 }
+
+/** What the local Data API answers to: any ARNs do; these name the emulation in logs. */
+const localDataApiTarget = {
+  resourceArn: 'arn:aws:rds:us-east-1:000000000000:cluster:ciphertalk-local',
+  secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:ciphertalk-local',
+  database: 'ciphertalk',
+};
 
 /** A URL without its password, for printing. */
 export function redact(url: string): string {

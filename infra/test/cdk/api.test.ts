@@ -4,10 +4,11 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { migrateFunctionName, routeTable } from '../../lib/ciphertalk-stack.ts';
 import {
-  declaredAccess,
   deriveAccess,
   functionsDir,
+  isNarrower,
   knownClientAccessors,
+  narrowedAccess,
   scanImports,
 } from '../../lib/function-access.ts';
 import { resources, type Synthesized, synthCipherTalk } from './synth.ts';
@@ -147,13 +148,13 @@ describe('CipherTalk stack: settings and grants', () => {
 
   it('grants execute-api:ManageConnections on this stage only to the functions that post', () => {
     for (const name of s.stack.functions.keys()) {
-      const posts = s.stack.access.get(name)?.access.manageConnections === true;
+      const posts = s.stack.access.get(name)?.manageConnections === true;
       const manage = statements(name).filter((st) => st.actions.includes('execute-api:ManageConnections'));
       expect(manage.length, name).toBe(posts ? 1 : 0);
       if (posts) expect(manage[0]?.resource).toContain('/prod/*/@connections/*');
     }
-    expect(s.stack.access.get('wsPing')?.access.manageConnections).toBe(true);
-    expect(s.stack.access.get('wsConnect')?.access.manageConnections).toBeUndefined();
+    expect(s.stack.access.get('wsPing')?.manageConnections).toBe(true);
+    expect(s.stack.access.get('wsConnect')?.manageConnections).toBeUndefined();
   });
 
   it('grants the health check only what its one call per dependency needs', () => {
@@ -176,7 +177,7 @@ describe('CipherTalk stack: settings and grants', () => {
 
   it('grants the rate-limit and audit tables only the actions their adapters call', () => {
     for (const name of s.stack.functions.keys()) {
-      const access = s.stack.access.get(name)?.access ?? {};
+      const access = s.stack.access.get(name) ?? {};
       const onTable = (table: string) =>
         statements(name)
           .filter((st) => st.resource.includes(table))
@@ -191,38 +192,40 @@ describe('CipherTalk stack: settings and grants', () => {
     }
   });
 
-  it('gives connection bookkeeping (wsConnect, wsDisconnect) Redis through the VPC and no AWS data access', () => {
-    for (const name of ['wsConnect', 'wsDisconnect']) {
-      expect(actions(name)).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
-      expect(env(name).REDIS_CLUSTER).toBe('true');
+  it('places the functions that reach Redis in the VPC, with cluster-mode TLS settings, and no others', () => {
+    for (const name of s.stack.functions.keys()) {
+      const [, fn] = resources(s.template, 'AWS::Lambda::Function').find(([id]) => id === logicalId(name)) ?? [];
+      const redis = s.stack.access.get(name)?.redis === true;
+      expect(fn?.VpcConfig !== undefined, name).toBe(redis);
+      expect(env(name).REDIS_CLUSTER, name).toBe(redis ? 'true' : undefined);
     }
-    const wsPing = resources(s.template, 'AWS::Lambda::Function').find(([id]) => id === logicalId('wsPing'))?.[1];
-    expect(wsPing?.VpcConfig).toBeUndefined();
+    expect(s.stack.access.get('wsConnect')?.redis).toBe(true);
+    expect(s.stack.access.get('wsPing')?.redis).toBeUndefined();
   });
 
   it('grants no function a wildcard action, and the JWT key only to functions that sign or verify tokens', () => {
     for (const name of [...s.stack.functions.keys(), migrateFunctionName]) {
       for (const action of actions(name)) expect(action, name).not.toMatch(/:\*$/);
       const readsKey = statements(name).some((st) => st.resource.includes('JwtKey'));
-      expect(readsKey, name).toBe(s.stack.access.get(name)?.access.jwtKey === true);
+      expect(readsKey, name).toBe(s.stack.access.get(name)?.jwtKey === true);
     }
   });
 
-  it('declares access that covers what each function imports, and knows every client accessor', () => {
-    // The raw DynamoDB client implies "some table": a declaration narrows it to the tables used.
-    const family = (key: string) => (key === 'rateLimits' || key === 'audit' ? 'dynamodb' : key);
-    for (const [name, declared] of Object.entries(declaredAccess)) {
-      const implied = new Set(Object.keys(deriveAccess(scanImports(name))).map(family));
-      const granted = new Set(Object.keys(declared).map(family));
-      // $connect/$disconnect import lib/ws.ts (frameHandler posts error frames) but lifecycleHandler never posts.
-      const source = readFileSync(join(functionsDir, 'src', 'handlers', `${name}.ts`), 'utf8');
-      if (/lifecycleHandler\(/.test(source) && !/connectionsApi|frameHandler/.test(source)) {
-        implied.delete('manageConnections');
+  it('narrows access only below what the imports imply, each narrowing with its reason', () => {
+    for (const [name, narrowing] of Object.entries(narrowedAccess)) {
+      const implied = deriveAccess(scanImports(name)) as Record<string, unknown>;
+      expect(narrowing.reason.length, name).toBeGreaterThan(30);
+      for (const [key, mode] of Object.entries(narrowing.access)) {
+        expect(implied, `${name} narrows ${key}, which it does not use`).toHaveProperty(key);
+        expect(isNarrower(mode, implied[key]), `${name}: ${key} ${String(mode)}`).toBe(true);
       }
-      for (const key of implied) expect(granted, `${name} uses ${key}`).toContain(key);
     }
+  });
+
+  it('knows the access of every accessor functions/src/adapters/clients.ts exports', () => {
     const clients = readFileSync(join(functionsDir, 'src', 'adapters', 'clients.ts'), 'utf8');
     const exported = [...clients.matchAll(/^export const (\w+)/gm)].map((m) => m[1]);
+    expect(exported.length).toBeGreaterThan(5);
     for (const name of exported) expect(knownClientAccessors, `clients.ts exports ${name}`).toContain(name);
   });
 });
