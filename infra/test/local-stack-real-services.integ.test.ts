@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
 import { fetchJson } from './support/fixtures.ts';
 import { closed, frames, openSocket } from './support/stack.ts';
+import { deviceSession } from './support/ws-auth.ts';
 
 /** The same stack with DATABASE_URL and REDIS_URL pointing at the running PostgreSQL and Redis. */
 let stack: LocalStack;
@@ -52,14 +53,15 @@ describe('local stack on real PostgreSQL and Redis', () => {
   it('keeps connections in Redis while they are open, and removes them on close', async () => {
     const marker = uniquePrefix('ws');
     const before = new Set(await redis.keys('conn:*'));
-    const socket = await openSocket(`${stack.wsUrl}?marker=${encodeURIComponent(marker)}`);
+    const { ticketUrl, userId } = await deviceSession(stack.restUrl, stack.wsUrl);
+    const socket = await openSocket(await ticketUrl(`&marker=${encodeURIComponent(marker)}`));
     const inbox = frames(socket);
     socket.send(JSON.stringify({ action: 'ping', id: 'p' }));
     await inbox.next();
     const added = (await redis.keys('conn:*')).filter((key) => !before.has(key));
     expect(added).toHaveLength(1);
     const record = JSON.parse((await redis.get(added[0] as string)) ?? 'null');
-    expect(record).toMatchObject({ userId: null, connectionId: (added[0] as string).slice('conn:'.length) });
+    expect(record).toMatchObject({ userId, deviceId: 1, connectionId: (added[0] as string).slice('conn:'.length) });
     expect(await redis.ttl(added[0] as string)).toBeGreaterThan(2 * 60 * 60);
 
     socket.close();

@@ -4,12 +4,16 @@ import { type HandlerResolver, resolveFunctionsPackage } from '../local/gateway/
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
 import { fetchJson } from './support/fixtures.ts';
 import { closed, frames, managementClient, openSocket } from './support/stack.ts';
+import { deviceSession } from './support/ws-auth.ts';
 
 /**
  * The whole local stack on its embedded defaults (PGlite, s3rver, dynalite,
  * the in-process registry) with the real handlers from functions/.
  */
 let stack: LocalStack;
+/** $connect admits only ticket holders: a user with a device, whose single-use tickets open the sockets below. */
+let ticketUrl: () => Promise<string>;
+let userId: string;
 /** Connection ids seen by the real $connect handler: the resolver is wrapped, the handlers are not. */
 const connectedIds: string[] = [];
 const observe: HandlerResolver = async (name) => {
@@ -23,6 +27,7 @@ const observe: HandlerResolver = async (name) => {
 
 beforeAll(async () => {
   stack = await startLocalStack({ dataDir: null, ports: { rest: 0, ws: 0, web: null }, env: {}, resolve: observe });
+  ({ ticketUrl, userId } = await deviceSession(stack.restUrl, stack.wsUrl));
 }, 60_000);
 afterAll(() => stack?.stop());
 
@@ -49,7 +54,7 @@ describe('local stack on embedded defaults', () => {
   });
 
   it('routes a ping frame to the real handler, which answers through @connections with the SDK client', async () => {
-    const socket = await openSocket(stack.wsUrl);
+    const socket = await openSocket(await ticketUrl());
     const inbox = frames(socket);
     socket.send(JSON.stringify({ action: 'ping', id: 'req-1', payload: 'hello' }));
     const pong = await inbox.next();
@@ -60,7 +65,7 @@ describe('local stack on embedded defaults', () => {
   });
 
   it('answers bad frames with error frames and keeps the connection open', async () => {
-    const socket = await openSocket(stack.wsUrl);
+    const socket = await openSocket(await ticketUrl());
     const inbox = frames(socket);
     socket.send('{"action": "ping", ');
     expect(await inbox.next()).toEqual({
@@ -79,21 +84,21 @@ describe('local stack on embedded defaults', () => {
   });
 
   it('closes with 1009 on a frame over 32 KB, and the service stays up', async () => {
-    const socket = await openSocket(stack.wsUrl);
+    const socket = await openSocket(await ticketUrl());
     socket.send(JSON.stringify({ action: 'ping', id: 'big', payload: 'x'.repeat(40 * 1024) }));
     expect(await closed(socket)).toBe(1009);
     expect((await fetchJson(`${stack.restUrl}/health`)).status).toBe(200);
   });
 
   it('registers a live connection, and answers GoneException once it has closed', async () => {
-    const socket = await openSocket(stack.wsUrl);
+    const socket = await openSocket(await ticketUrl());
     const id = connectedIds.at(-1) as string;
     const client = managementClient(stack.managementEndpoint);
     const { connectionRegistry } = await import('@ciphertalk/functions/adapters/clients.ts');
 
     const info = await client.send(new GetConnectionCommand({ ConnectionId: id }));
     expect(info.Identity?.SourceIp).toBe('127.0.0.1');
-    expect(await connectionRegistry().get(id)).toMatchObject({ connectionId: id, userId: null });
+    expect(await connectionRegistry().get(id)).toMatchObject({ connectionId: id, userId, deviceId: 1 });
 
     socket.close();
     await closed(socket);

@@ -33,13 +33,17 @@ export interface WebSocketRoute {
 
 export const functions = {
   health: { description: 'GET /health: real checks of every dependency', timeoutSeconds: 10, memoryMb: 256 },
-  wsConnect: { description: 'WebSocket $connect: registers the connection', timeoutSeconds: 10, memoryMb: 256 },
+  wsConnect: {
+    description: 'WebSocket $connect: admits a connection with a single-use ticket and registers its user and device',
+    timeoutSeconds: 10,
+    memoryMb: 256,
+  },
   wsDisconnect: { description: 'WebSocket $disconnect: forgets the connection', timeoutSeconds: 10, memoryMb: 256 },
   wsDefault: { description: 'WebSocket $default: answers frames no route matched', timeoutSeconds: 10, memoryMb: 256 },
   wsPing: { description: 'WebSocket ping: answers pong through @connections', timeoutSeconds: 10, memoryMb: 256 },
   // argon2id (m = 19 MiB) wants memory and the CPU share that comes with it: 1 GB keeps a hash near 50 ms.
   auth: {
-    description: '/auth/*: register, login, refresh-token rotation, logout, logout-all, password reset',
+    description: '/auth/*: register, login, refresh-token rotation, logout, logout-all, password reset, ws tickets',
     timeoutSeconds: 10,
     memoryMb: 1024,
   },
@@ -80,6 +84,7 @@ export const restApi = {
     { method: 'POST', path: '/auth/logout-all', function: 'auth', auth: 'jwt' },
     { method: 'POST', path: '/auth/password-reset', function: 'auth', auth: 'none' },
     { method: 'POST', path: '/auth/password-reset/confirm', function: 'auth', auth: 'none' },
+    { method: 'POST', path: '/auth/ws-ticket', function: 'auth', auth: 'jwt' },
     { method: 'GET', path: '/me', function: 'me', auth: 'jwt' },
     { method: 'PATCH', path: '/me', function: 'me', auth: 'jwt' },
     { method: 'POST', path: '/me/password', function: 'me', auth: 'jwt' },

@@ -1,3 +1,4 @@
+import type { Realtime } from '#domain/realtime.ts';
 import { logger } from '#lib/observability.ts';
 import type { AuditLog } from '#ports/audit-log.ts';
 import type { RateLimiter } from '#ports/rate-limiter.ts';
@@ -30,5 +31,39 @@ export function failOpen(limiter: RateLimiter): RateLimiter {
         logger.error('rate limiter unavailable, allowing', { rule, error: String(error) });
         return { allowed: true, retryAfterSeconds: 0 };
       }),
+  };
+}
+
+/**
+ * Hanging up on a revoked device's sockets must not fail the revocation itself (its sessions are already
+ * ended, so the next request is refused anyway): a failed disconnect is logged and skipped.
+ */
+export function bestEffortRealtime(realtime: Realtime): Realtime {
+  return {
+    registry: {
+      add: (connection) => realtime.registry.add(connection),
+      remove: (id) => realtime.registry.remove(id),
+      get: (id) => realtime.registry.get(id),
+      ping: () => realtime.registry.ping(),
+      addTicket: (userId, hash, ticket, ttl) => realtime.registry.addTicket(userId, hash, ticket, ttl),
+      takeTicket: (userId, hash) => realtime.registry.takeTicket(userId, hash),
+      revokeTickets: (userId) =>
+        realtime.registry.revokeTickets(userId).catch((error: unknown) => {
+          logger.error('could not revoke WebSocket tickets', { userId, error: String(error) });
+        }),
+      connectionsOf: (userIds) =>
+        realtime.registry.connectionsOf(userIds).catch((error: unknown) => {
+          logger.error('connection registry unavailable, not disconnecting', { error: String(error) });
+          return new Map();
+        }),
+    },
+    connections: {
+      post: (id, data) => realtime.connections.post(id, data),
+      disconnect: (id) =>
+        realtime.connections.disconnect(id).catch((error: unknown) => {
+          logger.error('could not disconnect', { connectionId: id, error: String(error) });
+          return 'gone' as const;
+        }),
+    },
   };
 }

@@ -2,7 +2,17 @@ import { config } from '#config';
 import type { AccountDeps } from '#domain/accounts.ts';
 import type { PasswordResetDeps } from '#domain/password-reset.ts';
 import { systemClock } from '#ports/clock.ts';
-import { accessTokens, auditLog, db, mailer, passwords, rateLimiter } from './clients.ts';
+import { bestEffortRealtime } from './best-effort.ts';
+import {
+  accessTokens,
+  auditLog,
+  connectionRegistry,
+  connectionsApi,
+  db,
+  mailer,
+  passwords,
+  rateLimiter,
+} from './clients.ts';
 
 /** The collaborators the account and session domain code takes, from the container's clients. */
 export async function accountDeps(): Promise<AccountDeps> {
@@ -15,6 +25,7 @@ export async function accountDeps(): Promise<AccountDeps> {
     audit: auditLog(),
     limiter: rateLimiter(),
     limitScale: config.rateLimitMultiplier,
+    realtime: bestEffortRealtime({ registry: connectionRegistry(), connections: connectionsApi() }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ConnectionRecord, ConnectionRegistry } from '#ports/connection-registry.ts';
+import type { ConnectionRecord, ConnectionRegistry, WsTicketRecord } from '#ports/connection-registry.ts';
 
 /**
  * The in-process connection registry: what `npm start` uses when REDIS_URL is
@@ -8,6 +8,7 @@ import type { ConnectionRecord, ConnectionRegistry } from '#ports/connection-reg
 export class MemoryConnectionRegistry implements ConnectionRegistry {
   readonly #connections = new Map<string, ConnectionRecord>();
   readonly #byUser = new Map<string, Set<string>>();
+  readonly #tickets = new Map<string, Map<string, WsTicketRecord>>();
 
   async add(connection: ConnectionRecord): Promise<void> {
     await this.remove(connection.connectionId);
@@ -47,4 +48,22 @@ export class MemoryConnectionRegistry implements ConnectionRegistry {
   }
 
   async ping(): Promise<void> {}
+
+  async addTicket(userId: string, ticketHash: string, ticket: WsTicketRecord): Promise<void> {
+    const tickets = this.#tickets.get(userId) ?? new Map<string, WsTicketRecord>();
+    for (const [hash, known] of tickets) if (known.expiresAt <= Date.now()) tickets.delete(hash);
+    tickets.set(ticketHash, ticket);
+    this.#tickets.set(userId, tickets);
+  }
+
+  async takeTicket(userId: string, ticketHash: string): Promise<WsTicketRecord | null> {
+    const tickets = this.#tickets.get(userId);
+    const ticket = tickets?.get(ticketHash) ?? null;
+    tickets?.delete(ticketHash);
+    return ticket;
+  }
+
+  async revokeTickets(userId: string): Promise<void> {
+    this.#tickets.delete(userId);
+  }
 }

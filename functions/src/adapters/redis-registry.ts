@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { ConnectionRecord, ConnectionRegistry } from '#ports/connection-registry.ts';
+import type { ConnectionRecord, ConnectionRegistry, WsTicketRecord } from '#ports/connection-registry.ts';
 
 /** A record outlives API Gateway's 2 h connection limit only by a margin, so crashes leave no lasting litter. */
 const RECORD_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
@@ -8,7 +8,8 @@ const RECORD_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
  * Connections in Redis (ElastiCache in AWS). Layout, cluster-safe (no
  * multi-key commands, so it runs on ElastiCache Serverless's cluster mode):
  * - `conn:{connectionId}`: the record as JSON, with a TTL;
- * - `user:{userId}:conns`: hash connectionId -> record JSON, with a TTL refreshed on add.
+ * - `user:{userId}:conns`: hash connectionId -> record JSON, with a TTL refreshed on add;
+ * - `user:{userId}:tickets`: hash ticket hash -> ticket JSON, expiring with the newest ticket.
  * `connectionsOf` issues one HGETALL per user, auto-pipelined into one round trip.
  */
 export class RedisConnectionRegistry implements ConnectionRegistry {
@@ -50,10 +51,32 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
   async ping(): Promise<void> {
     await this.redis.ping();
   }
+
+  async addTicket(userId: string, ticketHash: string, ticket: WsTicketRecord, ttlSeconds: number): Promise<void> {
+    const key = ticketsKey(userId);
+    await Promise.all([this.redis.hset(key, ticketHash, JSON.stringify(ticket)), this.redis.expire(key, ttlSeconds)]);
+  }
+
+  async takeTicket(userId: string, ticketHash: string): Promise<WsTicketRecord | null> {
+    const key = ticketsKey(userId);
+    const json = await this.redis.hget(key, ticketHash);
+    // HDEL answers 1 to one caller only: of concurrent takes, exactly one wins.
+    if (json === null || (await this.redis.hdel(key, ticketHash)) !== 1) return null;
+    try {
+      return JSON.parse(json) as WsTicketRecord;
+    } catch {
+      return null;
+    }
+  }
+
+  async revokeTickets(userId: string): Promise<void> {
+    await this.redis.del(ticketsKey(userId));
+  }
 }
 
 const connKey = (connectionId: string) => `conn:${connectionId}`;
 const userKey = (userId: string) => `user:${userId}:conns`;
+const ticketsKey = (userId: string) => `user:${userId}:tickets`;
 
 function parse(json: string): ConnectionRecord | null {
   try {

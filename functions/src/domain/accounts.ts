@@ -11,6 +11,7 @@ import type { AuditEventType, AuditLog } from '#ports/audit-log.ts';
 import type { PasswordHasher } from '#ports/passwords.ts';
 import { AppError, ConflictError, NotFoundError, UnauthorizedError } from './errors.ts';
 import { emailKey, enforce, type RateLimitDeps, RateLimitedError } from './rate-limits.ts';
+import { dropConnections, type Realtime } from './realtime.ts';
 import {
   type IssuedTokens,
   openSession,
@@ -25,6 +26,8 @@ import {
 export interface AccountDeps extends SessionDeps, RateLimitDeps {
   readonly passwords: PasswordHasher;
   readonly audit: AuditLog;
+  /** To hang up the WebSockets of sessions and devices that end. */
+  readonly realtime: Realtime;
 }
 
 /** Records an audit event for `userId` with the request's address and agent. */
@@ -171,11 +174,14 @@ export async function refresh(
 
 export async function logout(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<void> {
   await revokeSession(deps, principal.sessionId, 'logout');
+  if (principal.deviceId !== null)
+    await dropConnections(deps.realtime, principal.userId, (d) => d === principal.deviceId);
   await audited(deps, principal.userId, 'logout', meta, { sessionId: principal.sessionId });
 }
 
 export async function logoutAll(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<number> {
   const revokedSessions = await revokeUserSessions(deps.db, principal.userId, 'logout_all', deps.clock());
+  await dropConnections(deps.realtime, principal.userId, () => true);
   await audited(deps, principal.userId, 'logout_all', meta, {
     sessionId: principal.sessionId,
     details: { revokedSessions },
@@ -246,6 +252,7 @@ export async function changePassword(
     );
     return { revokedSessions };
   });
+  await dropConnections(deps.realtime, principal.userId, (d) => d !== principal.deviceId);
   await audited(deps, principal.userId, 'password_changed', meta, {
     sessionId: principal.sessionId,
     details: { revokedSessions: result.revokedSessions },

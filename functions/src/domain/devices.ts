@@ -14,6 +14,7 @@ import { type AccountDeps, audited } from './accounts.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
 import { isPublicPreKey, verifySignedPreKey } from './identity-keys.ts';
 import { enforce } from './rate-limits.ts';
+import { dropConnections } from './realtime.ts';
 import type { Principal, RequestMeta } from './sessions.ts';
 
 export type DeviceDeps = AccountDeps;
@@ -195,6 +196,7 @@ export async function revokeDevice(
     );
     return sessions.length;
   });
+  await dropConnections(deps.realtime, principal.userId, (d) => d === deviceId);
   await audited(deps, principal.userId, 'device_revoked', meta, {
     sessionId: principal.sessionId,
     deviceId,

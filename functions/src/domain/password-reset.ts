@@ -3,6 +3,7 @@ import type { Mailer } from '#ports/mailer.ts';
 import { type AccountDeps, audited, checkPasswordPolicy, normalizeEmail } from './accounts.ts';
 import { AppError } from './errors.ts';
 import { emailKey, enforce } from './rate-limits.ts';
+import { dropConnections } from './realtime.ts';
 import { hashToken, newOpaqueToken, type RequestMeta, revokeUserSessions } from './sessions.ts';
 
 /** How long an emailed reset link works. */
@@ -91,5 +92,6 @@ export async function confirmPasswordReset(
     ]);
     return revokeUserSessions(tx, reset.user_id, 'password_reset', now);
   });
+  await dropConnections(deps.realtime, reset.user_id, () => true);
   await audited(deps, reset.user_id, 'password_reset_completed', meta, { details: { revokedSessions } });
 }

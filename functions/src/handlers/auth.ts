@@ -14,12 +14,13 @@ import { login, logout, logoutAll, refresh, register } from '#domain/accounts.ts
 import { ForbiddenError, UnauthorizedError } from '#domain/errors.ts';
 import { confirmPasswordReset, requestPasswordReset } from '#domain/password-reset.ts';
 import type { IssuedTokens } from '#domain/sessions.ts';
+import { issueWsTicket } from '#domain/ws-tickets.ts';
 import { clearedRefreshCookie, REFRESH_COOKIE, readCookie, refreshCookie } from '#lib/cookies.ts';
 import { type HttpRequest, httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
 
-/** `/auth/*`: register, login, refresh (cookie), logout, logout-all, password reset. */
+/** `/auth/*`: register, login, refresh (cookie), logout, logout-all, password reset, WebSocket tickets. */
 const cookiePath = config.sessions.refreshCookiePath;
 
 function sessionAnswer(status: number, user: User, tokens: IssuedTokens) {
@@ -94,4 +95,8 @@ export const handler = routes({
     await confirmPasswordReset(await passwordResetDeps(), request.body, meta(request));
     return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
+
+  'POST /auth/ws-ticket': httpHandler({}, async (request) =>
+    json(200, await issueWsTicket(await accountDeps(), principalOf(request.event))),
+  ),
 });

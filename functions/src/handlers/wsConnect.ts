@@ -1,13 +1,27 @@
+import { WsConnectQuery } from '@ciphertalk/shared/protocol';
 import { connectionRegistry } from '#adapters/clients.ts';
+import { redeemWsTicket } from '#domain/ws-tickets.ts';
+import { logger } from '#lib/observability.ts';
 import { lifecycleHandler } from '#lib/ws.ts';
+import { systemClock } from '#ports/clock.ts';
 
-/** $connect: remembers the connection. (The accounts issue adds authentication here.) */
+/**
+ * $connect: admits a connection only with a valid single-use ticket (`?ticket=`, from POST /auth/ws-ticket)
+ * and records it with its user and device. Anything else refuses the upgrade with 401. The ticket is never logged.
+ */
 export const handler = lifecycleHandler(async (event) => {
   const { connectionId, connectedAt } = event.requestContext as typeof event.requestContext & { connectedAt?: number };
-  await connectionRegistry().add({
+  const registry = connectionRegistry();
+  const query = WsConnectQuery.safeParse(event.queryStringParameters ?? {});
+  const admitted = query.success ? await redeemWsTicket({ registry, clock: systemClock }, query.data.ticket) : null;
+  if (!admitted) {
+    logger.info('connection refused', { reason: query.success ? 'ticket not valid' : 'no ticket' });
+    return { statusCode: 401, body: '' };
+  }
+  await registry.add({
     connectionId,
-    userId: null,
-    deviceId: null,
+    userId: admitted.userId,
+    deviceId: admitted.deviceId,
     connectedAt: connectedAt ?? Date.now(),
   });
   return { statusCode: 200, body: '' };

@@ -1,14 +1,23 @@
 /** A live WebSocket connection, as API Gateway identifies it. */
 export interface ConnectionRecord {
   readonly connectionId: string;
-  /** Null until the connection is authenticated (accounts issue). */
+  /** Null only for records written before $connect required a ticket. */
   readonly userId: string | null;
-  readonly deviceId: string | null;
+  /** The user's device number (the E2E library's ProtocolAddress device id). */
+  readonly deviceId: number | null;
   readonly connectedAt: number;
 }
 
+/** A WebSocket ticket waiting for its `$connect`: whose it is, and until when it is good. */
+export interface WsTicketRecord {
+  readonly deviceId: number;
+  readonly sessionId: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
 /**
- * Who is connected where. Redis in AWS (ElastiCache) and when REDIS_URL is set;
+ * Who is connected where, and who may connect next (single-use WebSocket tickets). Redis in AWS (ElastiCache) and when REDIS_URL is set;
  * an in-process map otherwise. Both pass test/connection-registry.contract.ts.
  */
 export interface ConnectionRegistry {
@@ -20,4 +29,10 @@ export interface ConnectionRegistry {
   connectionsOf(userIds: readonly string[]): Promise<Map<string, ConnectionRecord[]>>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
+  /** Keeps a ticket (by its hash) of `userId` for `ttlSeconds`. */
+  addTicket(userId: string, ticketHash: string, ticket: WsTicketRecord, ttlSeconds: number): Promise<void>;
+  /** Removes and returns a ticket: of concurrent takes of one ticket, exactly one gets it. */
+  takeTicket(userId: string, ticketHash: string): Promise<WsTicketRecord | null>;
+  /** Drops every outstanding ticket of a user (a device or session of theirs was revoked). */
+  revokeTickets(userId: string): Promise<void>;
 }

@@ -18,7 +18,7 @@ export function connectionRegistryContract(
     const record = (userId: string | null, connectionId = randomUUID()): ConnectionRecord => ({
       connectionId,
       userId,
-      deviceId: userId ? `device-${connectionId.slice(0, 4)}` : null,
+      deviceId: userId ? Number.parseInt(connectionId.slice(0, 4), 16) + 1 : null,
       connectedAt: 1_700_000_000_000,
     });
 
@@ -76,10 +76,32 @@ export function connectionRegistryContract(
       const dave = randomUUID();
       const first = record(null);
       await registry.add(first);
-      const second = { ...first, userId: dave, deviceId: 'laptop' };
+      const second = { ...first, userId: dave, deviceId: 7 };
       await registry.add(second);
       expect(await registry.get(first.connectionId)).toEqual(second);
       expect((await registry.connectionsOf([dave])).get(dave)).toEqual([second]);
+    });
+
+    it('hands a ticket to exactly one of several concurrent takers, and only to the right user', async () => {
+      const erin = randomUUID();
+      const ticket = { deviceId: 3, sessionId: randomUUID(), expiresAt: 1_700_000_030_000 };
+      await registry.addTicket(erin, 'hash-1', ticket, 30);
+      expect(await registry.takeTicket(randomUUID(), 'hash-1')).toBeNull();
+      const takes = await Promise.all(Array.from({ length: 5 }, () => registry.takeTicket(erin, 'hash-1')));
+      expect(takes.filter((t) => t !== null)).toEqual([ticket]);
+      expect(await registry.takeTicket(erin, 'hash-1')).toBeNull();
+    });
+
+    it("drops every outstanding ticket of a user on revocation, and no one else's", async () => {
+      const [frank, gina] = [randomUUID(), randomUUID()];
+      const ticket = { deviceId: 1, sessionId: randomUUID(), expiresAt: Date.now() + 30_000 };
+      await registry.addTicket(frank, 'a', ticket, 30);
+      await registry.addTicket(frank, 'b', ticket, 30);
+      await registry.addTicket(gina, 'a', ticket, 30);
+      await registry.revokeTickets(frank);
+      expect(await registry.takeTicket(frank, 'a')).toBeNull();
+      expect(await registry.takeTicket(frank, 'b')).toBeNull();
+      expect(await registry.takeTicket(gina, 'a')).toEqual(ticket);
     });
   });
 }

@@ -31,6 +31,19 @@ describe('login', () => {
       audit: { record: async () => undefined, list: async () => ({ events: [], nextCursor: null }) },
       limiter: { hit: async () => ({ allowed: true, retryAfterSeconds: 0 }) },
       limitScale: 1,
+      realtime: {
+        registry: {
+          add: async () => undefined,
+          remove: async () => null,
+          get: async () => null,
+          connectionsOf: async () => new Map(),
+          ping: async () => undefined,
+          addTicket: async () => undefined,
+          takeTicket: async () => null,
+          revokeTickets: async () => undefined,
+        },
+        connections: { post: async () => 'sent', disconnect: async () => 'closed' },
+      },
       sessions: { refreshTokenTtlSeconds: 3600, maxAgeSeconds: 7200 },
       tokens: new AccessTokens({
         key: new Uint8Array(32),

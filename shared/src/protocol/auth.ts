@@ -78,3 +78,11 @@ export const PasswordResetConfirm = z.object({
   newPassword: Password,
 });
 export type PasswordResetConfirm = z.infer<typeof PasswordResetConfirm>;
+
+/** `POST /auth/ws-ticket`: a single-use ticket for the WebSocket `$connect` (`?ticket=`), valid `expiresIn` seconds. */
+export const WsTicketResponse = z.object({ ticket: z.string(), expiresIn: z.number().int().positive() });
+export type WsTicketResponse = z.infer<typeof WsTicketResponse>;
+
+/** The `$connect` query string. */
+export const WsConnectQuery = z.object({ ticket: z.string().regex(/^[\w-]{64}$/) });
+export type WsConnectQuery = z.infer<typeof WsConnectQuery>;

@@ -1,0 +1,54 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { WsTicketResponse } from '@ciphertalk/shared/protocol';
+import type { Clock } from '#ports/clock.ts';
+import type { ConnectionRegistry } from '#ports/connection-registry.ts';
+import type { AccountDeps } from './accounts.ts';
+import { ForbiddenError } from './errors.ts';
+import { enforce } from './rate-limits.ts';
+import type { Principal } from './sessions.ts';
+
+export const WS_TICKET_TTL_SECONDS = 30;
+
+const hashOf = (ticket: string) => createHash('sha256').update(ticket, 'utf8').digest('base64url');
+
+/**
+ * Trades a live session with a registered device for a single-use WebSocket ticket. Browsers cannot set
+ * headers on a WebSocket, so the ticket travels in the `$connect` query string: valid 30 s and single-use,
+ * so a URL that ends up in a log is worthless. It is 16 bytes of user id then 32 random bytes
+ * (base64url, 64 characters); the connection registry keeps only its hash, under the user.
+ */
+export async function issueWsTicket(deps: AccountDeps, principal: Principal): Promise<WsTicketResponse> {
+  if (principal.deviceId === null) throw new ForbiddenError('Register this device before connecting');
+  await enforce(deps, 'wsTicketsPerUser', principal.userId);
+  const user = Buffer.from(principal.userId.replaceAll('-', ''), 'hex');
+  const ticket = Buffer.concat([user, randomBytes(32)]).toString('base64url');
+  await deps.realtime.registry.addTicket(
+    principal.userId,
+    hashOf(ticket),
+    {
+      deviceId: principal.deviceId,
+      sessionId: principal.sessionId,
+      expiresAt: deps.clock().getTime() + WS_TICKET_TTL_SECONDS * 1000,
+    },
+    WS_TICKET_TTL_SECONDS,
+  );
+  return { ticket, expiresIn: WS_TICKET_TTL_SECONDS };
+}
+
+/**
+ * Spends a ticket at `$connect`: taken out of the registry whatever happens next (single use), and good
+ * only if unexpired. Revoking a device or session drops the user's outstanding tickets (`dropConnections`),
+ * so a ticket does not outlive what it was issued for.
+ */
+export async function redeemWsTicket(
+  deps: { registry: ConnectionRegistry; clock: Clock },
+  ticket: string,
+): Promise<{ userId: string; deviceId: number; sessionId: string } | null> {
+  const bytes = Buffer.from(ticket, 'base64url');
+  if (bytes.length !== 48) return null;
+  const hex = bytes.subarray(0, 16).toString('hex');
+  const userId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const record = await deps.registry.takeTicket(userId, hashOf(ticket));
+  if (!record || record.expiresAt <= deps.clock().getTime()) return null;
+  return { userId, deviceId: record.deviceId, sessionId: record.sessionId };
+}
