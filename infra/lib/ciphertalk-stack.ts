@@ -108,11 +108,8 @@ export class CipherTalkStack extends Stack {
     this.web = new Web(this, 'Web', {
       distDir: props.webDistDir ?? defaultWebDistDir,
       ...(config.domain ? { domain: config.domain } : {}),
-      connectOrigins: [
-        `https://${executeApiHost(this.rest.api.restApiId)}`,
-        `wss://${executeApiHost(this.realtime.api.apiId)}`,
-      ],
-      runtimeConfig: { apiUrl: this.rest.url, wsUrl: this.realtime.url },
+      restApi: { host: executeApiHost(this.rest.api.restApiId), stageName },
+      webSocket: { host: executeApiHost(this.realtime.api.apiId), url: this.realtime.url },
       accessLogsBucket: accessLogs,
       logRetention,
     });
@@ -130,6 +127,8 @@ export class CipherTalkStack extends Stack {
       WS_MANAGEMENT_ENDPOINT: this.realtime.managementEndpoint,
       ALLOWED_ORIGINS: allowedOrigins.join(','),
       JWT_SECRET_ARN: this.data.jwtKey.secretArn,
+      // The browser sees the API under the stage path of the site (see Web): the refresh cookie's path.
+      REFRESH_COOKIE_PATH: `/${stageName}/auth`,
       ...(config.mailFrom ? { MAIL_FROM: config.mailFrom } : {}),
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };
@@ -196,7 +195,7 @@ export class CipherTalkStack extends Stack {
     });
 
     new CfnOutput(this, 'SiteUrl', { value: this.web.siteUrl, description: 'Open this in a browser' });
-    new CfnOutput(this, 'RestApiUrl', { value: this.rest.url });
+    new CfnOutput(this, 'RestApiUrl', { value: this.web.apiUrl, description: 'The REST API, through CloudFront' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.realtime.url });
     new CfnOutput(this, 'DistributionDomainName', {
       value: this.web.distribution.distributionDomainName,

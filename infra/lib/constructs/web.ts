@@ -13,25 +13,31 @@ export interface WebProps {
   /** web/dist: `npm run build -w web`. */
   readonly distDir: string;
   readonly domain?: { readonly name: string; readonly certificateArn: string };
-  /** The origins the SPA may connect to (CSP connect-src): the REST API's and the WebSocket API's. */
-  readonly connectOrigins: readonly string[];
-  /** Written to /config.json at deploy time. */
-  readonly runtimeConfig: { readonly apiUrl: string; readonly wsUrl: string };
+  /**
+   * The REST API, served by this distribution under its stage path (`/prod/*`), so the SPA and
+   * the API share an origin: the SameSite=Strict refresh cookie is first-party, and no CORS.
+   */
+  readonly restApi: { readonly host: string; readonly stageName: string };
+  /** The WebSocket stage (`wss://{host}/prod`): the CSP's one origin besides the site's own. */
+  readonly webSocket: { readonly host: string; readonly url: string };
   readonly accessLogsBucket: s3.IBucket;
   readonly logRetention: logs.RetentionDays;
 }
 
 /**
  * The SPA: a private bucket behind CloudFront with origin access control,
- * security headers (a CSP whose connect-src is exactly the API and WebSocket
- * origins, HSTS), SPA fallback to index.html, and `config.json` written at
- * deploy time with the API and WebSocket URLs.
+ * security headers (a CSP whose connect-src is exactly the API, which is the
+ * site's own origin, and the WebSocket origin; HSTS), SPA routing to
+ * index.html, the REST API under the stage path of the same origin, and
+ * `config.json` written at deploy time with the API and WebSocket URLs.
  */
 export class Web extends Construct {
   readonly bucket: s3.Bucket;
   readonly distribution: cloudfront.Distribution;
   readonly contentSecurityPolicy: string;
   readonly siteDomain: string;
+  /** The REST API as the SPA calls it: the site's origin and the stage path. */
+  readonly apiUrl: string;
 
   constructor(scope: Construct, id: string, props: WebProps) {
     super(scope, id);
@@ -53,7 +59,7 @@ export class Web extends Construct {
 
     this.contentSecurityPolicy = [
       "default-src 'self'",
-      `connect-src 'self' ${props.connectOrigins.join(' ')}`,
+      `connect-src 'self' wss://${props.webSocket.host}`,
       "script-src 'self' 'wasm-unsafe-eval'",
       "style-src 'self'",
       "img-src 'self' blob: data:",
@@ -81,6 +87,25 @@ export class Web extends Construct {
     });
 
     const origin = origins.S3BucketOrigin.withOriginAccessControl(this.bucket);
+    // Client-side routes (paths without a file extension) are the SPA; files are served as they are.
+    // A viewer-request function, not distribution-wide error pages, so API answers keep their status.
+    const spaRouting = new cloudfront.Function(this, 'SpaRouting', {
+      comment: 'CipherTalk SPA: client-side routes serve index.html',
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      code: cloudfront.FunctionCode.fromInline(
+        [
+          'function handler(event) {',
+          '  var request = event.request;',
+          "  if (!/\\.[A-Za-z0-9]+$/.test(request.uri)) request.uri = '/index.html';",
+          '  return request;',
+          '}',
+        ].join('\n'),
+      ),
+    });
+    const api = new origins.HttpOrigin(props.restApi.host, {
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+      originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+    });
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'CipherTalk SPA',
       defaultRootObject: 'index.html',
@@ -102,8 +127,18 @@ export class Web extends Construct {
         responseHeadersPolicy: headers,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
         compress: true,
+        functionAssociations: [{ function: spaRouting, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
       additionalBehaviors: {
+        // The REST API: never cached, every method, all viewer headers but Host (API Gateway routes on its own).
+        [`/${props.restApi.stageName}/*`]: {
+          origin: api,
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+          originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+          responseHeadersPolicy: headers,
+        },
         // Read at every start of the SPA: never cached, so a redeploy's URLs take effect at once.
         '/config.json': {
           origin,
@@ -112,20 +147,17 @@ export class Web extends Construct {
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
         },
       },
-      // Client-side routes: any unknown path serves the SPA (the private bucket answers 403 for a missing key).
-      errorResponses: [403, 404].map((httpStatus) => ({
-        httpStatus,
-        responseHttpStatus: 200,
-        responsePagePath: '/index.html',
-        ttl: Duration.seconds(0),
-      })),
     });
 
     this.siteDomain = props.domain?.name ?? this.distribution.distributionDomainName;
+    this.apiUrl = `${this.siteUrl}/${props.restApi.stageName}`;
 
     new s3deploy.BucketDeployment(this, 'Deploy', {
       destinationBucket: this.bucket,
-      sources: [s3deploy.Source.asset(props.distDir), s3deploy.Source.jsonData('config.json', props.runtimeConfig)],
+      sources: [
+        s3deploy.Source.asset(props.distDir),
+        s3deploy.Source.jsonData('config.json', { apiUrl: this.apiUrl, wsUrl: props.webSocket.url }),
+      ],
       distribution: this.distribution,
       distributionPaths: ['/*'],
       memoryLimit: 512,

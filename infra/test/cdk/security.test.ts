@@ -126,15 +126,16 @@ describe('CipherTalk stack: security', () => {
     }
   });
 
-  it('serves the SPA with a CSP that allows exactly the API and WebSocket origins, and HSTS', () => {
+  it('serves the SPA with a CSP that allows exactly the API (the site itself) and the WebSocket origin, and HSTS', () => {
     const [[, policy] = ['', {}]] = resources(s.template, 'AWS::CloudFront::ResponseHeadersPolicy');
     const headers = (policy.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, unknown> })
       .SecurityHeadersConfig;
     const csp = JSON.stringify(headers.ContentSecurityPolicy);
     const connectSrc = /connect-src ([^;]*);/.exec(csp)?.[1] ?? '';
-    expect(connectSrc).toMatch(/^'self' https:\/\/",\{"Ref":"RestApi\w+"\},"\.execute-api\./);
-    expect(connectSrc).toMatch(/ wss:\/\/",\{"Ref":"RealtimeApi\w+"\},"\.execute-api\./);
-    expect(connectSrc.match(/:\/\//g)).toHaveLength(2);
+    expect(connectSrc).toMatch(
+      /^'self' wss:\/\/",\{"Ref":"RealtimeApi\w+"\},"\.execute-api\.",\{"Ref":"AWS::Region"\},"\.",\{"Ref":"AWS::URLSuffix"\},"$/,
+    );
+    expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(headers.StrictTransportSecurity).toMatchObject({
       AccessControlMaxAgeSec: 63_072_000,
@@ -143,21 +144,52 @@ describe('CipherTalk stack: security', () => {
     });
   });
 
-  it('serves the SPA through origin access control, with SPA fallback and config.json written at deploy', () => {
+  it('serves the SPA through origin access control, routes client-side paths to index.html, writes config.json', () => {
     s.template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
-    s.template.hasResourceProperties('AWS::CloudFront::Distribution', {
-      DistributionConfig: Match.objectLike({
-        DefaultRootObject: 'index.html',
-        CustomErrorResponses: [
-          { ErrorCode: 403, ResponseCode: 200, ResponsePagePath: '/index.html', ErrorCachingMinTTL: 0 },
-          { ErrorCode: 404, ResponseCode: 200, ResponsePagePath: '/index.html', ErrorCachingMinTTL: 0 },
-        ],
-      }),
-    });
+    const [[, distribution] = ['', {}]] = resources(s.template, 'AWS::CloudFront::Distribution');
+    const config = distribution.DistributionConfig as Record<string, unknown>;
+    expect(config.DefaultRootObject).toBe('index.html');
+    // No distribution-wide error pages: they would turn the API's 403s and 404s into index.html.
+    expect(config.CustomErrorResponses).toBeUndefined();
+    const [[, fn] = ['', {}]] = resources(s.template, 'AWS::CloudFront::Function');
+    const handler = new Function(`${fn.FunctionCode as string}; return handler;`)() as (e: unknown) => { uri: string };
+    const route = (uri: string) => handler({ request: { uri } }).uri;
+    expect(route('/')).toBe('/index.html');
+    expect(route('/chats/42')).toBe('/index.html');
+    expect(route('/assets/index-abc.js')).toBe('/assets/index-abc.js');
+    expect(route('/config.json')).toBe('/config.json');
+
     const deployments = resources(s.template, 'Custom::CDKBucketDeployment');
     expect(deployments).toHaveLength(1);
     const markers = JSON.stringify(deployments[0]?.[1].SourceMarkers);
-    expect(markers).toContain('RestApi');
+    expect(markers).toContain('WebDistribution');
     expect(markers).toContain('RealtimeApi');
+  });
+
+  it('serves the REST API from the site origin, uncached, so the SameSite=Strict refresh cookie is first-party', () => {
+    const [[, distribution] = ['', {}]] = resources(s.template, 'AWS::CloudFront::Distribution');
+    const config = distribution.DistributionConfig as {
+      CacheBehaviors: Record<string, unknown>[];
+      Origins: { Id: string; DomainName: unknown; CustomOriginConfig?: Record<string, unknown> }[];
+    };
+    const api = config.CacheBehaviors.find((b) => b.PathPattern === '/prod/*');
+    expect(api).toMatchObject({
+      ViewerProtocolPolicy: 'https-only',
+      AllowedMethods: expect.arrayContaining(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
+      CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', // Managed-CachingDisabled
+      OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac', // Managed-AllViewerExceptHostHeader
+    });
+    const origin = config.Origins.find((o) => o.Id === api?.TargetOriginId);
+    expect(JSON.stringify(origin?.DomainName)).toContain('RestApi');
+    expect(origin?.CustomOriginConfig).toMatchObject({
+      OriginProtocolPolicy: 'https-only',
+      OriginSSLProtocols: ['TLSv1.2'],
+    });
+    for (const [id, fn] of resources(s.template, 'AWS::Lambda::Function')) {
+      if (!id.startsWith('Fn')) continue;
+      expect((fn.Environment as { Variables: Record<string, unknown> }).Variables.REFRESH_COOKIE_PATH).toBe(
+        '/prod/auth',
+      );
+    }
   });
 });
