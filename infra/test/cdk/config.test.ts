@@ -1,0 +1,43 @@
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { defaults, readConfig } from '../../lib/config.ts';
+
+/** The deployment's settings: cdk.json context and `-c` overrides (strings), validated before anything is built. */
+const read = (context: Record<string, unknown>) => readConfig(new App({ context }).node);
+
+describe('deployment settings', () => {
+  it('defaults to a protected production deployment that may pause the database', () => {
+    expect(read({})).toEqual(defaults);
+    expect(defaults.database).toMatchObject({ minCapacity: 0, deletionProtection: true });
+  });
+
+  it('takes -c overrides, which arrive as strings', () => {
+    const config = read({
+      'ciphertalk:envName': 'staging',
+      'ciphertalk:dbMinCapacity': '0.5',
+      'ciphertalk:dbMaxCapacity': '8',
+      'ciphertalk:deletionProtection': 'false',
+      'ciphertalk:allowedOrigins': 'https://a.example.com, https://b.example.com',
+      'ciphertalk:domainName': 'chat.example.com',
+      'ciphertalk:certificateArn': 'arn:aws:acm:us-east-1:000000000000:certificate/x',
+      'ciphertalk:mailFrom': 'CipherTalk <no-reply@example.com>',
+    });
+    expect(config).toMatchObject({
+      envName: 'staging',
+      database: { minCapacity: 0.5, maxCapacity: 8, deletionProtection: false },
+      allowedOrigins: ['https://a.example.com', 'https://b.example.com'],
+      domain: { name: 'chat.example.com' },
+      mailFrom: 'CipherTalk <no-reply@example.com>',
+    });
+  });
+
+  it('refuses unusable values, naming the key', () => {
+    expect(() => read({ 'ciphertalk:envName': 'Prod!' })).toThrow(/ciphertalk:envName/);
+    expect(() => read({ 'ciphertalk:dbMinCapacity': '4', 'ciphertalk:dbMaxCapacity': '2' })).toThrow(
+      /ciphertalk:dbMaxCapacity/,
+    );
+    expect(() => read({ 'ciphertalk:domainName': 'chat.example.com' })).toThrow(/go together/);
+    expect(() => read({ 'ciphertalk:allowedOrigins': 'http://insecure.example.com' })).toThrow(/not an https origin/);
+    expect(() => read({ 'ciphertalk:deletionProtection': 'yes' })).toThrow(/ciphertalk:deletionProtection/);
+  });
+});
