@@ -273,6 +273,19 @@ describe('me', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('serves the description of every route at GET /openapi.json, to signed-in callers', async () => {
+    expect((await new ApiClient(stack.restUrl).get('/openapi.json')).status).toBe(401);
+    const { client } = await registered(stack.restUrl, 'openapi');
+    const answer = await client.get('/openapi.json');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ openapi: '3.1.0', info: { title: 'CipherTalk REST API' } });
+    const paths = answer.body.paths as Record<string, Record<string, unknown>>;
+    expect(Object.keys(paths)).toEqual(expect.arrayContaining(['/auth/login', '/devices/{deviceId}', '/users']));
+    expect(paths['/auth/login']?.post).toMatchObject({ security: [] });
+  });
+});
+
 describe('audit log', () => {
   it("records the account's security events, newest first, in pages", async () => {
     const { client, email, password } = await registered(stack.restUrl, 'audit');

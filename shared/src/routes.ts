@@ -57,6 +57,11 @@ export const functions = {
     timeoutSeconds: 10,
     memoryMb: 512,
   },
+  openapi: {
+    description: 'GET /openapi.json: the OpenAPI description, from the shared schemas',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+  },
   users: { description: 'GET /users?q=: the user directory search', timeoutSeconds: 10, memoryMb: 256 },
   me: { description: "/me*: the caller's account, password change, audit log", timeoutSeconds: 10, memoryMb: 1024 },
 } as const satisfies Record<string, FunctionSpec>;
@@ -77,6 +82,7 @@ export const restApi = {
   authorizer: 'authorizer' satisfies FunctionName,
   routes: [
     { method: 'GET', path: '/health', function: 'health', auth: 'none' },
+    { method: 'GET', path: '/openapi.json', function: 'openapi', auth: 'jwt' },
     { method: 'POST', path: '/auth/register', function: 'auth', auth: 'none' },
     { method: 'POST', path: '/auth/login', function: 'auth', auth: 'none' },
     { method: 'POST', path: '/auth/refresh', function: 'auth', auth: 'none' },

@@ -49,6 +49,9 @@ export const MeResponse = z.object({
 });
 export type MeResponse = z.infer<typeof MeResponse>;
 
+export const UserResponse = z.object({ user: User });
+export type UserResponse = z.infer<typeof UserResponse>;
+
 export const UpdateMeRequest = z.object({ displayName: DisplayName }).partial().strict();
 export type UpdateMeRequest = z.infer<typeof UpdateMeRequest>;
 

@@ -1,0 +1,163 @@
+import type { z } from 'zod';
+import { AuditQuery, AuditResponse } from './audit.ts';
+import {
+  ChangePasswordRequest,
+  LoginRequest,
+  LogoutAllResponse,
+  MeResponse,
+  PasswordResetAccepted,
+  PasswordResetConfirm,
+  PasswordResetRequest,
+  RegisterRequest,
+  SessionResponse,
+  UpdateMeRequest,
+  UserResponse,
+  WsTicketResponse,
+} from './auth.ts';
+import {
+  DeviceListResponse,
+  DevicePath,
+  DeviceResponse,
+  PreKeyBundleResponse,
+  PreKeyBundlesResponse,
+  PreKeyCountResponse,
+  PublicDeviceListResponse,
+  RegisterDeviceRequest,
+  RotateSignedPreKeyRequest,
+  UploadPreKeysRequest,
+  UserDevicePath,
+  UserPath,
+} from './devices.ts';
+import { HealthResponse } from './health.ts';
+import { UserSearchQuery, UserSearchResponse } from './users.ts';
+
+/**
+ * What each REST route takes and answers, keyed `METHOD /resource` like the route table: the schemas the
+ * handlers validate with, and the ones their answers follow. `GET /openapi.json` is generated from this
+ * and the route table; a test keeps the two covering each other.
+ */
+export interface RouteContract {
+  readonly summary: string;
+  readonly body?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly path?: z.ZodType;
+  /** The success status and its body (null: no body). Error answers are the shared ErrorBody. */
+  readonly success: readonly [status: number, body: z.ZodType | null];
+  /** Error statuses the route answers besides 400 (validation) and, behind the authorizer, 401. */
+  readonly errors?: readonly number[];
+  /** Sets or clears the `ct_refresh` cookie. */
+  readonly cookie?: 'sets' | 'reads' | 'clears';
+}
+
+export const restContract = {
+  'GET /health': { summary: 'Checks every dependency (503 when one is down)', success: [200, HealthResponse] },
+  'GET /openapi.json': { summary: 'This document', success: [200, null] },
+  'POST /auth/register': {
+    summary: 'Creates an account and logs it in',
+    body: RegisterRequest,
+    success: [201, SessionResponse],
+    errors: [409, 429],
+    cookie: 'sets',
+  },
+  'POST /auth/login': {
+    summary: 'Logs in: the same 401 for an unknown email and a wrong password',
+    body: LoginRequest,
+    success: [200, SessionResponse],
+    errors: [401, 429],
+    cookie: 'sets',
+  },
+  'POST /auth/refresh': {
+    summary: 'Rotates the refresh cookie; a reused one ends its session',
+    success: [200, SessionResponse],
+    errors: [401, 403, 429],
+    cookie: 'reads',
+  },
+  'POST /auth/logout': { summary: 'Ends this session', success: [204, null], cookie: 'clears' },
+  'POST /auth/logout-all': {
+    summary: 'Ends every session of the user',
+    success: [200, LogoutAllResponse],
+    cookie: 'clears',
+  },
+  'POST /auth/password-reset': {
+    summary: 'Mails a reset link to an existing account; always the same 202',
+    body: PasswordResetRequest,
+    success: [202, PasswordResetAccepted],
+    errors: [429],
+  },
+  'POST /auth/password-reset/confirm': {
+    summary: 'Sets a new password with the mailed token; ends every session',
+    body: PasswordResetConfirm,
+    success: [204, null],
+    errors: [429],
+    cookie: 'clears',
+  },
+  'POST /auth/ws-ticket': {
+    summary: 'A single-use ticket for the WebSocket $connect (?ticket=)',
+    success: [200, WsTicketResponse],
+    errors: [403, 429],
+  },
+  'GET /me': { summary: 'The caller and their session', success: [200, MeResponse] },
+  'PATCH /me': { summary: 'Changes the display name', body: UpdateMeRequest, success: [200, UserResponse] },
+  'POST /me/password': {
+    summary: 'Changes the password; ends every other session',
+    body: ChangePasswordRequest,
+    success: [200, LogoutAllResponse],
+    errors: [429],
+  },
+  'GET /me/audit': {
+    summary: "The caller's security events, newest first",
+    query: AuditQuery,
+    success: [200, AuditResponse],
+  },
+  'POST /devices': {
+    summary: "Registers the session's device with its keys",
+    body: RegisterDeviceRequest,
+    success: [201, DeviceResponse],
+    errors: [409],
+  },
+  'GET /devices': { summary: "The caller's devices", success: [200, DeviceListResponse] },
+  'DELETE /devices/{deviceId}': {
+    summary: "Revokes one of the caller's devices and ends its sessions",
+    path: DevicePath,
+    success: [200, LogoutAllResponse],
+    errors: [404],
+  },
+  'POST /devices/{deviceId}/prekeys': {
+    summary: 'Uploads one-time prekeys (from that device only)',
+    path: DevicePath,
+    body: UploadPreKeysRequest,
+    success: [200, PreKeyCountResponse],
+    errors: [403, 404, 409],
+  },
+  'PUT /devices/{deviceId}/signed-prekey': {
+    summary: 'Replaces the signed prekey (from that device only)',
+    path: DevicePath,
+    body: RotateSignedPreKeyRequest,
+    success: [204, null],
+    errors: [403, 404],
+  },
+  'GET /users': {
+    summary: 'Searches the directory',
+    query: UserSearchQuery,
+    success: [200, UserSearchResponse],
+    errors: [429],
+  },
+  'GET /users/{userId}/devices': {
+    summary: "A user's live devices",
+    path: UserPath,
+    success: [200, PublicDeviceListResponse],
+    errors: [404],
+  },
+  'GET /users/{userId}/prekey-bundles': {
+    summary: 'Claims one prekey bundle of every live device of a user',
+    path: UserPath,
+    success: [200, PreKeyBundlesResponse],
+    errors: [403, 404, 429],
+  },
+  'GET /users/{userId}/devices/{deviceId}/prekey-bundle': {
+    summary: 'Claims one prekey bundle of one device',
+    path: UserDevicePath,
+    success: [200, PreKeyBundleResponse],
+    errors: [403, 404, 429],
+  },
+} as const satisfies Record<string, RouteContract>;
