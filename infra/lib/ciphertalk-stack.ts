@@ -83,6 +83,7 @@ export class CipherTalkStack extends Stack {
       vpc: this.network.vpc,
       database: config.database,
       accessLogsBucket: accessLogs,
+      logRetention,
     });
 
     const stageName = config.envName;

@@ -4,6 +4,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -20,6 +21,7 @@ export interface DataProps {
   };
   /** Receives the server access logs of the attachments bucket. */
   readonly accessLogsBucket: s3.IBucket;
+  readonly logRetention: logs.RetentionDays;
 }
 
 /** Uploads the attachments issue tags `ciphertalk:state=unreferenced` until a message references them. */
@@ -45,7 +47,15 @@ export class Data extends Construct {
     super(scope, id);
     const isolated = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
 
+    // Aurora exports its log to this group; created here so that it has a retention (RDS would create it without).
+    const clusterIdentifier = `ciphertalk-${props.envName}`;
+    const postgresLog = new logs.LogGroup(this, 'PostgresLog', {
+      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.cluster = new rds.DatabaseCluster(this, 'Aurora', {
+      clusterIdentifier,
       engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_6 }),
       writer: rds.ClusterInstance.serverlessV2('writer', { autoMinorVersionUpgrade: true }),
       serverlessV2MinCapacity: props.database.minCapacity,
@@ -65,6 +75,7 @@ export class Data extends Construct {
       vpcSubnets: isolated,
       copyTagsToSnapshot: true,
     });
+    this.cluster.node.addDependency(postgresLog);
     // The rotation function calls Secrets Manager: it runs in the subnets with egress.
     this.cluster.addRotationSingleUser({
       automaticallyAfter: Duration.days(30),

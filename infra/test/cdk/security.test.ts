@@ -112,7 +112,7 @@ describe('CipherTalk stack: security', () => {
     expect(ingress[0]?.[1].CidrIp).toBeUndefined();
   });
 
-  it('logs VPC flows and API access, and retains function logs for the configured days', () => {
+  it('logs VPC flows, API access and PostgreSQL, and retains every log for the configured days', () => {
     s.template.resourceCountIs('AWS::EC2::FlowLog', 1);
     s.template.hasResourceProperties('AWS::ApiGateway::Stage', {
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
@@ -124,6 +124,14 @@ describe('CipherTalk stack: security', () => {
     for (const [, group] of resources(s.template, 'AWS::Logs::LogGroup')) {
       expect(group.RetentionInDays).toBe(30);
     }
+    // Aurora's exported log goes to a group the stack owns (with that retention), not one RDS creates.
+    s.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/rds/cluster/ciphertalk-prod/postgresql',
+    });
+    s.template.hasResourceProperties('AWS::RDS::DBCluster', {
+      DBClusterIdentifier: 'ciphertalk-prod',
+      EnableCloudwatchLogsExports: ['postgresql'],
+    });
   });
 
   it('serves the SPA with a CSP that allows exactly the API (the site itself) and the WebSocket origin, and HSTS', () => {
