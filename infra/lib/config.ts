@@ -67,6 +67,8 @@ export function readConfig(node: Node): CipherTalkConfig {
 
   const envName = str('envName') ?? defaults.envName;
   if (!/^[a-z][a-z0-9-]{0,19}$/.test(envName)) throw new Error('ciphertalk:envName must match ^[a-z][a-z0-9-]{0,19}$');
+  // The API's stage path on the site (/<envName>/*) must not shadow the SPA's own files.
+  if (envName === 'assets') throw new Error('ciphertalk:envName cannot be "assets" (the SPA serves /assets/*)');
   const domainName = str('domainName');
   const certificateArn = str('certificateArn');
   if (!domainName !== !certificateArn)

@@ -94,6 +94,8 @@ export class Data extends Construct {
       description: 'CipherTalk connections and presence',
       securityGroupIds: [this.cacheSecurityGroup.securityGroupId],
       subnetIds: props.vpc.selectSubnets(isolated).subnetIds,
+      // A ceiling on what a runaway client can cost: connection records are small.
+      cacheUsageLimits: { dataStorage: { maximum: 5, unit: 'GB' }, ecpuPerSecond: { maximum: 15_000 } },
       dailySnapshotTime: '03:00',
       snapshotRetentionLimit: 1,
     });

@@ -33,6 +33,7 @@ describe('deployment settings', () => {
 
   it('refuses unusable values, naming the key', () => {
     expect(() => read({ 'ciphertalk:envName': 'Prod!' })).toThrow(/ciphertalk:envName/);
+    expect(() => read({ 'ciphertalk:envName': 'assets' })).toThrow(/SPA serves/);
     expect(() => read({ 'ciphertalk:dbMinCapacity': '4', 'ciphertalk:dbMaxCapacity': '2' })).toThrow(
       /ciphertalk:dbMaxCapacity/,
     );
