@@ -130,19 +130,21 @@ export async function login(
     'SELECT id, email, display_name, password_hash, created_at FROM users WHERE email_normalized = $1',
     [email],
   );
+  // Failures are recorded for unknown emails too, under a partition named by the email's hash that no
+  // user can read: the same work either way, so the audit write is no timing oracle for account existence.
+  const subject = row?.id ?? `unknown-email:${emailKey(email)}`;
   try {
     await enforce(deps, 'loginPerIp', meta.sourceIp);
     await enforce(deps, 'loginPerAccount', emailKey(email));
   } catch (error) {
-    if (row && error instanceof RateLimitedError) {
-      await audited(deps, row.id, 'rate_limited', meta, { details: { rule: error.rule } });
-    }
+    if (error instanceof RateLimitedError)
+      await audited(deps, subject, 'rate_limited', meta, { details: { rule: error.rule } });
     throw error;
   }
   const hash = row?.password_hash ?? (await deps.passwords.dummyHash());
   const ok = await deps.passwords.verify(hash, input.password);
   if (!row || !ok) {
-    if (row) await audited(deps, row.id, 'login_failed', meta);
+    await audited(deps, subject, 'login_failed', meta);
     throw new UnauthorizedError(INVALID_CREDENTIALS, ErrorCode.InvalidCredentials);
   }
   const tokens = await deps.db.transaction((tx) => openSession(deps, tx, row.id, meta));

@@ -15,6 +15,7 @@ describe('password policy', () => {
 describe('login', () => {
   function deps(rows: Record<string, unknown>[]) {
     const verified: string[] = [];
+    const audited: { userId: string; type: string }[] = [];
     const passwords: PasswordHasher = {
       hash: async (p) => `hash:${p}`,
       verify: async (hash, password) => {
@@ -28,7 +29,12 @@ describe('login', () => {
       db,
       passwords,
       clock: () => new Date(),
-      audit: { record: async () => undefined, list: async () => ({ events: [], nextCursor: null }) },
+      audit: {
+        record: async (event) => {
+          audited.push({ userId: event.userId, type: event.type });
+        },
+        list: async () => ({ events: [], nextCursor: null }),
+      },
       limiter: { hit: async () => ({ allowed: true, retryAfterSeconds: 0 }) },
       limitScale: 1,
       realtime: {
@@ -53,7 +59,7 @@ describe('login', () => {
         clock: () => new Date(),
       }),
     };
-    return { value, verified };
+    return { value, verified, audited };
   }
   const meta = { sourceIp: '203.0.113.1', userAgent: 'test' };
 
@@ -71,6 +77,11 @@ describe('login', () => {
     );
     expect(known.verified).toEqual(['hash:right']);
     expect(error).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    // The same audit write either way (no timing difference), never under a readable user id for an unknown email.
+    expect(known.audited).toEqual([{ userId: 'u', type: 'login_failed' }]);
+    expect(unknown.audited).toEqual([
+      { userId: expect.stringMatching(/^unknown-email:[\w-]{32}$/), type: 'login_failed' },
+    ]);
     expect(wrong).toMatchObject({ status: 401, code: 'invalid_credentials', message: (error as Error).message });
   });
 });
