@@ -125,6 +125,40 @@ describe('Data API adapter: what differs from the wire protocol', () => {
     }
   });
 
+  it('speaks BatchExecuteStatement: one statement over many parameter sets, atomically, in or out of a transaction', async () => {
+    const sdk = await import('@aws-sdk/client-rds-data');
+    const raw = new sdk.RDSDataClient({ region: 'us-east-1', endpoint: server.endpoint });
+    const row = (note: string) => [
+      { name: 'id', value: { stringValue: crypto.randomUUID() }, typeHint: 'UUID' as const },
+      { name: 'note', value: { stringValue: note } },
+    ];
+    try {
+      const sql = 'INSERT INTO typed (id, note) VALUES (:id, :note)';
+      const batch = await raw.send(
+        new sdk.BatchExecuteStatementCommand({ ...target, sql, parameterSets: [row('b1'), row('b2'), row('b3')] }),
+      );
+      expect(batch.updateResults).toHaveLength(3);
+      // A failing set fails the whole batch.
+      const dup = row('dup');
+      await expect(
+        raw.send(new sdk.BatchExecuteStatementCommand({ ...target, sql, parameterSets: [row('b4'), dup, dup] })),
+      ).rejects.toMatchObject({ message: expect.stringMatching(/SQLState: 23505/) });
+      // Inside a transaction, rolled back with it.
+      const { transactionId } = await raw.send(new sdk.BeginTransactionCommand(target));
+      await raw.send(
+        new sdk.BatchExecuteStatementCommand({ ...target, sql, transactionId, parameterSets: [row('b5')] }),
+      );
+      await raw.send(new sdk.RollbackTransactionCommand({ ...target, transactionId }));
+      const notes = await db.query<{ note: string }>("SELECT note FROM typed WHERE note LIKE 'b%' ORDER BY note");
+      expect(notes.map((n) => n.note)).toEqual(['b1', 'b2', 'b3']);
+      await expect(raw.send(new sdk.CommitTransactionCommand({ ...target, transactionId }))).rejects.toMatchObject({
+        name: 'NotFoundException',
+      });
+    } finally {
+      raw.destroy();
+    }
+  });
+
   it('runs a script of several statements (a migration file) statement by statement, atomically', async () => {
     await db.query("CREATE TABLE script_a (v text); INSERT INTO script_a VALUES ('semi;colon'); -- done;");
     expect(await db.query('SELECT v FROM script_a')).toEqual([{ v: 'semi;colon' }]);
