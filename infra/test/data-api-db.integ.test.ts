@@ -159,6 +159,24 @@ describe('Data API adapter: what differs from the wire protocol', () => {
     }
   });
 
+  it('answers formatRecordsAs JSON with the rows as a JSON string', async () => {
+    const sdk = await import('@aws-sdk/client-rds-data');
+    const raw = new sdk.RDSDataClient({ region: 'us-east-1', endpoint: server.endpoint });
+    try {
+      const answer = await raw.send(
+        new sdk.ExecuteStatementCommand({
+          ...target,
+          sql: "SELECT 1 AS n, 'x' AS s, NULL AS z, ARRAY[1,2] AS a, true AS b",
+          formatRecordsAs: 'JSON',
+        }),
+      );
+      expect(answer.records).toBeUndefined();
+      expect(JSON.parse(answer.formattedRecords ?? '')).toEqual([{ n: 1, s: 'x', z: null, a: [1, 2], b: true }]);
+    } finally {
+      raw.destroy();
+    }
+  });
+
   it('runs a script of several statements (a migration file) statement by statement, atomically', async () => {
     await db.query("CREATE TABLE script_a (v text); INSERT INTO script_a VALUES ('semi;colon'); -- done;");
     expect(await db.query('SELECT v FROM script_a')).toEqual([{ v: 'semi;colon' }]);
