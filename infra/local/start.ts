@@ -46,6 +46,7 @@ process.stdout.write(
     `  redis      ${stack.services.redis}`,
     `  s3         ${stack.services.s3}`,
     `  dynamodb   ${stack.services.dynamodb}`,
+    `  mail       ${stack.outboxDir} (dev outbox: one JSON file per mail)`,
     '',
   ].join('\n'),
 );
