@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { config } from '#config';
 import { AccessTokens } from '#domain/access-tokens.ts';
 import { logger } from '#lib/observability.ts';
@@ -23,6 +23,7 @@ import { DynamoDbRateLimiter } from './dynamodb-rate-limiter.ts';
 import { loadJwtKey } from './jwt-key.ts';
 import { MemoryConnectionRegistry } from './memory-registry.ts';
 import { OutboxMailer } from './outbox-mailer.ts';
+import { createRedisCluster } from './redis-cluster.ts';
 import { RedisConnectionRegistry } from './redis-registry.ts';
 import { SesMailer } from './ses-mailer.ts';
 
@@ -94,25 +95,6 @@ export const auditLog = once(
 export const rateLimiter = once(
   (): RateLimiter => failOpen(new DynamoDbRateLimiter(dynamodb(), config.dynamodb.rateLimitTable)),
 );
-
-/**
- * ElastiCache Serverless: the cluster protocol over TLS (`rediss://`). Its
- * nodes are addressed by name, so DNS lookups are left to the TLS connection
- * (ioredis's advice for ElastiCache with TLS).
- */
-function createRedisCluster(url: string): Cluster {
-  const { hostname, port, username, password, protocol } = new URL(url);
-  return new Cluster([{ host: hostname, port: Number(port || 6379) }], {
-    dnsLookup: (address, callback) => callback(null, address),
-    enableAutoPipelining: true,
-    redisOptions: {
-      maxRetriesPerRequest: 2,
-      ...(protocol === 'rediss:' ? { tls: {} } : {}),
-      ...(username ? { username: decodeURIComponent(username) } : {}),
-      ...(password ? { password: decodeURIComponent(password) } : {}),
-    },
-  });
-}
 
 export const mailer = once((): Mailer => {
   if (config.mail.mailer === 'outbox') return new OutboxMailer(config.mail.outboxDir ?? '.local/outbox');
