@@ -171,7 +171,7 @@ export class CipherTalkStack extends Stack {
     // Migrations run through the Data API on every deploy that changes them (they are part of the
     // function's asset), after the database exists and before any API function is updated.
     const migrate = createFunction(migrateFunctionName, {
-      description: 'Applies functions/migrations through the Data API (CDK trigger, every deploy)',
+      description: 'Applies functions/migrations through the Data API (CDK trigger, before the API functions update)',
       timeoutSeconds: 600,
       memoryMb: 256,
     });
