@@ -48,7 +48,12 @@ const refused = (url: string) =>
 describe('WebSocket tickets', () => {
   it('admits a ticket holder and records its user and device in the registry', async () => {
     const alice = await deviceSession(stack.restUrl, stack.wsUrl, 'ws-alice');
+    const lastSeen = async () =>
+      Date.parse(((await alice.client.get('/devices')).body.devices as { lastSeenAt: string }[])[0]?.lastSeenAt ?? '');
+    const registeredAt = await lastSeen();
     const socket = await openSocket(await alice.ticketUrl());
+    // Coming online (a ticket) is what the device list reports as last seen.
+    expect(await lastSeen()).toBeGreaterThan(registeredAt);
     const inbox = frames(socket);
     socket.send(JSON.stringify({ action: 'ping', id: 'p1' }));
     expect(await inbox.next()).toMatchObject({ type: 'pong', id: 'p1' });

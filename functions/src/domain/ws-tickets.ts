@@ -32,6 +32,12 @@ export async function issueWsTicket(deps: AccountDeps, principal: Principal): Pr
     },
     WS_TICKET_TTL_SECONDS,
   );
+  // A ticket is the device coming online: that is what `lastSeenAt` in the device list tells its owner.
+  await deps.db.query('UPDATE devices SET last_seen_at = $3 WHERE user_id = $1 AND device_id = $2', [
+    principal.userId,
+    principal.deviceId,
+    deps.clock(),
+  ]);
   return { ticket, expiresIn: WS_TICKET_TTL_SECONDS };
 }
 
