@@ -56,6 +56,8 @@ const Env = z.object({
   MAIL_FROM: z.string().min(3).default('CipherTalk <no-reply@ciphertalk.invalid>'),
   /** The SPA's public address, for links in mail; defaults to the first of ALLOWED_ORIGINS. */
   APP_URL: z.string().url().optional(),
+  /** Proxies in front of API Gateway that append to X-Forwarded-For: 1 behind CloudFront, 0 otherwise. */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
   /** Multiplies every rate limit (tests that create many users from one address); 1 in production. */
   RATE_LIMIT_MULTIPLIER: z.coerce.number().positive().default(1),
   /** Path of the refresh cookie: the API's `/auth` prefix as the browser sees it. */
@@ -101,6 +103,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     },
     rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
+    trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     mail: {
       mailer: e.MAILER,
       outboxDir: e.MAIL_OUTBOX_DIR,

@@ -290,7 +290,11 @@ describe('audit log', () => {
   it("records the account's security events, newest first, in pages", async () => {
     const { client, email, password } = await registered(stack.restUrl, 'audit');
     await new ApiClient(stack.restUrl).post('/auth/login', { email, password: 'wrong-password-123' });
-    await new ApiClient(stack.restUrl, { 'user-agent': 'agent/2' }).post('/auth/login', { email, password });
+    // A client-made X-Forwarded-For changes nothing: no proxy is trusted here (TRUSTED_PROXY_HOPS unset).
+    await new ApiClient(stack.restUrl, { 'user-agent': 'agent/2', 'x-forwarded-for': '6.6.6.6' }).post('/auth/login', {
+      email,
+      password,
+    });
     const next = strongPassword();
     await client.post('/me/password', { currentPassword: password, newPassword: next });
     const page = await client.get('/me/audit?limit=3');

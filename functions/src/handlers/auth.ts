@@ -18,6 +18,7 @@ import { issueWsTicket } from '#domain/ws-tickets.ts';
 import { clearedRefreshCookie, REFRESH_COOKIE, readCookie, refreshCookie } from '#lib/cookies.ts';
 import { type HttpRequest, httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
+import { requestMeta } from '#lib/request-meta.ts';
 import { routes } from '#lib/router.ts';
 
 /** `/auth/*`: register, login, refresh (cookie), logout, logout-all, password reset, WebSocket tickets. */
@@ -35,11 +36,6 @@ function sessionAnswer(status: number, user: User, tokens: IssuedTokens) {
   });
 }
 
-const meta = (request: HttpRequest<unknown, unknown, unknown>) => ({
-  sourceIp: request.sourceIp,
-  userAgent: request.userAgent,
-});
-
 /** The cookie is SameSite=Strict already; a browser request from a foreign origin is refused outright too. */
 function checkOrigin(request: HttpRequest<unknown, unknown, unknown>): void {
   const origin = request.headers.origin;
@@ -48,12 +44,12 @@ function checkOrigin(request: HttpRequest<unknown, unknown, unknown>): void {
 
 export const handler = routes({
   'POST /auth/register': httpHandler({ body: RegisterRequest }, async (request) => {
-    const { user, tokens } = await register(await accountDeps(), request.body, meta(request));
+    const { user, tokens } = await register(await accountDeps(), request.body, requestMeta(request));
     return sessionAnswer(201, user, tokens);
   }),
 
   'POST /auth/login': httpHandler({ body: LoginRequest }, async (request) => {
-    const { user, tokens } = await login(await accountDeps(), request.body, meta(request));
+    const { user, tokens } = await login(await accountDeps(), request.body, requestMeta(request));
     return sessionAnswer(200, user, tokens);
   }),
 
@@ -61,7 +57,7 @@ export const handler = routes({
     checkOrigin(request);
     const token = readCookie(request.headers, REFRESH_COOKIE);
     if (!token) throw new UnauthorizedError('No refresh token');
-    const result = await refresh(await accountDeps(), token, meta(request));
+    const result = await refresh(await accountDeps(), token, requestMeta(request));
     if (!result) {
       const error = new UnauthorizedError('The session has ended; log in again', ErrorCode.Unauthorized);
       return json(
@@ -74,17 +70,17 @@ export const handler = routes({
   }),
 
   'POST /auth/logout': httpHandler({}, async (request) => {
-    await logout(await accountDeps(), principalOf(request.event), meta(request));
+    await logout(await accountDeps(), principalOf(request.event), requestMeta(request));
     return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 
   'POST /auth/logout-all': httpHandler({}, async (request) => {
-    const revokedSessions = await logoutAll(await accountDeps(), principalOf(request.event), meta(request));
+    const revokedSessions = await logoutAll(await accountDeps(), principalOf(request.event), requestMeta(request));
     return json(200, { revokedSessions }, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 
   'POST /auth/password-reset': httpHandler({ body: PasswordResetRequest }, async (request) => {
-    await requestPasswordReset(await passwordResetDeps(), request.body.email, meta(request));
+    await requestPasswordReset(await passwordResetDeps(), request.body.email, requestMeta(request));
     const body: PasswordResetAccepted = {
       message: 'If an account exists for this email, a reset link is on its way.',
     };
@@ -92,7 +88,7 @@ export const handler = routes({
   }),
 
   'POST /auth/password-reset/confirm': httpHandler({ body: PasswordResetConfirm }, async (request) => {
-    await confirmPasswordReset(await passwordResetDeps(), request.body, meta(request));
+    await confirmPasswordReset(await passwordResetDeps(), request.body, requestMeta(request));
     return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 

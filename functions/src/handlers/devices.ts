@@ -18,19 +18,20 @@ import {
   rotateSignedPreKey,
   uploadPreKeys,
 } from '#domain/devices.ts';
-import { type HttpRequest, httpHandler, json } from '#lib/http.ts';
+import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
+import { requestMeta } from '#lib/request-meta.ts';
 import { routes } from '#lib/router.ts';
 
 /** `/devices*` (the caller's devices and their keys) and the key directory `/users/{userId}/...`. */
-const meta = (request: HttpRequest<unknown, unknown, unknown>) => ({
-  sourceIp: request.sourceIp,
-  userAgent: request.userAgent,
-});
-
 export const handler = routes({
   'POST /devices': httpHandler({ body: RegisterDeviceRequest }, async (request) => {
-    const device = await registerDevice(await accountDeps(), principalOf(request.event), request.body, meta(request));
+    const device = await registerDevice(
+      await accountDeps(),
+      principalOf(request.event),
+      request.body,
+      requestMeta(request),
+    );
     return json(201, { device } satisfies DeviceResponse);
   }),
 
@@ -40,7 +41,7 @@ export const handler = routes({
 
   'DELETE /devices/{deviceId}': httpHandler({ path: DevicePath }, async (request) => {
     const deps = await accountDeps();
-    return json(200, await revokeDevice(deps, principalOf(request.event), request.path.deviceId, meta(request)));
+    return json(200, await revokeDevice(deps, principalOf(request.event), request.path.deviceId, requestMeta(request)));
   }),
 
   'POST /devices/{deviceId}/prekeys': httpHandler({ path: DevicePath, body: UploadPreKeysRequest }, async (request) => {

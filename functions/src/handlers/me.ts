@@ -3,6 +3,7 @@ import { accountDeps } from '#adapters/deps.ts';
 import { changePassword, me, updateMe } from '#domain/accounts.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
+import { requestMeta } from '#lib/request-meta.ts';
 import { routes } from '#lib/router.ts';
 
 /** `/me*`: the caller's account and audit log. Every route sits behind the JWT authorizer. */
@@ -14,7 +15,7 @@ export const handler = routes({
   ),
 
   'POST /me/password': httpHandler({ body: ChangePasswordRequest }, async (request) => {
-    const meta = { sourceIp: request.sourceIp, userAgent: request.userAgent };
+    const meta = requestMeta(request);
     return json(200, await changePassword(await accountDeps(), principalOf(request.event), request.body, meta));
   }),
 
