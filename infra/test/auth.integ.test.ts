@@ -361,3 +361,33 @@ describe('secrets', () => {
     expect(written.join('')).toContain('"message":"request"');
   });
 });
+
+describe('sessions', () => {
+  it("lists the caller's live sessions and ends one of them, not another user's", async () => {
+    const { client, email, password } = await registered(stack.restUrl, 'sessions');
+    const phone = new ApiClient(stack.restUrl, { 'user-agent': 'phone/1' });
+    await phone.post('/auth/login', { email, password });
+    const listed = await client.get('/me/sessions');
+    expect(listed.status).toBe(200);
+    const sessions = listed.body.sessions as { id: string; current: boolean; userAgent: string }[];
+    expect(sessions).toHaveLength(2);
+    expect(sessions.filter((s) => s.current)).toHaveLength(1);
+    const phoneSession = sessions.find((s) => s.userAgent === 'phone/1');
+    expect(phoneSession?.current).toBe(false);
+    expect(JSON.stringify(listed.body)).not.toMatch(/token|hash/i);
+
+    const mallory = await registered(stack.restUrl, 'sessions-mallory');
+    expect((await mallory.client.delete(`/me/sessions/${phoneSession?.id}`)).status).toBe(404);
+    expect((await phone.get('/me')).status).toBe(200);
+
+    expect((await client.delete(`/me/sessions/${phoneSession?.id}`)).status).toBe(204);
+    expect((await phone.get('/me')).status).toBe(401);
+    expect((await phone.post('/auth/refresh')).status).toBe(401);
+    expect((await client.get('/me/sessions')).body.sessions).toHaveLength(1);
+    expect((await client.delete(`/me/sessions/${phoneSession?.id}`)).status).toBe(404);
+    const audit = await client.get('/me/audit');
+    expect(audit.body.events).toContainEqual(
+      expect.objectContaining({ type: 'session_revoked', details: { revokedSession: phoneSession?.id } }),
+    );
+  });
+});

@@ -63,7 +63,11 @@ export const functions = {
     memoryMb: 256,
   },
   users: { description: 'GET /users?q=: the user directory search', timeoutSeconds: 10, memoryMb: 256 },
-  me: { description: "/me*: the caller's account, password change, audit log", timeoutSeconds: 10, memoryMb: 1024 },
+  me: {
+    description: "/me*: the caller's account, sessions, password change, audit log",
+    timeoutSeconds: 10,
+    memoryMb: 1024,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 export type FunctionName = keyof typeof functions;
 
@@ -95,6 +99,8 @@ export const restApi = {
     { method: 'PATCH', path: '/me', function: 'me', auth: 'jwt' },
     { method: 'POST', path: '/me/password', function: 'me', auth: 'jwt' },
     { method: 'GET', path: '/me/audit', function: 'me', auth: 'jwt' },
+    { method: 'GET', path: '/me/sessions', function: 'me', auth: 'jwt' },
+    { method: 'DELETE', path: '/me/sessions/{sessionId}', function: 'me', auth: 'jwt' },
     { method: 'POST', path: '/devices', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/devices', function: 'devices', auth: 'jwt' },
     { method: 'DELETE', path: '/devices/{deviceId}', function: 'devices', auth: 'jwt' },

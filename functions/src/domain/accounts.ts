@@ -3,6 +3,7 @@ import type {
   LoginRequest,
   MeResponse,
   RegisterRequest,
+  SessionInfo,
   UpdateMeRequest,
   User,
 } from '@ciphertalk/shared/protocol';
@@ -179,6 +180,61 @@ export async function logout(deps: AccountDeps, principal: Principal, meta: Requ
   if (principal.deviceId !== null)
     await dropConnections(deps.realtime, principal.userId, (d) => d === principal.deviceId);
   await audited(deps, principal.userId, 'logout', meta, { sessionId: principal.sessionId });
+}
+
+/** The caller's live sessions, most recently used first. */
+export async function listSessions(
+  deps: Pick<AccountDeps, 'db' | 'clock'>,
+  principal: Principal,
+): Promise<SessionInfo[]> {
+  const rows = await deps.db.query<{
+    id: string;
+    device_id: number | null;
+    user_agent: string;
+    source_ip: string;
+    created_at: Date;
+    last_used_at: Date;
+  }>(
+    `SELECT id, device_id, user_agent, source_ip, created_at, last_used_at FROM sessions
+      WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+      ORDER BY last_used_at DESC, created_at DESC`,
+    [principal.userId, deps.clock()],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    deviceId: row.device_id,
+    userAgent: row.user_agent,
+    sourceIp: row.source_ip,
+    createdAt: row.created_at.toISOString(),
+    lastUsedAt: row.last_used_at.toISOString(),
+    current: row.id === principal.sessionId,
+  }));
+}
+
+/**
+ * Ends one of the caller's sessions (another user's is simply not found): its tokens stop working and its
+ * device's sockets are closed. The device itself stays registered; it must log in again.
+ */
+export async function revokeOwnSession(
+  deps: AccountDeps,
+  principal: Principal,
+  sessionId: string,
+  meta: RequestMeta,
+): Promise<void> {
+  const [session] = await deps.db.query<{ device_id: number | null }>(
+    `SELECT device_id FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`,
+    [sessionId, principal.userId],
+  );
+  if (!session) throw new NotFoundError('No such session');
+  await revokeSession(deps, sessionId, 'revoked_by_user');
+  if (session.device_id !== null)
+    await dropConnections(deps.realtime, principal.userId, (d) => d === session.device_id);
+  else await deps.realtime.registry.revokeTickets(principal.userId);
+  await audited(deps, principal.userId, 'session_revoked', meta, {
+    sessionId: principal.sessionId,
+    deviceId: session.device_id,
+    details: { revokedSession: sessionId },
+  });
 }
 
 export async function logoutAll(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<number> {

@@ -1,6 +1,12 @@
-import { AuditQuery, type AuditResponse, ChangePasswordRequest, UpdateMeRequest } from '@ciphertalk/shared/protocol';
+import {
+  AuditQuery,
+  type AuditResponse,
+  ChangePasswordRequest,
+  SessionPath,
+  UpdateMeRequest,
+} from '@ciphertalk/shared/protocol';
 import { accountDeps } from '#adapters/deps.ts';
-import { changePassword, me, updateMe } from '#domain/accounts.ts';
+import { changePassword, listSessions, me, revokeOwnSession, updateMe } from '#domain/accounts.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { requestMeta } from '#lib/request-meta.ts';
@@ -36,5 +42,19 @@ export const handler = routes({
       nextCursor: page.nextCursor,
     };
     return json(200, body);
+  }),
+
+  'GET /me/sessions': httpHandler({}, async (request) =>
+    json(200, { sessions: await listSessions(await accountDeps(), principalOf(request.event)) }),
+  ),
+
+  'DELETE /me/sessions/{sessionId}': httpHandler({ path: SessionPath }, async (request) => {
+    await revokeOwnSession(
+      await accountDeps(),
+      principalOf(request.event),
+      request.path.sessionId,
+      requestMeta(request),
+    );
+    return json(204, undefined);
   }),
 });

@@ -5,6 +5,7 @@ export const AuditEventType = [
   'login_failed',
   'logout',
   'logout_all',
+  'session_revoked',
   'refresh_token_reused',
   'password_changed',
   'password_reset_requested',

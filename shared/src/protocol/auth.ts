@@ -89,3 +89,20 @@ export type WsTicketResponse = z.infer<typeof WsTicketResponse>;
 /** The `$connect` query string. */
 export const WsConnectQuery = z.object({ ticket: z.string().regex(/^[\w-]{64}$/) });
 export type WsConnectQuery = z.infer<typeof WsConnectQuery>;
+
+/** `GET /me/sessions`: the caller's live logins (one per browser or device). */
+export const SessionInfo = z.object({
+  id: z.uuid(),
+  deviceId: z.number().int().positive().nullable(),
+  userAgent: z.string(),
+  sourceIp: z.string(),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime(),
+  /** True for the session making the request. */
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+export const SessionListResponse = z.object({ sessions: z.array(SessionInfo) });
+export type SessionListResponse = z.infer<typeof SessionListResponse>;
+/** `DELETE /me/sessions/{sessionId}`: ends one of the caller's sessions. */
+export const SessionPath = z.object({ sessionId: z.uuid() });

@@ -9,6 +9,8 @@ import {
   PasswordResetConfirm,
   PasswordResetRequest,
   RegisterRequest,
+  SessionListResponse,
+  SessionPath,
   SessionResponse,
   UpdateMeRequest,
   UserResponse,
@@ -108,6 +110,13 @@ export const restContract = {
     summary: "The caller's security events, newest first",
     query: AuditQuery,
     success: [200, AuditResponse],
+  },
+  'GET /me/sessions': { summary: "The caller's live sessions", success: [200, SessionListResponse] },
+  'DELETE /me/sessions/{sessionId}': {
+    summary: "Ends one of the caller's sessions",
+    path: SessionPath,
+    success: [204, null],
+    errors: [404],
   },
   'POST /devices': {
     summary: "Registers the session's device with its keys",
