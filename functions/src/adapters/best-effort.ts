@@ -47,6 +47,11 @@ export function bestEffortRealtime(realtime: Realtime): Realtime {
       ping: () => realtime.registry.ping(),
       addTicket: (userId, hash, ticket, ttl) => realtime.registry.addTicket(userId, hash, ticket, ttl),
       takeTicket: (userId, hash) => realtime.registry.takeTicket(userId, hash),
+      revocations: (userId) => realtime.registry.revocations(userId),
+      recordRevocation: (userId, marker, at) =>
+        realtime.registry.recordRevocation(userId, marker, at).catch((error: unknown) => {
+          logger.error('could not record a revocation marker', { userId, error: String(error) });
+        }),
       revokeTickets: (userId) =>
         realtime.registry.revokeTickets(userId).catch((error: unknown) => {
           logger.error('could not revoke WebSocket tickets', { userId, error: String(error) });

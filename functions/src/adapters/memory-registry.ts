@@ -1,4 +1,9 @@
-import type { ConnectionRecord, ConnectionRegistry, WsTicketRecord } from '#ports/connection-registry.ts';
+import {
+  type ConnectionRecord,
+  type ConnectionRegistry,
+  REVOCATION_MARKER_TTL_SECONDS,
+  type WsTicketRecord,
+} from '#ports/connection-registry.ts';
 
 /**
  * The in-process connection registry: what `npm start` uses when REDIS_URL is
@@ -9,6 +14,7 @@ export class MemoryConnectionRegistry implements ConnectionRegistry {
   readonly #connections = new Map<string, ConnectionRecord>();
   readonly #byUser = new Map<string, Set<string>>();
   readonly #tickets = new Map<string, Map<string, WsTicketRecord>>();
+  readonly #revocations = new Map<string, { markers: Record<string, number>; until: number }>();
 
   async add(connection: ConnectionRecord): Promise<void> {
     await this.remove(connection.connectionId);
@@ -49,9 +55,10 @@ export class MemoryConnectionRegistry implements ConnectionRegistry {
 
   async ping(): Promise<void> {}
 
-  async addTicket(userId: string, ticketHash: string, ticket: WsTicketRecord): Promise<void> {
+  async addTicket(userId: string, ticketHash: string, ticket: WsTicketRecord, _ttlSeconds?: number): Promise<void> {
     const tickets = this.#tickets.get(userId) ?? new Map<string, WsTicketRecord>();
-    for (const [hash, known] of tickets) if (known.expiresAt <= Date.now()) tickets.delete(hash);
+    // Unredeemed tickets are only ever refused for age; keep the newest few so none pile up.
+    if (tickets.size >= 50) tickets.delete(tickets.keys().next().value as string);
     tickets.set(ticketHash, ticket);
     this.#tickets.set(userId, tickets);
   }
@@ -65,5 +72,17 @@ export class MemoryConnectionRegistry implements ConnectionRegistry {
 
   async revokeTickets(userId: string): Promise<void> {
     this.#tickets.delete(userId);
+  }
+
+  async recordRevocation(userId: string, marker: string, at: number): Promise<void> {
+    const known = await this.revocations(userId);
+    const until = Date.now() + REVOCATION_MARKER_TTL_SECONDS * 1000;
+    this.#revocations.set(userId, { markers: { ...known, [marker]: Math.max(at, known[marker] ?? 0) }, until });
+  }
+
+  async revocations(userId: string): Promise<Record<string, number>> {
+    const entry = this.#revocations.get(userId);
+    if (!entry || entry.until <= Date.now()) return {};
+    return { ...entry.markers };
   }
 }

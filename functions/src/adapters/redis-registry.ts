@@ -1,5 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { ConnectionRecord, ConnectionRegistry, WsTicketRecord } from '#ports/connection-registry.ts';
+import {
+  type ConnectionRecord,
+  type ConnectionRegistry,
+  REVOCATION_MARKER_TTL_SECONDS,
+  type WsTicketRecord,
+} from '#ports/connection-registry.ts';
 
 /** A record outlives API Gateway's 2 h connection limit only by a margin, so crashes leave no lasting litter. */
 const RECORD_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
@@ -9,7 +14,8 @@ const RECORD_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
  * multi-key commands, so it runs on ElastiCache Serverless's cluster mode):
  * - `conn:{connectionId}`: the record as JSON, with a TTL;
  * - `user:{userId}:conns`: hash connectionId -> record JSON, with a TTL refreshed on add;
- * - `user:{userId}:tickets`: hash ticket hash -> ticket JSON, expiring with the newest ticket.
+ * - `user:{userId}:tickets`: hash ticket hash -> ticket JSON, expiring with the newest ticket;
+ * - `user:{userId}:revoked`: hash marker -> epoch ms of the revocation, expiring 2 min after the newest.
  * `connectionsOf` issues one HGETALL per user, auto-pipelined into one round trip.
  */
 export class RedisConnectionRegistry implements ConnectionRegistry {
@@ -72,11 +78,27 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
   async revokeTickets(userId: string): Promise<void> {
     await this.redis.del(ticketsKey(userId));
   }
+
+  async recordRevocation(userId: string, marker: string, at: number): Promise<void> {
+    const key = revokedKey(userId);
+    // Only ever moves forward, so a late writer cannot shorten a newer revocation.
+    const known = Number((await this.redis.hget(key, marker)) ?? 0);
+    await Promise.all([
+      this.redis.hset(key, marker, String(Math.max(at, known))),
+      this.redis.expire(key, REVOCATION_MARKER_TTL_SECONDS),
+    ]);
+  }
+
+  async revocations(userId: string): Promise<Record<string, number>> {
+    const markers = await this.redis.hgetall(revokedKey(userId));
+    return Object.fromEntries(Object.entries(markers).map(([marker, at]) => [marker, Number(at)]));
+  }
 }
 
 const connKey = (connectionId: string) => `conn:${connectionId}`;
 const userKey = (userId: string) => `user:${userId}:conns`;
 const ticketsKey = (userId: string) => `user:${userId}:tickets`;
+const revokedKey = (userId: string) => `user:${userId}:revoked`;
 
 function parse(json: string): ConnectionRecord | null {
   try {

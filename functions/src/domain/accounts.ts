@@ -177,8 +177,12 @@ export async function refresh(
 
 export async function logout(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<void> {
   await revokeSession(deps, principal.sessionId, 'logout');
-  if (principal.deviceId !== null)
-    await dropConnections(deps.realtime, principal.userId, (d) => d === principal.deviceId);
+  await dropConnections(
+    deps.realtime,
+    principal.userId,
+    { kind: 'session', sessionId: principal.sessionId, deviceId: principal.deviceId },
+    deps.clock(),
+  );
   await audited(deps, principal.userId, 'logout', meta, { sessionId: principal.sessionId });
 }
 
@@ -227,9 +231,12 @@ export async function revokeOwnSession(
   );
   if (!session) throw new NotFoundError('No such session');
   await revokeSession(deps, sessionId, 'revoked_by_user');
-  if (session.device_id !== null)
-    await dropConnections(deps.realtime, principal.userId, (d) => d === session.device_id);
-  else await deps.realtime.registry.revokeTickets(principal.userId);
+  await dropConnections(
+    deps.realtime,
+    principal.userId,
+    { kind: 'session', sessionId, deviceId: session.device_id },
+    deps.clock(),
+  );
   await audited(deps, principal.userId, 'session_revoked', meta, {
     sessionId: principal.sessionId,
     deviceId: session.device_id,
@@ -239,7 +246,7 @@ export async function revokeOwnSession(
 
 export async function logoutAll(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<number> {
   const revokedSessions = await revokeUserSessions(deps.db, principal.userId, 'logout_all', deps.clock());
-  await dropConnections(deps.realtime, principal.userId, () => true);
+  await dropConnections(deps.realtime, principal.userId, { kind: 'user' }, deps.clock());
   await audited(deps, principal.userId, 'logout_all', meta, {
     sessionId: principal.sessionId,
     details: { revokedSessions },
@@ -310,7 +317,12 @@ export async function changePassword(
     );
     return { revokedSessions };
   });
-  await dropConnections(deps.realtime, principal.userId, (d) => d !== principal.deviceId);
+  await dropConnections(
+    deps.realtime,
+    principal.userId,
+    { kind: 'user', keepDeviceId: principal.deviceId },
+    deps.clock(),
+  );
   await audited(deps, principal.userId, 'password_changed', meta, {
     sessionId: principal.sessionId,
     details: { revokedSessions: result.revokedSessions },

@@ -196,7 +196,7 @@ export async function revokeDevice(
     );
     return sessions.length;
   });
-  await dropConnections(deps.realtime, principal.userId, (d) => d === deviceId);
+  await dropConnections(deps.realtime, principal.userId, { kind: 'device', deviceId }, deps.clock());
   await audited(deps, principal.userId, 'device_revoked', meta, {
     sessionId: principal.sessionId,
     deviceId,

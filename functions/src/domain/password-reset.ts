@@ -92,6 +92,6 @@ export async function confirmPasswordReset(
     ]);
     return revokeUserSessions(tx, reset.user_id, 'password_reset', now);
   });
-  await dropConnections(deps.realtime, reset.user_id, () => true);
+  await dropConnections(deps.realtime, reset.user_id, { kind: 'user' }, deps.clock());
   await audited(deps, reset.user_id, 'password_reset_completed', meta, { details: { revokedSessions } });
 }

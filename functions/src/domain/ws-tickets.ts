@@ -5,6 +5,7 @@ import type { ConnectionRegistry } from '#ports/connection-registry.ts';
 import type { AccountDeps } from './accounts.ts';
 import { ForbiddenError } from './errors.ts';
 import { enforce } from './rate-limits.ts';
+import { revocationKeys } from './realtime.ts';
 import type { Principal } from './sessions.ts';
 
 export const WS_TICKET_TTL_SECONDS = 30;
@@ -28,6 +29,7 @@ export async function issueWsTicket(deps: AccountDeps, principal: Principal): Pr
     {
       deviceId: principal.deviceId,
       sessionId: principal.sessionId,
+      issuedAt: deps.clock().getTime(),
       expiresAt: deps.clock().getTime() + WS_TICKET_TTL_SECONDS * 1000,
     },
     WS_TICKET_TTL_SECONDS,
@@ -49,12 +51,37 @@ export async function issueWsTicket(deps: AccountDeps, principal: Principal): Pr
 export async function redeemWsTicket(
   deps: { registry: ConnectionRegistry; clock: Clock },
   ticket: string,
-): Promise<{ userId: string; deviceId: number; sessionId: string } | null> {
+): Promise<{ userId: string; deviceId: number; sessionId: string; issuedAt: number } | null> {
   const bytes = Buffer.from(ticket, 'base64url');
   if (bytes.length !== 48) return null;
   const hex = bytes.subarray(0, 16).toString('hex');
   const userId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   const record = await deps.registry.takeTicket(userId, hashOf(ticket));
   if (!record || record.expiresAt <= deps.clock().getTime()) return null;
-  return { userId, deviceId: record.deviceId, sessionId: record.sessionId };
+  return { userId, deviceId: record.deviceId, sessionId: record.sessionId, issuedAt: record.issuedAt };
+}
+
+/**
+ * `$connect`: redeems the ticket and registers the connection with its user and device, then reads the
+ * user's revocation markers: if the ticket's user, device or session was revoked at or after the ticket
+ * was issued (a revocation that ran between the redemption and the registration), the connection is
+ * removed again and refused. See `dropConnections` for the other half of this ordering.
+ */
+export async function admitConnection(
+  deps: { registry: ConnectionRegistry; clock: Clock },
+  ticket: string,
+  connection: { connectionId: string; connectedAt: number },
+): Promise<{ userId: string; deviceId: number } | null> {
+  const admitted = await redeemWsTicket(deps, ticket);
+  if (!admitted) return null;
+  await deps.registry.add({ ...connection, userId: admitted.userId, deviceId: admitted.deviceId });
+  const markers = await deps.registry.revocations(admitted.userId);
+  const revoked = revocationKeys(admitted.deviceId, admitted.sessionId).some(
+    (key) => (markers[key] ?? Number.NEGATIVE_INFINITY) >= admitted.issuedAt,
+  );
+  if (revoked) {
+    await deps.registry.remove(connection.connectionId);
+    return null;
+  }
+  return { userId: admitted.userId, deviceId: admitted.deviceId };
 }

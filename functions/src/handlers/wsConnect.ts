@@ -1,6 +1,6 @@
 import { WsConnectQuery } from '@ciphertalk/shared/protocol';
 import { connectionRegistry } from '#adapters/clients.ts';
-import { redeemWsTicket } from '#domain/ws-tickets.ts';
+import { admitConnection } from '#domain/ws-tickets.ts';
 import { logger } from '#lib/observability.ts';
 import { lifecycleHandler } from '#lib/ws.ts';
 import { systemClock } from '#ports/clock.ts';
@@ -11,18 +11,16 @@ import { systemClock } from '#ports/clock.ts';
  */
 export const handler = lifecycleHandler(async (event) => {
   const { connectionId, connectedAt } = event.requestContext as typeof event.requestContext & { connectedAt?: number };
-  const registry = connectionRegistry();
   const query = WsConnectQuery.safeParse(event.queryStringParameters ?? {});
-  const admitted = query.success ? await redeemWsTicket({ registry, clock: systemClock }, query.data.ticket) : null;
+  const admitted = query.success
+    ? await admitConnection({ registry: connectionRegistry(), clock: systemClock }, query.data.ticket, {
+        connectionId,
+        connectedAt: connectedAt ?? Date.now(),
+      })
+    : null;
   if (!admitted) {
     logger.info('connection refused', { reason: query.success ? 'ticket not valid' : 'no ticket' });
     return { statusCode: 401, body: '' };
   }
-  await registry.add({
-    connectionId,
-    userId: admitted.userId,
-    deviceId: admitted.deviceId,
-    connectedAt: connectedAt ?? Date.now(),
-  });
   return { statusCode: 200, body: '' };
 });

@@ -13,8 +13,13 @@ export interface WsTicketRecord {
   readonly deviceId: number;
   readonly sessionId: string;
   /** Epoch milliseconds. */
+  readonly issuedAt: number;
+  /** Epoch milliseconds. */
   readonly expiresAt: number;
 }
+
+/** Revocation markers live a little longer than any ticket issued before them. */
+export const REVOCATION_MARKER_TTL_SECONDS = 120;
 
 /**
  * Who is connected where, and who may connect next (single-use WebSocket tickets). Redis in AWS (ElastiCache) and when REDIS_URL is set;
@@ -35,4 +40,11 @@ export interface ConnectionRegistry {
   takeTicket(userId: string, ticketHash: string): Promise<WsTicketRecord | null>;
   /** Drops every outstanding ticket of a user (a device or session of theirs was revoked). */
   revokeTickets(userId: string): Promise<void>;
+  /**
+   * Notes that what `marker` names (`all`, `device:<n>`, `session:<id>`) of `userId` was revoked at `at`
+   * (epoch ms), for REVOCATION_MARKER_TTL_SECONDS: `$connect` refuses tickets issued before it.
+   */
+  recordRevocation(userId: string, marker: string, at: number): Promise<void>;
+  /** The user's live revocation markers: marker -> epoch ms. */
+  revocations(userId: string): Promise<Record<string, number>>;
 }

@@ -84,7 +84,12 @@ export function connectionRegistryContract(
 
     it('hands a ticket to exactly one of several concurrent takers, and only to the right user', async () => {
       const erin = randomUUID();
-      const ticket = { deviceId: 3, sessionId: randomUUID(), expiresAt: 1_700_000_030_000 };
+      const ticket = {
+        deviceId: 3,
+        sessionId: randomUUID(),
+        issuedAt: 1_700_000_000_000,
+        expiresAt: 1_700_000_030_000,
+      };
       await registry.addTicket(erin, 'hash-1', ticket, 30);
       expect(await registry.takeTicket(randomUUID(), 'hash-1')).toBeNull();
       const takes = await Promise.all(Array.from({ length: 5 }, () => registry.takeTicket(erin, 'hash-1')));
@@ -94,7 +99,7 @@ export function connectionRegistryContract(
 
     it("drops every outstanding ticket of a user on revocation, and no one else's", async () => {
       const [frank, gina] = [randomUUID(), randomUUID()];
-      const ticket = { deviceId: 1, sessionId: randomUUID(), expiresAt: Date.now() + 30_000 };
+      const ticket = { deviceId: 1, sessionId: randomUUID(), issuedAt: Date.now(), expiresAt: Date.now() + 30_000 };
       await registry.addTicket(frank, 'a', ticket, 30);
       await registry.addTicket(frank, 'b', ticket, 30);
       await registry.addTicket(gina, 'a', ticket, 30);
@@ -102,6 +107,16 @@ export function connectionRegistryContract(
       expect(await registry.takeTicket(frank, 'a')).toBeNull();
       expect(await registry.takeTicket(frank, 'b')).toBeNull();
       expect(await registry.takeTicket(gina, 'a')).toEqual(ticket);
+    });
+
+    it('keeps revocation markers per user, only ever moving forward', async () => {
+      const [hank, ivy] = [randomUUID(), randomUUID()];
+      expect(await registry.revocations(hank)).toEqual({});
+      await registry.recordRevocation(hank, 'device:2', 2_000);
+      await registry.recordRevocation(hank, 'device:2', 1_000);
+      await registry.recordRevocation(hank, 'all', 3_000);
+      expect(await registry.revocations(hank)).toEqual({ 'device:2': 2_000, all: 3_000 });
+      expect(await registry.revocations(ivy)).toEqual({});
     });
   });
 }

@@ -47,6 +47,8 @@ describe('login', () => {
           addTicket: async () => undefined,
           takeTicket: async () => null,
           revokeTickets: async () => undefined,
+          recordRevocation: async () => undefined,
+          revocations: async () => ({}),
         },
         connections: { post: async () => 'sent', disconnect: async () => 'closed' },
       },
