@@ -62,6 +62,15 @@ describe('user search', () => {
     expect((await search('100%')).map((u) => u.displayName)).toEqual(['100% Percent']);
   });
 
+  it('shows a profile by id, without the email, and 404 for unknown ids', async () => {
+    const id = ids.get('Grace Hopper') as string;
+    const answer = await caller.get(`/users/${id}`);
+    expect(answer.body).toEqual({ user: { id, displayName: 'Grace Hopper' } });
+    expect((await caller.get('/users/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await caller.get('/users/not-a-uuid')).status).toBe(400);
+    expect((await new ApiClient(stack.restUrl).get(`/users/${id}`)).status).toBe(401);
+  });
+
   it('refuses short or missing queries, and anonymous callers', async () => {
     expect((await caller.get('/users?q=ad')).status).toBe(400);
     expect((await caller.get('/users')).status).toBe(400);

@@ -62,7 +62,11 @@ export const functions = {
     timeoutSeconds: 5,
     memoryMb: 256,
   },
-  users: { description: 'GET /users?q=: the user directory search', timeoutSeconds: 10, memoryMb: 256 },
+  users: {
+    description: 'GET /users?q= and /users/{userId}: directory search and profiles',
+    timeoutSeconds: 10,
+    memoryMb: 256,
+  },
   me: {
     description: "/me*: the caller's account, sessions, password change, audit log",
     timeoutSeconds: 10,
@@ -107,6 +111,7 @@ export const restApi = {
     { method: 'POST', path: '/devices/{deviceId}/prekeys', function: 'devices', auth: 'jwt' },
     { method: 'PUT', path: '/devices/{deviceId}/signed-prekey', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/users', function: 'users', auth: 'jwt' },
+    { method: 'GET', path: '/users/{userId}', function: 'users', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/devices', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/prekey-bundles', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/devices/{deviceId}/prekey-bundle', function: 'devices', auth: 'jwt' },

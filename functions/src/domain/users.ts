@@ -1,5 +1,6 @@
 import type { UserSearchQuery, UserSummary } from '@ciphertalk/shared/protocol';
 import { type AccountDeps, normalizeEmail } from './accounts.ts';
+import { NotFoundError } from './errors.ts';
 import { enforce } from './rate-limits.ts';
 import type { Principal } from './sessions.ts';
 
@@ -34,4 +35,17 @@ export async function searchUsers(
     displayName: row.display_name,
     ...(row.email_normalized === email ? { email } : {}),
   }));
+}
+
+/** Another user's public profile: id and display name, never the email. */
+export async function userProfile(
+  deps: Pick<AccountDeps, 'db'>,
+  userId: string,
+): Promise<{ id: string; displayName: string }> {
+  const [row] = await deps.db.query<{ id: string; display_name: string }>(
+    'SELECT id, display_name FROM users WHERE id = $1',
+    [userId],
+  );
+  if (!row) throw new NotFoundError('No such user');
+  return { id: row.id, displayName: row.display_name };
 }

@@ -1,11 +1,25 @@
-import { UserSearchQuery, type UserSearchResponse } from '@ciphertalk/shared/protocol';
+import {
+  UserPath,
+  type UserProfileResponse,
+  UserSearchQuery,
+  type UserSearchResponse,
+} from '@ciphertalk/shared/protocol';
 import { accountDeps } from '#adapters/deps.ts';
-import { searchUsers } from '#domain/users.ts';
+import { searchUsers, userProfile } from '#domain/users.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
+import { routes } from '#lib/router.ts';
 
-/** `GET /users?q=`: the user directory, behind the JWT authorizer. */
-export const handler = httpHandler({ query: UserSearchQuery }, async (request) => {
-  const users = await searchUsers(await accountDeps(), principalOf(request.event), request.query);
-  return json(200, { users } satisfies UserSearchResponse);
+/** `GET /users?q=` (the directory) and `GET /users/{userId}` (a profile), behind the JWT authorizer. */
+export const handler = routes({
+  'GET /users': httpHandler({ query: UserSearchQuery }, async (request) => {
+    const users = await searchUsers(await accountDeps(), principalOf(request.event), request.query);
+    return json(200, { users } satisfies UserSearchResponse);
+  }),
+
+  'GET /users/{userId}': httpHandler({ path: UserPath }, async (request) => {
+    principalOf(request.event);
+    const user = await userProfile(await accountDeps(), request.path.userId);
+    return json(200, { user } satisfies UserProfileResponse);
+  }),
 });

@@ -31,7 +31,7 @@ import {
   UserPath,
 } from './devices.ts';
 import { HealthResponse } from './health.ts';
-import { UserSearchQuery, UserSearchResponse } from './users.ts';
+import { UserProfileResponse, UserSearchQuery, UserSearchResponse } from './users.ts';
 
 /**
  * What each REST route takes and answers, keyed `METHOD /resource` like the route table: the schemas the
@@ -150,6 +150,12 @@ export const restContract = {
     query: UserSearchQuery,
     success: [200, UserSearchResponse],
     errors: [429],
+  },
+  'GET /users/{userId}': {
+    summary: "A user's public profile (never the email)",
+    path: UserPath,
+    success: [200, UserProfileResponse],
+    errors: [404],
   },
   'GET /users/{userId}/devices': {
     summary: "A user's live devices",

@@ -21,3 +21,7 @@ export type UserSummary = z.infer<typeof UserSummary>;
 
 export const UserSearchResponse = z.object({ users: z.array(UserSummary) });
 export type UserSearchResponse = z.infer<typeof UserSearchResponse>;
+
+/** `GET /users/{userId}`: another user's public profile (what a conversation shows of its members). */
+export const UserProfileResponse = z.object({ user: UserSummary.omit({ email: true }) });
+export type UserProfileResponse = z.infer<typeof UserProfileResponse>;
