@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 const search = async (q: string) => {
-  const answer = await caller.get(`/users?q=${encodeURIComponent(q)}`);
+  const answer = await caller.get(`/users?query=${encodeURIComponent(q)}`);
   expect(answer.status, answer.text).toBe(200);
   return answer.body.users as { id: string; displayName: string; email?: string }[];
 };
@@ -72,10 +72,10 @@ describe('user search', () => {
   });
 
   it('refuses short or missing queries, and anonymous callers', async () => {
-    expect((await caller.get('/users?q=ad')).status).toBe(400);
+    expect((await caller.get('/users?query=ad')).status).toBe(400);
     expect((await caller.get('/users')).status).toBe(400);
-    expect((await caller.get('/users?q=ada&limit=500')).status).toBe(400);
-    expect((await new ApiClient(stack.restUrl).get('/users?q=ada')).status).toBe(401);
+    expect((await caller.get('/users?query=ada&limit=500')).status).toBe(400);
+    expect((await new ApiClient(stack.restUrl).get('/users?query=ada')).status).toBe(401);
   });
 
   it('limits a user to 60 searches a minute (429 with Retry-After)', async () => {
@@ -83,7 +83,7 @@ describe('user search', () => {
     let limited: Awaited<ReturnType<ApiClient['get']>> | undefined;
     let allowed = 0;
     for (let i = 0; i < 121 && !limited; i++) {
-      const answer = await caller.get('/users?q=zzz');
+      const answer = await caller.get('/users?query=zzz');
       if (answer.status === 429) limited = answer;
       else allowed++;
     }

@@ -63,7 +63,7 @@ export const functions = {
     memoryMb: 256,
   },
   users: {
-    description: 'GET /users?q= and /users/{userId}: directory search and profiles',
+    description: 'GET /users?query= and /users/{userId}: directory search and profiles',
     timeoutSeconds: 10,
     memoryMb: 256,
   },

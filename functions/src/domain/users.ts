@@ -18,7 +18,7 @@ export async function searchUsers(
   query: UserSearchQuery,
 ): Promise<UserSummary[]> {
   await enforce(deps, 'userSearchPerUser', principal.userId);
-  const text = query.q.trim().toLowerCase();
+  const text = query.query.trim().toLowerCase();
   const email = normalizeEmail(text);
   const prefix = `${escapeLike(text)}%`;
   const rows = await deps.db.query<{ id: string; display_name: string; email_normalized: string }>(

@@ -10,7 +10,7 @@ import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
 
-/** `GET /users?q=` (the directory) and `GET /users/{userId}` (a profile), behind the JWT authorizer. */
+/** `GET /users?query=` (the directory) and `GET /users/{userId}` (a profile), behind the JWT authorizer. */
 export const handler = routes({
   'GET /users': httpHandler({ query: UserSearchQuery }, async (request) => {
     const users = await searchUsers(await accountDeps(), principalOf(request.event), request.query);

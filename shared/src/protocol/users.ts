@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { UserId } from './auth.ts';
 
 /**
- * `GET /users?q=`: the directory. Matches the start of any word of a display name, or a whole email
+ * `GET /users?query=`: the directory. Matches the start of any word of a display name, or a whole email
  * address; an email is shown only to a caller who typed it in full, so the search cannot harvest addresses.
  */
 export const UserSearchQuery = z.object({
-  q: z.string().trim().min(3).max(64),
+  query: z.string().trim().min(3).max(64),
   limit: z.coerce.number().int().min(1).max(50).default(20),
 });
 export type UserSearchQuery = z.infer<typeof UserSearchQuery>;
