@@ -67,6 +67,11 @@ export const functions = {
     timeoutSeconds: 10,
     memoryMb: 256,
   },
+  conversations: {
+    description: '/conversations*: direct and group conversations, members, roles and their system events',
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
   me: {
     description: "/me*: the caller's account, sessions, password change, audit log",
     timeoutSeconds: 10,
@@ -115,6 +120,23 @@ export const restApi = {
     { method: 'GET', path: '/users/{userId}/devices', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/prekey-bundles', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/devices/{deviceId}/prekey-bundle', function: 'devices', auth: 'jwt' },
+    { method: 'POST', path: '/conversations', function: 'conversations', auth: 'jwt' },
+    { method: 'GET', path: '/conversations', function: 'conversations', auth: 'jwt' },
+    { method: 'GET', path: '/conversations/{conversationId}', function: 'conversations', auth: 'jwt' },
+    { method: 'PATCH', path: '/conversations/{conversationId}', function: 'conversations', auth: 'jwt' },
+    { method: 'POST', path: '/conversations/{conversationId}/members', function: 'conversations', auth: 'jwt' },
+    {
+      method: 'DELETE',
+      path: '/conversations/{conversationId}/members/{userId}',
+      function: 'conversations',
+      auth: 'jwt',
+    },
+    {
+      method: 'PATCH',
+      path: '/conversations/{conversationId}/members/{userId}',
+      function: 'conversations',
+      auth: 'jwt',
+    },
   ] as const satisfies readonly RestRoute[],
 } as const;
 

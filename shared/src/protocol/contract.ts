@@ -17,6 +17,16 @@ import {
   WsTicketResponse,
 } from './auth.ts';
 import {
+  AddMembersRequest,
+  ChangeRoleRequest,
+  ConversationListResponse,
+  ConversationMemberPath,
+  ConversationPath,
+  ConversationResponse,
+  CreateConversationRequest,
+  UpdateConversationRequest,
+} from './conversations.ts';
+import {
   DeviceListResponse,
   DevicePath,
   DeviceResponse,
@@ -174,5 +184,47 @@ export const restContract = {
     path: UserDevicePath,
     success: [200, PreKeyBundleResponse],
     errors: [403, 404, 429],
+  },
+  'POST /conversations': {
+    summary: 'Creates a group, or the direct conversation with a user (200 with the existing one)',
+    body: CreateConversationRequest,
+    success: [201, ConversationResponse],
+  },
+  'GET /conversations': {
+    summary: "The caller's conversations, most recently active first, with unread counts",
+    success: [200, ConversationListResponse],
+  },
+  'GET /conversations/{conversationId}': {
+    summary: 'One conversation of the caller (404 for a non-member, as for an unknown id)',
+    path: ConversationPath,
+    success: [200, ConversationResponse],
+    errors: [404],
+  },
+  'PATCH /conversations/{conversationId}': {
+    summary: 'Renames a group or changes its avatar (owner and admins)',
+    path: ConversationPath,
+    body: UpdateConversationRequest,
+    success: [200, ConversationResponse],
+    errors: [403, 404],
+  },
+  'POST /conversations/{conversationId}/members': {
+    summary: 'Adds members to a group (owner and admins)',
+    path: ConversationPath,
+    body: AddMembersRequest,
+    success: [200, ConversationResponse],
+    errors: [403, 404, 409],
+  },
+  'DELETE /conversations/{conversationId}/members/{userId}': {
+    summary: 'Removes a member (owner; admins: members only), or leaves when it is the caller',
+    path: ConversationMemberPath,
+    success: [204, null],
+    errors: [403, 404],
+  },
+  'PATCH /conversations/{conversationId}/members/{userId}': {
+    summary: "Changes a member's role (owner only)",
+    path: ConversationMemberPath,
+    body: ChangeRoleRequest,
+    success: [200, ConversationResponse],
+    errors: [403, 404, 409],
   },
 } as const satisfies Record<string, RouteContract>;

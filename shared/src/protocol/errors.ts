@@ -16,6 +16,8 @@ export const ErrorCode = {
   InvalidToken: 'invalid_token',
   /** A signed prekey whose signature does not verify with the device's identity key, or a malformed key. */
   InvalidKey: 'invalid_key',
+  /** A user id in a request that names no account. */
+  UnknownUser: 'unknown_user',
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   Conflict: 'conflict',

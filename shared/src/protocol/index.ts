@@ -1,6 +1,7 @@
 export * from './audit.ts';
 export * from './auth.ts';
 export * from './contract.ts';
+export * from './conversations.ts';
 export * from './devices.ts';
 export * from './errors.ts';
 export * from './health.ts';

@@ -1,0 +1,382 @@
+import {
+  type AddMembersRequest,
+  type Conversation,
+  type ConversationMember,
+  type CreateConversationRequest,
+  ErrorCode,
+  MAX_GROUP_MEMBERS,
+  type MemberRole,
+  type SystemEvent,
+  type UpdateConversationRequest,
+} from '@ciphertalk/shared/protocol';
+import type { Db } from '#ports/db.ts';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import type { Principal } from './sessions.ts';
+
+export interface ConversationDeps {
+  readonly db: Db;
+}
+
+export class UnknownUserError extends AppError {
+  override readonly name = 'UnknownUserError';
+  constructor() {
+    super(400, ErrorCode.UnknownUser, 'A user id names no account');
+  }
+}
+
+/** A conversation that does not exist and one the caller is not a member of get this same answer. */
+const notFound = () => new NotFoundError('No such conversation');
+
+interface ConversationRow extends Record<string, unknown> {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string | null;
+  avatar: string | null;
+  created_by: string;
+  created_at: Date;
+  last_activity_at: Date;
+  next_seq: string;
+  role: MemberRole;
+  last_read_seq: string;
+}
+
+interface MemberRow extends Record<string, unknown> {
+  conversation_id: string;
+  user_id: string;
+  display_name: string;
+  role: MemberRole;
+  joined_at: Date;
+}
+
+const CONVERSATION_COLUMNS = `c.id, c.kind, c.name, c.avatar, c.created_by, c.created_at, c.last_activity_at,
+  c.next_seq, m.role, m.last_read_seq`;
+
+/** Appends a system event: the next seq of the conversation, taken under its row lock in this transaction. */
+async function appendEvent(tx: Db, conversationId: string, event: SystemEvent): Promise<number> {
+  const [row] = await tx.query<{ seq: string }>(
+    `UPDATE conversations SET next_seq = next_seq + 1, last_activity_at = now()
+      WHERE id = $1::uuid RETURNING next_seq - 1 AS seq`,
+    [conversationId],
+  );
+  if (!row) throw notFound();
+  await tx.query(
+    `INSERT INTO messages (conversation_id, seq, type, sender_id, payload)
+     VALUES ($1::uuid, $2::bigint, 'system', $3::uuid, $4::jsonb)`,
+    [conversationId, row.seq, event.actorId, JSON.stringify(event)],
+  );
+  // The actor has seen what they did.
+  if (event.actorId) {
+    await tx.query(
+      `UPDATE conversation_members SET last_read_seq = GREATEST(last_read_seq, $3::bigint)
+        WHERE conversation_id = $1::uuid AND user_id = $2::uuid`,
+      [conversationId, event.actorId, row.seq],
+    );
+  }
+  return Number(row.seq);
+}
+
+async function addMemberRow(tx: Db, conversationId: string, userId: string, role: MemberRole, readSeq: number) {
+  await tx.query(
+    `INSERT INTO conversation_members (conversation_id, user_id, role, last_read_seq)
+     VALUES ($1::uuid, $2::uuid, $3, $4::bigint)`,
+    [conversationId, userId, role, String(readSeq)],
+  );
+}
+
+async function checkUsersExist(tx: Db, userIds: readonly string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  const placeholders = userIds.map((_, i) => `$${i + 1}::uuid`).join(', ');
+  const [row] = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM users WHERE id IN (${placeholders})`, userIds);
+  if (Number(row?.n) !== userIds.length) throw new UnknownUserError();
+}
+
+/** The caller's membership, with the conversation row locked: every change is serialised per conversation. */
+async function lockAsMember(tx: Db, principal: Principal, conversationId: string) {
+  const [row] = await tx.query<{ kind: 'direct' | 'group'; role: MemberRole | null }>(
+    `SELECT c.kind, m.role FROM conversations c
+       LEFT JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2::uuid
+      WHERE c.id = $1::uuid FOR UPDATE OF c`,
+    [conversationId, principal.userId],
+  );
+  if (!row?.role) throw notFound();
+  return { kind: row.kind, role: row.role };
+}
+
+function requireGroup(kind: string): void {
+  if (kind !== 'group') throw new ForbiddenError('A direct conversation has fixed members and no name');
+}
+
+async function memberRole(tx: Db, conversationId: string, userId: string): Promise<MemberRole | null> {
+  const [row] = await tx.query<{ role: MemberRole }>(
+    'SELECT role FROM conversation_members WHERE conversation_id = $1::uuid AND user_id = $2::uuid',
+    [conversationId, userId],
+  );
+  return row?.role ?? null;
+}
+
+export async function loadConversation(db: Db, principal: Principal, conversationId: string): Promise<Conversation> {
+  const [row] = await db.query<ConversationRow>(
+    `SELECT ${CONVERSATION_COLUMNS} FROM conversations c
+       JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2::uuid
+      WHERE c.id = $1::uuid`,
+    [conversationId, principal.userId],
+  );
+  if (!row) throw notFound();
+  const members = await db.query<MemberRow>(
+    `SELECT m.conversation_id, m.user_id, u.display_name, m.role, m.joined_at
+       FROM conversation_members m JOIN users u ON u.id = m.user_id
+      WHERE m.conversation_id = $1::uuid ORDER BY m.joined_at, m.user_id`,
+    [conversationId],
+  );
+  return toConversation(row, members.map(toMember));
+}
+
+/** The caller's conversations, most recently active first, each with its members and unread count. */
+export async function listConversations(deps: ConversationDeps, principal: Principal): Promise<Conversation[]> {
+  const rows = await deps.db.query<ConversationRow>(
+    `SELECT ${CONVERSATION_COLUMNS} FROM conversation_members m
+       JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.user_id = $1::uuid ORDER BY c.last_activity_at DESC, c.id`,
+    [principal.userId],
+  );
+  const members = await deps.db.query<MemberRow>(
+    `SELECT o.conversation_id, o.user_id, u.display_name, o.role, o.joined_at
+       FROM conversation_members m
+       JOIN conversation_members o ON o.conversation_id = m.conversation_id
+       JOIN users u ON u.id = o.user_id
+      WHERE m.user_id = $1::uuid ORDER BY o.joined_at, o.user_id`,
+    [principal.userId],
+  );
+  const byConversation = new Map<string, ConversationMember[]>();
+  for (const member of members) {
+    const list = byConversation.get(member.conversation_id) ?? [];
+    list.push(toMember(member));
+    byConversation.set(member.conversation_id, list);
+  }
+  return rows.map((row) => toConversation(row, byConversation.get(row.id) ?? []));
+}
+
+export const getConversation = (deps: ConversationDeps, principal: Principal, conversationId: string) =>
+  loadConversation(deps.db, principal, conversationId);
+
+/**
+ * Creates a conversation. A direct one is unique per pair (`direct_key`, the sorted pair): an existing
+ * one is returned (`created: false`); two concurrent creates meet at the unique index and both answer it.
+ */
+export async function createConversation(
+  deps: ConversationDeps,
+  principal: Principal,
+  request: CreateConversationRequest,
+): Promise<{ conversation: Conversation; created: boolean }> {
+  const me = principal.userId;
+  const id = await deps.db.transaction(async (tx) => {
+    if (request.kind === 'direct') {
+      const other = request.userId.toLowerCase();
+      if (other === me) throw new ValidationError('A direct conversation is with another user');
+      await checkUsersExist(tx, [other]);
+      const directKey = [me, other].sort().join(':');
+      const [inserted] = await tx.query<{ id: string }>(
+        `INSERT INTO conversations (kind, direct_key, created_by) VALUES ('direct', $1, $2::uuid)
+         ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
+        [directKey, me],
+      );
+      if (!inserted) {
+        const [existing] = await tx.query<{ id: string }>('SELECT id FROM conversations WHERE direct_key = $1', [
+          directKey,
+        ]);
+        if (!existing) throw new ConflictError('The conversation is being created; try again');
+        return { id: existing.id, created: false };
+      }
+      const seq = await appendEvent(tx, inserted.id, { event: 'created', actorId: me, memberIds: [me, other] });
+      await addMemberRow(tx, inserted.id, me, 'member', seq);
+      await addMemberRow(tx, inserted.id, other, 'member', seq);
+      return { id: inserted.id, created: true };
+    }
+    const others = request.memberIds.map((userId) => userId.toLowerCase());
+    if (others.includes(me)) throw new ValidationError('memberIds names the other members, not the caller');
+    await checkUsersExist(tx, others);
+    const [inserted] = await tx.query<{ id: string }>(
+      `INSERT INTO conversations (kind, name, avatar, created_by) VALUES ('group', $1, $2, $3::uuid) RETURNING id`,
+      [request.name, request.avatar ?? null, me],
+    );
+    if (!inserted) throw new Error('INSERT ... RETURNING returned no row');
+    const seq = await appendEvent(tx, inserted.id, { event: 'created', actorId: me, memberIds: [me, ...others] });
+    await addMemberRow(tx, inserted.id, me, 'owner', seq);
+    for (const userId of others) await addMemberRow(tx, inserted.id, userId, 'member', seq);
+    return { id: inserted.id, created: true };
+  });
+  return { conversation: await loadConversation(deps.db, principal, id.id), created: id.created };
+}
+
+/** Renames a group or changes its avatar: owner and admins. */
+export async function updateConversation(
+  deps: ConversationDeps,
+  principal: Principal,
+  conversationId: string,
+  request: UpdateConversationRequest,
+): Promise<Conversation> {
+  await deps.db.transaction(async (tx) => {
+    const { kind, role } = await lockAsMember(tx, principal, conversationId);
+    requireGroup(kind);
+    if (role === 'member') throw new ForbiddenError('Only the owner and admins may change the group');
+    await tx.query(
+      `UPDATE conversations SET name = COALESCE($2, name),
+              avatar = CASE WHEN $3::boolean THEN $4 ELSE avatar END
+        WHERE id = $1::uuid`,
+      [conversationId, request.name ?? null, request.avatar !== undefined, request.avatar ?? null],
+    );
+    await appendEvent(tx, conversationId, {
+      event: 'updated',
+      actorId: principal.userId,
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      ...(request.avatar !== undefined ? { avatar: request.avatar } : {}),
+    });
+  });
+  return loadConversation(deps.db, principal, conversationId);
+}
+
+/** Adds users to a group: owner and admins; someone already a member is a 409 and nothing is added. */
+export async function addMembers(
+  deps: ConversationDeps,
+  principal: Principal,
+  conversationId: string,
+  request: AddMembersRequest,
+): Promise<Conversation> {
+  const userIds = request.userIds.map((userId) => userId.toLowerCase());
+  await deps.db.transaction(async (tx) => {
+    const { kind, role } = await lockAsMember(tx, principal, conversationId);
+    requireGroup(kind);
+    if (role === 'member') throw new ForbiddenError('Only the owner and admins may add members');
+    await checkUsersExist(tx, userIds);
+    const placeholders = userIds.map((_, i) => `$${i + 2}::uuid`).join(', ');
+    const [counts] = await tx.query<{ already: string; total: string }>(
+      `SELECT count(*) FILTER (WHERE user_id IN (${placeholders})) AS already, count(*) AS total
+         FROM conversation_members WHERE conversation_id = $1::uuid`,
+      [conversationId, ...userIds],
+    );
+    if (Number(counts?.already) > 0) throw new ConflictError('A user is already a member');
+    if (Number(counts?.total) + userIds.length > MAX_GROUP_MEMBERS) {
+      throw new ConflictError(`A group has at most ${MAX_GROUP_MEMBERS} members`);
+    }
+    const seq = await appendEvent(tx, conversationId, { event: 'members_added', actorId: principal.userId, userIds });
+    for (const userId of userIds) await addMemberRow(tx, conversationId, userId, 'member', seq);
+  });
+  return loadConversation(deps.db, principal, conversationId);
+}
+
+const rank: Record<MemberRole, number> = { owner: 2, admin: 1, member: 0 };
+
+/**
+ * Removes a member (owner: anyone; admins: members only) or, for oneself, leaves. When the last owner
+ * leaves, the longest-standing admin, else the longest-standing member, becomes owner (an event too).
+ */
+export async function removeMember(
+  deps: ConversationDeps,
+  principal: Principal,
+  conversationId: string,
+  userId: string,
+): Promise<void> {
+  const target = userId.toLowerCase();
+  const me = principal.userId;
+  await deps.db.transaction(async (tx) => {
+    const { kind, role } = await lockAsMember(tx, principal, conversationId);
+    requireGroup(kind);
+    const leaving = target === me;
+    const targetRole = leaving ? role : await memberRole(tx, conversationId, target);
+    if (!targetRole) throw new NotFoundError('No such member');
+    if (!leaving && (role === 'member' || rank[targetRole] >= rank[role]) && role !== 'owner') {
+      throw new ForbiddenError('Only the owner, or an admin for members, may remove someone');
+    }
+    await tx.query('DELETE FROM conversation_members WHERE conversation_id = $1::uuid AND user_id = $2::uuid', [
+      conversationId,
+      target,
+    ]);
+    await appendEvent(
+      tx,
+      conversationId,
+      leaving
+        ? { event: 'member_left', actorId: me, userId: me }
+        : { event: 'member_removed', actorId: me, userId: target },
+    );
+    if (targetRole === 'owner') await promoteIfOwnerless(tx, conversationId);
+  });
+}
+
+async function promoteIfOwnerless(tx: Db, conversationId: string): Promise<void> {
+  const [successor] = await tx.query<{ user_id: string; owners: string }>(
+    `SELECT user_id,
+            (SELECT count(*) FROM conversation_members WHERE conversation_id = $1::uuid AND role = 'owner') AS owners
+       FROM conversation_members WHERE conversation_id = $1::uuid
+      ORDER BY (role = 'admin') DESC, joined_at, user_id LIMIT 1`,
+    [conversationId],
+  );
+  if (!successor || Number(successor.owners) > 0) return;
+  await tx.query(
+    `UPDATE conversation_members SET role = 'owner' WHERE conversation_id = $1::uuid AND user_id = $2::uuid`,
+    [conversationId, successor.user_id],
+  );
+  await appendEvent(tx, conversationId, {
+    event: 'role_changed',
+    actorId: null,
+    userId: successor.user_id,
+    role: 'owner',
+  });
+}
+
+/** Changes a member's role: owner only. The last owner cannot step down (leaving hands the group on). */
+export async function changeRole(
+  deps: ConversationDeps,
+  principal: Principal,
+  conversationId: string,
+  userId: string,
+  newRole: MemberRole,
+): Promise<Conversation> {
+  const target = userId.toLowerCase();
+  await deps.db.transaction(async (tx) => {
+    const { kind, role } = await lockAsMember(tx, principal, conversationId);
+    requireGroup(kind);
+    if (role !== 'owner') throw new ForbiddenError('Only the owner may change roles');
+    const current = await memberRole(tx, conversationId, target);
+    if (!current) throw new NotFoundError('No such member');
+    if (current === newRole) return;
+    if (current === 'owner') {
+      const [row] = await tx.query<{ owners: string }>(
+        `SELECT count(*) AS owners FROM conversation_members WHERE conversation_id = $1::uuid AND role = 'owner'`,
+        [conversationId],
+      );
+      if (Number(row?.owners) <= 1) throw new ConflictError('A group keeps at least one owner');
+    }
+    await tx.query(
+      `UPDATE conversation_members SET role = $3 WHERE conversation_id = $1::uuid AND user_id = $2::uuid`,
+      [conversationId, target, newRole],
+    );
+    await appendEvent(tx, conversationId, {
+      event: 'role_changed',
+      actorId: principal.userId,
+      userId: target,
+      role: newRole,
+    });
+  });
+  return loadConversation(deps.db, principal, conversationId);
+}
+
+function toMember(row: MemberRow): ConversationMember {
+  return { userId: row.user_id, displayName: row.display_name, role: row.role, joinedAt: row.joined_at.toISOString() };
+}
+
+function toConversation(row: ConversationRow, members: ConversationMember[]): Conversation {
+  const lastSeq = Number(row.next_seq) - 1;
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    avatar: row.avatar,
+    createdBy: row.created_by,
+    createdAt: row.created_at.toISOString(),
+    lastActivityAt: row.last_activity_at.toISOString(),
+    lastSeq,
+    unreadCount: Math.max(0, lastSeq - Number(row.last_read_seq)),
+    role: row.role,
+    members,
+  };
+}
