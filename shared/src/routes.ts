@@ -68,7 +68,7 @@ export const functions = {
     memoryMb: 256,
   },
   conversations: {
-    description: '/conversations*: direct and group conversations, members, roles and their system events',
+    description: '/conversations*: direct and group conversations, members, roles, the timeline, read markers',
     timeoutSeconds: 10,
     memoryMb: 512,
   },
@@ -137,6 +137,8 @@ export const restApi = {
       function: 'conversations',
       auth: 'jwt',
     },
+    { method: 'GET', path: '/conversations/{conversationId}/messages', function: 'conversations', auth: 'jwt' },
+    { method: 'POST', path: '/conversations/{conversationId}/read', function: 'conversations', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],
 } as const;
 

@@ -7,6 +7,8 @@ import {
   MAX_GROUP_MEMBERS,
   type MemberRole,
   type SystemEvent,
+  type TimelineEntry,
+  type TimelineQuery,
   type UpdateConversationRequest,
 } from '@ciphertalk/shared/protocol';
 import type { Db } from '#ports/db.ts';
@@ -379,4 +381,61 @@ function toConversation(row: ConversationRow, members: ConversationMember[]): Co
     role: row.role,
     members,
   };
+}
+
+/** The caller's timeline after `after`, oldest first, at most `limit` rows; members only. */
+export async function readTimeline(
+  deps: ConversationDeps,
+  principal: Principal,
+  conversationId: string,
+  query: TimelineQuery,
+): Promise<{ messages: TimelineEntry[]; lastSeq: number }> {
+  const [member] = await deps.db.query<{ next_seq: string }>(
+    `SELECT c.next_seq FROM conversations c
+       JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2::uuid
+      WHERE c.id = $1::uuid`,
+    [conversationId, principal.userId],
+  );
+  if (!member) throw notFound();
+  const rows = await deps.db.query<{
+    seq: string;
+    type: 'system';
+    sender_id: string | null;
+    payload: SystemEvent;
+    created_at: Date;
+  }>(
+    `SELECT seq, type, sender_id, payload, created_at FROM messages
+      WHERE conversation_id = $1::uuid AND seq > $2::bigint ORDER BY seq LIMIT $3::int`,
+    [conversationId, String(query.after), String(query.limit)],
+  );
+  return {
+    messages: rows.map((row) => ({
+      seq: Number(row.seq),
+      type: row.type,
+      senderId: row.sender_id,
+      createdAt: row.created_at.toISOString(),
+      event: row.payload,
+    })),
+    lastSeq: Number(member.next_seq) - 1,
+  };
+}
+
+/** Moves the caller's read marker forward to `seq` (never back, never past the latest seq). */
+export async function markRead(
+  deps: ConversationDeps,
+  principal: Principal,
+  conversationId: string,
+  seq: number,
+): Promise<{ lastReadSeq: number; unreadCount: number }> {
+  const [row] = await deps.db.query<{ last_read_seq: string; next_seq: string }>(
+    `UPDATE conversation_members m
+        SET last_read_seq = GREATEST(m.last_read_seq, LEAST($3::bigint, c.next_seq - 1))
+       FROM conversations c
+      WHERE c.id = m.conversation_id AND m.conversation_id = $1::uuid AND m.user_id = $2::uuid
+      RETURNING m.last_read_seq, c.next_seq`,
+    [conversationId, principal.userId, String(seq)],
+  );
+  if (!row) throw notFound();
+  const lastReadSeq = Number(row.last_read_seq);
+  return { lastReadSeq, unreadCount: Math.max(0, Number(row.next_seq) - 1 - lastReadSeq) };
 }

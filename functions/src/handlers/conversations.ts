@@ -6,6 +6,10 @@ import {
   ConversationPath,
   type ConversationResponse,
   CreateConversationRequest,
+  ReadMarkerRequest,
+  type ReadMarkerResponse,
+  TimelineQuery,
+  type TimelineResponse,
   UpdateConversationRequest,
 } from '@ciphertalk/shared/protocol';
 import { db } from '#adapters/clients.ts';
@@ -16,6 +20,8 @@ import {
   createConversation,
   getConversation,
   listConversations,
+  markRead,
+  readTimeline,
   removeMember,
   updateConversation,
 } from '#domain/conversations.ts';
@@ -26,7 +32,10 @@ import { routes } from '#lib/router.ts';
 /** Conversations need the database only: the function gets no other grant. */
 const deps = (): ConversationDeps => ({ db: db() });
 
-/** `/conversations*`: direct and group conversations, their members and roles, behind the JWT authorizer. */
+/**
+ * `/conversations*`: direct and group conversations, their members and roles, the timeline and the read
+ * marker, behind the JWT authorizer.
+ */
 export const handler = routes({
   'POST /conversations': httpHandler({ body: CreateConversationRequest }, async (request) => {
     const { conversation, created } = await createConversation(deps(), principalOf(request.event), request.body);
@@ -77,6 +86,24 @@ export const handler = routes({
       const principal = principalOf(request.event);
       const conversation = await changeRole(deps(), principal, conversationId, userId, request.body.role);
       return json(200, { conversation } satisfies ConversationResponse);
+    },
+  ),
+
+  'GET /conversations/{conversationId}/messages': httpHandler(
+    { path: ConversationPath, query: TimelineQuery },
+    async (request) => {
+      const principal = principalOf(request.event);
+      const timeline = await readTimeline(deps(), principal, request.path.conversationId, request.query);
+      return json(200, timeline satisfies TimelineResponse);
+    },
+  ),
+
+  'POST /conversations/{conversationId}/read': httpHandler(
+    { path: ConversationPath, body: ReadMarkerRequest },
+    async (request) => {
+      const principal = principalOf(request.event);
+      const marker = await markRead(deps(), principal, request.path.conversationId, request.body.seq);
+      return json(200, marker satisfies ReadMarkerResponse);
     },
   ),
 });

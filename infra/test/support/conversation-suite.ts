@@ -235,6 +235,8 @@ export function conversationSuite(env: Record<string, string>) {
         () => outsider.client.delete(`/conversations/${target}/members/${outsider.userId}`),
         () => outsider.client.delete(`/conversations/${target}/members/${owner.userId}`),
         () => outsider.client.patch(`/conversations/${target}/members/${owner.userId}`, { role: 'member' }),
+        () => outsider.client.get(`/conversations/${target}/messages`),
+        () => outsider.client.post(`/conversations/${target}/read`, { seq: 1 }),
       ];
       const before = await counts();
       const existing = calls(id);
@@ -272,6 +274,63 @@ export function conversationSuite(env: Record<string, string>) {
       const forCarol = (await carol.client.get('/conversations')).body.conversations as Conversation[];
       expect(forCarol).toMatchObject([{ id: team.id, name: 'Team 2', unreadCount: 0, role: 'member' }]);
       expect(forCarol[0]?.members).toHaveLength(3);
+    });
+  });
+
+  describe('the timeline and the read marker', () => {
+    it('reads the system events after a seq, oldest first, and pages with after and limit', async () => {
+      const alice = await user('t-alice');
+      const bob = await user('t-bob');
+      const id = (await group(alice.client, 'Timeline', [bob.userId])).id;
+      await alice.client.patch(`/conversations/${id}`, { name: 'Timeline 2' });
+      const all = await bob.client.get(`/conversations/${id}/messages`);
+      expect(all.status, all.text).toBe(200);
+      expect(all.body).toMatchObject({
+        lastSeq: 2,
+        messages: [
+          { seq: 1, type: 'system', senderId: alice.userId, event: { event: 'created' } },
+          { seq: 2, type: 'system', senderId: alice.userId, event: { event: 'updated', name: 'Timeline 2' } },
+        ],
+      });
+      const page = await bob.client.get(`/conversations/${id}/messages?after=1&limit=1`);
+      expect((page.body.messages as { seq: number }[]).map((m) => m.seq)).toEqual([2]);
+      const empty = await bob.client.get(`/conversations/${id}/messages?after=2`);
+      expect(empty.body.messages).toEqual([]);
+      for (const bad of ['after=-1', 'limit=0', 'limit=201', 'after=x']) {
+        const answer = await bob.client.get(`/conversations/${id}/messages?${bad}`);
+        expect(answer.status, bad).toBe(400);
+        expect(answer.body.error?.code).toBe('validation_failed');
+      }
+    });
+
+    it('moves forward only, never past the latest seq, and drives the unread count', async () => {
+      const alice = await user('r-alice');
+      const bob = await user('r-bob');
+      const carol = await user('r-carol');
+      const id = (await group(alice.client, 'Reads', [bob.userId])).id;
+      await alice.client.patch(`/conversations/${id}`, { name: 'Reads 2' });
+      await alice.client.post(`/conversations/${id}/members`, { userIds: [carol.userId] });
+      const unread = async () =>
+        ((await bob.client.get(`/conversations/${id}`)).body.conversation as Conversation).unreadCount;
+      expect(await unread()).toBe(2);
+      expect((await bob.client.post(`/conversations/${id}/read`, { seq: 2 })).body).toEqual({
+        lastReadSeq: 2,
+        unreadCount: 1,
+      });
+      expect((await bob.client.post(`/conversations/${id}/read`, { seq: 0 })).body).toEqual({
+        lastReadSeq: 2,
+        unreadCount: 1,
+      });
+      expect((await bob.client.post(`/conversations/${id}/read`, { seq: 99 })).body).toEqual({
+        lastReadSeq: 3,
+        unreadCount: 0,
+      });
+      expect(await unread()).toBe(0);
+      for (const body of [{ seq: -1 }, { seq: 1.5 }, { seq: '2' }, {}]) {
+        const answer = await bob.client.post(`/conversations/${id}/read`, body);
+        expect(answer.status, JSON.stringify(body)).toBe(400);
+      }
+      expect(await unread()).toBe(0);
     });
   });
 

@@ -24,6 +24,10 @@ import {
   ConversationPath,
   ConversationResponse,
   CreateConversationRequest,
+  ReadMarkerRequest,
+  ReadMarkerResponse,
+  TimelineQuery,
+  TimelineResponse,
   UpdateConversationRequest,
 } from './conversations.ts';
 import {
@@ -226,5 +230,19 @@ export const restContract = {
     body: ChangeRoleRequest,
     success: [200, ConversationResponse],
     errors: [403, 404, 409],
+  },
+  'GET /conversations/{conversationId}/messages': {
+    summary: 'The timeline after a seq, oldest first (system events so far)',
+    path: ConversationPath,
+    query: TimelineQuery,
+    success: [200, TimelineResponse],
+    errors: [404],
+  },
+  'POST /conversations/{conversationId}/read': {
+    summary: "Moves the caller's read marker forward",
+    path: ConversationPath,
+    body: ReadMarkerRequest,
+    success: [200, ReadMarkerResponse],
+    errors: [404],
   },
 } as const satisfies Record<string, RouteContract>;

@@ -109,3 +109,37 @@ export const SystemEvent = z.discriminatedUnion('event', [
   z.object({ event: z.literal('role_changed'), actorId: UserId.nullable(), userId: UserId, role: MemberRole }),
 ]);
 export type SystemEvent = z.infer<typeof SystemEvent>;
+
+/** `GET /conversations/{id}/messages?after=&limit=`: the timeline after a seq, oldest first. */
+export const TimelineQuery = z.object({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type TimelineQuery = z.infer<typeof TimelineQuery>;
+
+/** One row of a conversation's timeline. Only `system` rows exist so far; encrypted messages come next. */
+export const TimelineEntry = z.object({
+  seq: z.number().int().positive(),
+  type: z.literal('system'),
+  /** Who caused it; null when the server did (an owner promoted on the last owner's leaving). */
+  senderId: UserId.nullable(),
+  createdAt: z.iso.datetime(),
+  event: SystemEvent,
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
+export const TimelineResponse = z.object({
+  messages: z.array(TimelineEntry),
+  /** The conversation's latest seq: more to fetch while the last entry's seq is below it. */
+  lastSeq: z.number().int().nonnegative(),
+});
+export type TimelineResponse = z.infer<typeof TimelineResponse>;
+
+/** `POST /conversations/{id}/read`: the caller has read up to `seq`. The marker never moves back. */
+export const ReadMarkerRequest = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export type ReadMarkerRequest = z.infer<typeof ReadMarkerRequest>;
+export const ReadMarkerResponse = z.object({
+  lastReadSeq: z.number().int().nonnegative(),
+  unreadCount: z.number().int().nonnegative(),
+});
+export type ReadMarkerResponse = z.infer<typeof ReadMarkerResponse>;
