@@ -68,7 +68,7 @@ export const functions = {
     memoryMb: 256,
   },
   conversations: {
-    description: '/conversations*: direct and group conversations, members, roles, the timeline, read markers',
+    description: '/conversations*: conversations, members, roles, encrypted messages, the timeline, read markers',
     timeoutSeconds: 10,
     memoryMb: 512,
   },
@@ -138,6 +138,7 @@ export const restApi = {
       auth: 'jwt',
     },
     { method: 'GET', path: '/conversations/{conversationId}/messages', function: 'conversations', auth: 'jwt' },
+    { method: 'POST', path: '/conversations/{conversationId}/messages', function: 'conversations', auth: 'jwt' },
     { method: 'POST', path: '/conversations/{conversationId}/read', function: 'conversations', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],
 } as const;

@@ -6,6 +6,7 @@ import {
   ErrorCode,
   MAX_GROUP_MEMBERS,
   type MemberRole,
+  type SendMessageRequest,
   type SystemEvent,
   type TimelineEntry,
   type TimelineQuery,
@@ -53,27 +54,38 @@ interface MemberRow extends Record<string, unknown> {
 const CONVERSATION_COLUMNS = `c.id, c.kind, c.name, c.avatar, c.created_by, c.created_at, c.last_activity_at,
   c.next_seq, m.role, m.last_read_seq`;
 
-/** Appends a system event: the next seq of the conversation, taken under its row lock in this transaction. */
-async function appendEvent(tx: Db, conversationId: string, event: SystemEvent): Promise<number> {
-  const [row] = await tx.query<{ seq: string }>(
+/**
+ * Takes the conversation's next seq: one UPDATE ... RETURNING, which holds the row lock until the
+ * transaction ends, so seqs are gap-free and in commit order.
+ */
+async function takeSeq(tx: Db, conversationId: string): Promise<{ seq: string; created_at: Date }> {
+  const [row] = await tx.query<{ seq: string; created_at: Date }>(
     `UPDATE conversations SET next_seq = next_seq + 1, last_activity_at = now()
-      WHERE id = $1::uuid RETURNING next_seq - 1 AS seq`,
+      WHERE id = $1::uuid RETURNING next_seq - 1 AS seq, last_activity_at AS created_at`,
     [conversationId],
   );
   if (!row) throw notFound();
+  return row;
+}
+
+async function markOwnRead(tx: Db, conversationId: string, userId: string, seq: string): Promise<void> {
+  await tx.query(
+    `UPDATE conversation_members SET last_read_seq = GREATEST(last_read_seq, $3::bigint)
+      WHERE conversation_id = $1::uuid AND user_id = $2::uuid`,
+    [conversationId, userId, seq],
+  );
+}
+
+/** Appends a system event at the conversation's next seq, in this transaction. */
+async function appendEvent(tx: Db, conversationId: string, event: SystemEvent): Promise<number> {
+  const row = await takeSeq(tx, conversationId);
   await tx.query(
     `INSERT INTO messages (conversation_id, seq, type, sender_id, payload)
      VALUES ($1::uuid, $2::bigint, 'system', $3::uuid, $4::jsonb)`,
     [conversationId, row.seq, event.actorId, JSON.stringify(event)],
   );
   // The actor has seen what they did.
-  if (event.actorId) {
-    await tx.query(
-      `UPDATE conversation_members SET last_read_seq = GREATEST(last_read_seq, $3::bigint)
-        WHERE conversation_id = $1::uuid AND user_id = $2::uuid`,
-      [conversationId, event.actorId, row.seq],
-    );
-  }
+  if (event.actorId) await markOwnRead(tx, conversationId, event.actorId, row.seq);
   return Number(row.seq);
 }
 
@@ -399,23 +411,38 @@ export async function readTimeline(
   if (!member) throw notFound();
   const rows = await deps.db.query<{
     seq: string;
-    type: 'system';
+    type: 'system' | 'message';
     sender_id: string | null;
-    payload: SystemEvent;
+    sender_device_id: number | null;
+    payload: SystemEvent | null;
     created_at: Date;
+    envelope_type: 'prekey' | 'signal' | null;
+    ciphertext: Buffer | null;
   }>(
-    `SELECT seq, type, sender_id, payload, created_at FROM messages
-      WHERE conversation_id = $1::uuid AND seq > $2::bigint ORDER BY seq LIMIT $3::int`,
-    [conversationId, String(query.after), String(query.limit)],
+    `SELECT m.seq, m.type, m.sender_id, m.sender_device_id, m.payload, m.created_at,
+            e.type AS envelope_type, e.ciphertext
+       FROM messages m
+       LEFT JOIN message_envelopes e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
+            AND e.user_id = $4::uuid AND e.device_id = $5::int
+      WHERE m.conversation_id = $1::uuid AND m.seq > $2::bigint ORDER BY m.seq LIMIT $3::int`,
+    [conversationId, String(query.after), String(query.limit), principal.userId, String(principal.deviceId ?? 0)],
   );
   return {
-    messages: rows.map((row) => ({
-      seq: Number(row.seq),
-      type: row.type,
-      senderId: row.sender_id,
-      createdAt: row.created_at.toISOString(),
-      event: row.payload,
-    })),
+    messages: rows.map((row): TimelineEntry => {
+      const common = { seq: Number(row.seq), createdAt: row.created_at.toISOString() };
+      if (row.type === 'system')
+        return { ...common, type: 'system', senderId: row.sender_id, event: row.payload as SystemEvent };
+      return {
+        ...common,
+        type: 'message',
+        senderId: row.sender_id ?? '',
+        senderDeviceId: Number(row.sender_device_id),
+        envelope:
+          row.envelope_type && row.ciphertext
+            ? { type: row.envelope_type, ciphertext: row.ciphertext.toString('base64') }
+            : null,
+      };
+    }),
     lastSeq: Number(member.next_seq) - 1,
   };
 }
@@ -438,4 +465,74 @@ export async function markRead(
   if (!row) throw notFound();
   const lastReadSeq = Number(row.last_read_seq);
   return { lastReadSeq, unreadCount: Math.max(0, Number(row.next_seq) - 1 - lastReadSeq) };
+}
+
+export class DevicesChangedError extends AppError {
+  override readonly name = 'DevicesChangedError';
+  constructor(issues: { path: string; message: 'missing' | 'extra' }[]) {
+    super(409, ErrorCode.DevicesChanged, "The envelopes do not match the conversation's devices", { issues });
+  }
+}
+
+const ENVELOPE_ROWS_PER_INSERT = 200;
+
+/**
+ * Stores an encrypted message at the conversation's next seq with one envelope per recipient device:
+ * exactly the live devices of the members, less the sending one. A retry with the same `clientMessageId`
+ * answers the stored seq (`created: false`) and stores nothing.
+ */
+export async function sendMessage(
+  deps: ConversationDeps,
+  principal: Principal,
+  conversationId: string,
+  request: SendMessageRequest,
+): Promise<{ seq: number; createdAt: string; created: boolean }> {
+  return deps.db.transaction(async (tx) => {
+    await lockAsMember(tx, principal, conversationId);
+    const deviceId = principal.deviceId;
+    if (deviceId === null) throw new ForbiddenError("Register this session's device before sending");
+    const [existing] = await tx.query<{ seq: string; created_at: Date }>(
+      `SELECT seq, created_at FROM messages
+        WHERE conversation_id = $1::uuid AND sender_id = $2::uuid AND client_message_id = $3::uuid`,
+      [conversationId, principal.userId, request.clientMessageId],
+    );
+    if (existing) return { seq: Number(existing.seq), createdAt: existing.created_at.toISOString(), created: false };
+
+    const devices = await tx.query<{ user_id: string; device_id: number }>(
+      `SELECT d.user_id, d.device_id FROM conversation_members m
+         JOIN devices d ON d.user_id = m.user_id AND d.revoked_at IS NULL
+        WHERE m.conversation_id = $1::uuid AND NOT (d.user_id = $2::uuid AND d.device_id = $3::int)`,
+      [conversationId, principal.userId, String(deviceId)],
+    );
+    const expected = new Set(devices.map((d) => `${d.user_id}/${d.device_id}`));
+    const given = new Set(request.envelopes.map((e) => `${e.userId.toLowerCase()}/${e.deviceId}`));
+    const issues = [
+      ...[...expected].filter((key) => !given.has(key)).map((path) => ({ path, message: 'missing' as const })),
+      ...[...given].filter((key) => !expected.has(key)).map((path) => ({ path, message: 'extra' as const })),
+    ];
+    if (issues.length > 0) throw new DevicesChangedError(issues);
+
+    const { seq, created_at } = await takeSeq(tx, conversationId);
+    await tx.query(
+      `INSERT INTO messages (conversation_id, seq, type, sender_id, sender_device_id, client_message_id)
+       VALUES ($1::uuid, $2::bigint, 'message', $3::uuid, $4::int, $5::uuid)`,
+      [conversationId, seq, principal.userId, String(deviceId), request.clientMessageId],
+    );
+    for (let start = 0; start < request.envelopes.length; start += ENVELOPE_ROWS_PER_INSERT) {
+      const params: unknown[] = [conversationId, seq];
+      const values = request.envelopes.slice(start, start + ENVELOPE_ROWS_PER_INSERT).map((envelope) => {
+        params.push(envelope.userId.toLowerCase(), String(envelope.deviceId), envelope.type);
+        params.push(Buffer.from(envelope.ciphertext, 'base64'));
+        const n = params.length;
+        return `($1::uuid, $2::bigint, $${n - 3}::uuid, $${n - 2}::int, $${n - 1}, $${n})`;
+      });
+      await tx.query(
+        `INSERT INTO message_envelopes (conversation_id, seq, user_id, device_id, type, ciphertext)
+         VALUES ${values.join(', ')}`,
+        params,
+      );
+    }
+    await markOwnRead(tx, conversationId, principal.userId, seq);
+    return { seq: Number(seq), createdAt: created_at.toISOString(), created: true };
+  });
 }

@@ -8,6 +8,8 @@ import {
   CreateConversationRequest,
   ReadMarkerRequest,
   type ReadMarkerResponse,
+  SendMessageRequest,
+  type SendMessageResponse,
   TimelineQuery,
   type TimelineResponse,
   UpdateConversationRequest,
@@ -23,6 +25,7 @@ import {
   markRead,
   readTimeline,
   removeMember,
+  sendMessage,
   updateConversation,
 } from '#domain/conversations.ts';
 import { httpHandler, json } from '#lib/http.ts';
@@ -104,6 +107,15 @@ export const handler = routes({
       const principal = principalOf(request.event);
       const marker = await markRead(deps(), principal, request.path.conversationId, request.body.seq);
       return json(200, marker satisfies ReadMarkerResponse);
+    },
+  ),
+
+  'POST /conversations/{conversationId}/messages': httpHandler(
+    { path: ConversationPath, body: SendMessageRequest },
+    async (request) => {
+      const principal = principalOf(request.event);
+      const { created, ...stored } = await sendMessage(deps(), principal, request.path.conversationId, request.body);
+      return json(created ? 201 : 200, stored satisfies SendMessageResponse);
     },
   ),
 });

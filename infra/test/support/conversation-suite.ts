@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { type ApiClient, registered } from './api.ts';
+import { b64, deviceKeys } from './device-keys.ts';
 
 let stack: LocalStack;
 let schema: Awaited<ReturnType<typeof freshSchema>>;
@@ -20,6 +21,22 @@ interface Conversation {
 }
 
 const user = (label: string) => registered(stack.restUrl, label);
+
+/** A user whose session registered a device (device 1). */
+async function userWithDevice(label: string) {
+  const account = await user(label);
+  const answer = await account.client.post('/devices', (await deviceKeys()).body(`${label} laptop`));
+  if (answer.status !== 201) throw new Error(`device registration failed: ${answer.status} ${answer.text}`);
+  return account;
+}
+
+const ciphertext = (fill: number) => b64(new Uint8Array(48).fill(fill));
+const envelope = (userId: string, fill: number, deviceId = 1) => ({
+  userId,
+  deviceId,
+  type: 'prekey',
+  ciphertext: ciphertext(fill),
+});
 
 /** Rows straight from the database: what the API wrote, and that a refused request wrote nothing. */
 async function sql<Row>(text: string, params: unknown[] = []): Promise<Row[]> {
@@ -237,6 +254,8 @@ export function conversationSuite(env: Record<string, string>) {
         () => outsider.client.patch(`/conversations/${target}/members/${owner.userId}`, { role: 'member' }),
         () => outsider.client.get(`/conversations/${target}/messages`),
         () => outsider.client.post(`/conversations/${target}/read`, { seq: 1 }),
+        () =>
+          outsider.client.post(`/conversations/${target}/messages`, { clientMessageId: randomUUID(), envelopes: [] }),
       ];
       const before = await counts();
       const existing = calls(id);
@@ -331,6 +350,123 @@ export function conversationSuite(env: Record<string, string>) {
         expect(answer.status, JSON.stringify(body)).toBe(400);
       }
       expect(await unread()).toBe(0);
+    });
+  });
+
+  describe('encrypted messages', () => {
+    it('stores one envelope per recipient device and gives each device its own in the timeline', async () => {
+      const alice = await userWithDevice('m-alice');
+      const bob = await userWithDevice('m-bob');
+      const carol = await userWithDevice('m-carol');
+      const id = (await group(alice.client, 'Secret', [bob.userId, carol.userId])).id;
+      const clientMessageId = randomUUID();
+      const body = { clientMessageId, envelopes: [envelope(bob.userId, 1), envelope(carol.userId, 2)] };
+      const sent = await alice.client.post(`/conversations/${id}/messages`, body);
+      expect(sent.status, sent.text).toBe(201);
+      expect(sent.body.seq).toBe(2);
+      const retried = await alice.client.post(`/conversations/${id}/messages`, body);
+      expect(retried.status).toBe(200);
+      expect(retried.body).toEqual(sent.body);
+
+      const forBob = (await bob.client.get(`/conversations/${id}/messages?after=1`)).body;
+      expect(forBob).toEqual({
+        lastSeq: 2,
+        messages: [
+          {
+            seq: 2,
+            type: 'message',
+            senderId: alice.userId,
+            senderDeviceId: 1,
+            createdAt: sent.body.createdAt,
+            envelope: { type: 'prekey', ciphertext: ciphertext(1) },
+          },
+        ],
+      });
+      const forCarol = (await carol.client.get(`/conversations/${id}/messages?after=1`)).body.messages;
+      expect(forCarol).toMatchObject([{ envelope: { ciphertext: ciphertext(2) } }]);
+      const forAlice = (await alice.client.get(`/conversations/${id}/messages?after=1`)).body.messages;
+      expect(forAlice).toMatchObject([{ seq: 2, envelope: null }]);
+      const unread = async (client: ApiClient) =>
+        ((await client.get(`/conversations/${id}`)).body.conversation as Conversation).unreadCount;
+      expect([await unread(alice.client), await unread(bob.client)]).toEqual([0, 1]);
+    });
+
+    it('refuses envelopes that miss or add a device (409 devices_changed, naming them), writing nothing', async () => {
+      const alice = await userWithDevice('x-alice');
+      const bob = await userWithDevice('x-bob');
+      const carol = await userWithDevice('x-carol');
+      const id = (await alice.client.post('/conversations', { kind: 'direct', userId: bob.userId })).body
+        .conversation as Conversation;
+      const before = await counts();
+      const missing = await alice.client.post(`/conversations/${id.id}/messages`, {
+        clientMessageId: randomUUID(),
+        envelopes: [],
+      });
+      expect(missing.status).toBe(409);
+      expect(missing.body.error).toMatchObject({
+        code: 'devices_changed',
+        issues: [{ path: `${bob.userId}/1`, message: 'missing' }],
+      });
+      const extra = await alice.client.post(`/conversations/${id.id}/messages`, {
+        clientMessageId: randomUUID(),
+        envelopes: [envelope(bob.userId, 1), envelope(carol.userId, 2), envelope(bob.userId, 3, 2)],
+      });
+      expect(extra.status).toBe(409);
+      expect((extra.body.error as { issues?: unknown } | undefined)?.issues).toEqual([
+        { path: `${carol.userId}/1`, message: 'extra' },
+        { path: `${bob.userId}/2`, message: 'extra' },
+      ]);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('a session without a registered device may not send (403); bad envelopes are 400', async () => {
+      const alice = await user('y-alice');
+      const bob = await userWithDevice('y-bob');
+      const id = (
+        (await alice.client.post('/conversations', { kind: 'direct', userId: bob.userId })).body
+          .conversation as Conversation
+      ).id;
+      const noDevice = await alice.client.post(`/conversations/${id}/messages`, {
+        clientMessageId: randomUUID(),
+        envelopes: [envelope(bob.userId, 1)],
+      });
+      expect(noDevice.status).toBe(403);
+      const bad = [
+        { clientMessageId: 'x', envelopes: [] },
+        { clientMessageId: randomUUID(), envelopes: [{ ...envelope(alice.userId, 1), ciphertext: 'not base64!' }] },
+        { clientMessageId: randomUUID(), envelopes: [{ ...envelope(alice.userId, 1), type: 'plain' }] },
+        { clientMessageId: randomUUID(), envelopes: [envelope(alice.userId, 1), envelope(alice.userId, 2)] },
+        {
+          clientMessageId: randomUUID(),
+          envelopes: [{ ...envelope(alice.userId, 1), ciphertext: b64(new Uint8Array(64 * 1024 + 3)) }],
+        },
+      ];
+      for (const body of bad) {
+        const answer = await bob.client.post(`/conversations/${id}/messages`, body);
+        expect(answer.status, answer.text).toBe(400);
+        expect(answer.body.error?.code).toBe('validation_failed');
+      }
+    });
+
+    it('concurrent sends get distinct, gap-free seqs', async () => {
+      const alice = await userWithDevice('z-alice');
+      const bob = await userWithDevice('z-bob');
+      const id = (
+        (await alice.client.post('/conversations', { kind: 'direct', userId: bob.userId })).body
+          .conversation as Conversation
+      ).id;
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          alice.client.post(`/conversations/${id}/messages`, {
+            clientMessageId: randomUUID(),
+            envelopes: [envelope(bob.userId, i + 1)],
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(8).fill(201));
+      expect(answers.map((a) => a.body.seq as number).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+      const timeline = (await bob.client.get(`/conversations/${id}/messages`)).body.messages as { seq: number }[];
+      expect(timeline.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     });
   });
 

@@ -26,6 +26,8 @@ import {
   CreateConversationRequest,
   ReadMarkerRequest,
   ReadMarkerResponse,
+  SendMessageRequest,
+  SendMessageResponse,
   TimelineQuery,
   TimelineResponse,
   UpdateConversationRequest,
@@ -237,6 +239,13 @@ export const restContract = {
     query: TimelineQuery,
     success: [200, TimelineResponse],
     errors: [404],
+  },
+  'POST /conversations/{conversationId}/messages': {
+    summary: 'Stores an encrypted message: one envelope per device of the members but the sender (200 on a retry)',
+    path: ConversationPath,
+    body: SendMessageRequest,
+    success: [201, SendMessageResponse],
+    errors: [403, 404, 409],
   },
   'POST /conversations/{conversationId}/read': {
     summary: "Moves the caller's read marker forward",

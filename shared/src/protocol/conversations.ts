@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserId } from './auth.ts';
+import { MAX_DEVICES_PER_USER } from './devices.ts';
 
 /**
  * Conversations: direct (exactly one per pair of users) and group. Every membership change and rename
@@ -117,15 +118,65 @@ export const TimelineQuery = z.object({
 });
 export type TimelineQuery = z.infer<typeof TimelineQuery>;
 
-/** One row of a conversation's timeline. Only `system` rows exist so far; encrypted messages come next. */
-export const TimelineEntry = z.object({
-  seq: z.number().int().positive(),
-  type: z.literal('system'),
-  /** Who caused it; null when the server did (an owner promoted on the last owner's leaving). */
-  senderId: UserId.nullable(),
-  createdAt: z.iso.datetime(),
-  event: SystemEvent,
+export const MAX_CIPHERTEXT_BYTES = 64 * 1024;
+/** Envelopes per message: every live device of every member but the sender's. */
+export const MAX_ENVELOPES = MAX_GROUP_MEMBERS * MAX_DEVICES_PER_USER;
+
+const CiphertextB64 = z
+  .string()
+  .min(4)
+  .max(Math.ceil(MAX_CIPHERTEXT_BYTES / 3) * 4)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'Expected base64')
+  .refine((value) => value.length % 4 === 0, { message: 'Expected base64' });
+/** The E2E library's message type: a PreKeySignalMessage starts a session, a SignalMessage continues one. */
+export const EnvelopeType = z.enum(['prekey', 'signal']);
+
+/** One recipient device's ciphertext of a message. */
+export const Envelope = z.strictObject({
+  userId: UserId,
+  deviceId: z.number().int().min(1).max(0x7fffffff),
+  type: EnvelopeType,
+  ciphertext: CiphertextB64,
 });
+export type Envelope = z.infer<typeof Envelope>;
+
+/**
+ * `POST /conversations/{id}/messages`: one envelope for every live device of every member except the
+ * sending device (`409 devices_changed` otherwise). `clientMessageId` makes a retry return the stored seq.
+ */
+export const SendMessageRequest = z.strictObject({
+  clientMessageId: z.uuid(),
+  envelopes: z
+    .array(Envelope)
+    .max(MAX_ENVELOPES)
+    .refine((list) => new Set(list.map((e) => `${e.userId.toLowerCase()}/${e.deviceId}`)).size === list.length, {
+      message: 'One envelope per device',
+    }),
+});
+export type SendMessageRequest = z.infer<typeof SendMessageRequest>;
+export const SendMessageResponse = z.object({ seq: z.number().int().positive(), createdAt: z.iso.datetime() });
+export type SendMessageResponse = z.infer<typeof SendMessageResponse>;
+
+/** One row of a conversation's timeline: a server-written system event or an encrypted message. */
+export const TimelineEntry = z.discriminatedUnion('type', [
+  z.object({
+    seq: z.number().int().positive(),
+    type: z.literal('system'),
+    /** Who caused it; null when the server did (an owner promoted on the last owner's leaving). */
+    senderId: UserId.nullable(),
+    createdAt: z.iso.datetime(),
+    event: SystemEvent,
+  }),
+  z.object({
+    seq: z.number().int().positive(),
+    type: z.literal('message'),
+    senderId: UserId,
+    senderDeviceId: z.number().int().positive(),
+    createdAt: z.iso.datetime(),
+    /** The envelope for the caller's device; null for the sending device and devices added later. */
+    envelope: z.object({ type: EnvelopeType, ciphertext: z.string() }).nullable(),
+  }),
+]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 export const TimelineResponse = z.object({

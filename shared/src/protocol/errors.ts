@@ -18,6 +18,11 @@ export const ErrorCode = {
   InvalidKey: 'invalid_key',
   /** A user id in a request that names no account. */
   UnknownUser: 'unknown_user',
+  /**
+   * A message's envelopes do not match the conversation's devices (`issues`: `userId/deviceId`, `missing` or
+   * `extra`): fetch the missing devices' bundles, drop the extra ones, and send again.
+   */
+  DevicesChanged: 'devices_changed',
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   Conflict: 'conflict',
@@ -34,7 +39,7 @@ export const ErrorBody = z.object({
   error: z.object({
     code: z.string().min(1),
     message: z.string(),
-    /** Only for validation errors: which fields failed, never their values. */
+    /** Validation errors: which fields failed, never their values; `devices_changed`: which devices. */
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
 });
