@@ -51,7 +51,7 @@ describe('OpenAPI document', () => {
     expect(register.properties.password?.minLength).toBe(12);
     expect(register.required).toEqual(['email', 'password', 'displayName']);
     expect(op('GET', '/users').parameters).toContainEqual(
-      expect.objectContaining({ name: 'q', in: 'query', required: true }),
+      expect.objectContaining({ name: 'query', in: 'query', required: true }),
     );
     expect(op('GET', '/me/audit').parameters).toContainEqual(
       expect.objectContaining({ name: 'limit', in: 'query', required: false }),
