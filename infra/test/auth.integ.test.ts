@@ -1,40 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient, registered, strongPassword, uniqueEmail } from './support/api.ts';
 import { decodePayload, forgeToken, unsignedToken } from './support/jwt.ts';
+import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /** Accounts and sessions through the twin, the real handlers and authorizer, on real PostgreSQL. */
-let stack: LocalStack;
-let schema: Awaited<ReturnType<typeof freshSchema>>;
 const jwtSecret = randomBytes(32).toString('base64url');
 const origin = 'http://localhost:5173';
-
-beforeAll(async () => {
-  schema = await freshSchema();
-  stack = await startLocalStack({
-    dataDir: null,
-    ports: { rest: 0, ws: 0, web: null },
-    // DEBUG: every line the handlers can log is written, so the secrets test below sees all of them.
-    // Many users from one address: the limits themselves are tested in rate-limits.integ.test.ts.
-    env: {
-      DATABASE_URL: schema.url,
-      JWT_SECRET: jwtSecret,
-      ALLOWED_ORIGINS: origin,
-      POWERTOOLS_LOG_LEVEL: 'DEBUG',
-      RATE_LIMIT_MULTIPLIER: '100',
-    },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await schema?.drop();
+// DEBUG: every line the handlers can log is written, so the secrets test below sees all of them.
+// Many users from one address: the limits themselves are tested in rate-limits.integ.test.ts.
+const fx = stackOnFreshSchema({
+  env: { JWT_SECRET: jwtSecret, ALLOWED_ORIGINS: origin, POWERTOOLS_LOG_LEVEL: 'DEBUG', RATE_LIMIT_MULTIPLIER: '100' },
 });
 
 describe('register', () => {
   it('creates the account, answers an access token and sets the refresh cookie', async () => {
-    const client = new ApiClient(stack.restUrl);
+    const client = new ApiClient(fx.stack.restUrl);
     const email = uniqueEmail('reg');
     const answer = await client.post('/auth/register', { email, password: strongPassword(), displayName: 'Reg' });
     expect(answer.status).toBe(201);
@@ -49,8 +30,8 @@ describe('register', () => {
   });
 
   it('refuses a second account with the same email, whatever its case', async () => {
-    const { email } = await registered(stack.restUrl, 'dup');
-    const again = await new ApiClient(stack.restUrl).post('/auth/register', {
+    const { email } = await registered(fx.stack.restUrl, 'dup');
+    const again = await new ApiClient(fx.stack.restUrl).post('/auth/register', {
       email: email.toUpperCase(),
       password: strongPassword(),
       displayName: 'Dup',
@@ -60,7 +41,7 @@ describe('register', () => {
   });
 
   it('enforces the password policy: at least 12 characters, not the email', async () => {
-    const client = new ApiClient(stack.restUrl);
+    const client = new ApiClient(fx.stack.restUrl);
     const email = uniqueEmail('policy');
     const short = await client.post('/auth/register', { email, password: 'short-pw-11', displayName: 'P' });
     expect(short.status).toBe(400);
@@ -80,8 +61,8 @@ describe('register', () => {
 
 describe('login', () => {
   it('opens a new session for the right password', async () => {
-    const { email, password } = await registered(stack.restUrl, 'login');
-    const client = new ApiClient(stack.restUrl);
+    const { email, password } = await registered(fx.stack.restUrl, 'login');
+    const client = new ApiClient(fx.stack.restUrl);
     const answer = await client.post('/auth/login', { email: ` ${email.toUpperCase()} `, password });
     expect(answer.status).toBe(200);
     expect(client.refreshCookie).toMatch(/^[\w-]{43}$/);
@@ -89,8 +70,8 @@ describe('login', () => {
   });
 
   it('answers an unknown email exactly like a wrong password, after a real hash verification', async () => {
-    const { email } = await registered(stack.restUrl, 'enum');
-    const client = new ApiClient(stack.restUrl);
+    const { email } = await registered(fx.stack.restUrl, 'enum');
+    const client = new ApiClient(fx.stack.restUrl);
     const timed = async (body: object) => {
       const started = performance.now();
       const answer = await client.post('/auth/login', body);
@@ -112,12 +93,12 @@ describe('the JWT authorizer', () => {
   let victim: Awaited<ReturnType<typeof registered>>;
   let claims: { sub: string; sid: string };
   beforeAll(async () => {
-    victim = await registered(stack.restUrl, 'jwt');
+    victim = await registered(fx.stack.restUrl, 'jwt');
     const payload = decodePayload(victim.client.accessToken as string);
     claims = { sub: payload.sub as string, sid: payload.sid as string };
   });
   const meWith = (token: string) =>
-    new ApiClient(stack.restUrl).get('/me', token ? { authorization: `Bearer ${token}` } : {});
+    new ApiClient(fx.stack.restUrl).get('/me', token ? { authorization: `Bearer ${token}` } : {});
 
   it('lets a valid token through and hands the handler who is calling', async () => {
     const answer = await meWith(victim.client.accessToken as string);
@@ -158,7 +139,7 @@ describe('the JWT authorizer', () => {
 
 describe('refresh', () => {
   it('rotates: a new access token and a new cookie, the old cookie spent', async () => {
-    const { client } = await registered(stack.restUrl, 'rot');
+    const { client } = await registered(fx.stack.restUrl, 'rot');
     const firstCookie = client.refreshCookie;
     const firstSid = decodePayload(client.accessToken as string).sid;
     const answer = await client.post('/auth/refresh', undefined, { origin });
@@ -170,10 +151,10 @@ describe('refresh', () => {
   });
 
   it('treats a reused refresh token as theft: the whole session dies, tokens of both holders included', async () => {
-    const { client, email, password } = await registered(stack.restUrl, 'reuse');
+    const { client, email, password } = await registered(fx.stack.restUrl, 'reuse');
     const stolen = client.refreshCookie;
     expect((await client.post('/auth/refresh')).status).toBe(200);
-    const thief = new ApiClient(stack.restUrl);
+    const thief = new ApiClient(fx.stack.restUrl);
     thief.refreshCookie = stolen;
     const replay = await thief.post('/auth/refresh');
     expect(replay.status).toBe(401);
@@ -182,7 +163,7 @@ describe('refresh', () => {
     expect((await client.get('/me')).status).toBe(401);
     expect((await client.post('/auth/refresh')).status).toBe(401);
     // ...and the owner finds the theft in their audit log after logging in again.
-    const again = new ApiClient(stack.restUrl);
+    const again = new ApiClient(fx.stack.restUrl);
     expect((await again.post('/auth/login', { email, password })).status).toBe(200);
     const audit = await again.get('/me/audit');
     expect(audit.body.events).toContainEqual(
@@ -195,21 +176,21 @@ describe('refresh', () => {
   });
 
   it('lets only one of two concurrent refreshes with the same token win, and then ends the session', async () => {
-    const { client } = await registered(stack.restUrl, 'race');
+    const { client } = await registered(fx.stack.restUrl, 'race');
     const token = client.refreshCookie;
     const attempt = () =>
-      fetch(`${stack.restUrl}/auth/refresh`, { method: 'POST', headers: { cookie: `ct_refresh=${token}` } });
+      fetch(`${fx.stack.restUrl}/auth/refresh`, { method: 'POST', headers: { cookie: `ct_refresh=${token}` } });
     const statuses = (await Promise.all([attempt(), attempt()])).map((r) => r.status).sort();
     expect(statuses).toEqual([200, 401]);
     expect((await client.get('/me')).status).toBe(401);
   });
 
   it('refuses a missing, unknown or foreign-origin refresh', async () => {
-    const client = new ApiClient(stack.restUrl);
+    const client = new ApiClient(fx.stack.restUrl);
     expect((await client.post('/auth/refresh')).status).toBe(401);
     client.refreshCookie = randomBytes(32).toString('base64url');
     expect((await client.post('/auth/refresh')).status).toBe(401);
-    const { client: victim } = await registered(stack.restUrl, 'csrf');
+    const { client: victim } = await registered(fx.stack.restUrl, 'csrf');
     const foreign = await victim.post('/auth/refresh', undefined, { origin: 'https://evil.example' });
     expect(foreign.status).toBe(403);
     expect((await victim.post('/auth/refresh', undefined, { origin })).status).toBe(200);
@@ -218,8 +199,8 @@ describe('refresh', () => {
 
 describe('logout', () => {
   it('ends the current session only: its access and refresh tokens stop working', async () => {
-    const { email, password, client } = await registered(stack.restUrl, 'out');
-    const other = new ApiClient(stack.restUrl);
+    const { email, password, client } = await registered(fx.stack.restUrl, 'out');
+    const other = new ApiClient(fx.stack.restUrl);
     await other.post('/auth/login', { email, password });
     const cookie = client.refreshCookie;
     const answer = await client.post('/auth/logout');
@@ -232,8 +213,8 @@ describe('logout', () => {
   });
 
   it('logout-all ends every session of the user', async () => {
-    const { email, password, client } = await registered(stack.restUrl, 'all');
-    const other = new ApiClient(stack.restUrl);
+    const { email, password, client } = await registered(fx.stack.restUrl, 'all');
+    const other = new ApiClient(fx.stack.restUrl);
     await other.post('/auth/login', { email, password });
     const answer = await client.post('/auth/logout-all');
     expect(answer.status).toBe(200);
@@ -246,7 +227,7 @@ describe('logout', () => {
 
 describe('me', () => {
   it('changes the display name, and nothing it was not asked to', async () => {
-    const { client, email } = await registered(stack.restUrl, 'me');
+    const { client, email } = await registered(fx.stack.restUrl, 'me');
     const answer = await client.patch('/me', { displayName: '  New Name ' });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ user: { displayName: 'New Name', email } });
@@ -254,8 +235,8 @@ describe('me', () => {
   });
 
   it('changes the password after checking the current one, ending the other sessions', async () => {
-    const { client, email, password } = await registered(stack.restUrl, 'pw');
-    const other = new ApiClient(stack.restUrl);
+    const { client, email, password } = await registered(fx.stack.restUrl, 'pw');
+    const other = new ApiClient(fx.stack.restUrl);
     await other.post('/auth/login', { email, password });
     const next = strongPassword();
     const wrong = await client.post('/me/password', { currentPassword: 'wrong-password-1', newPassword: next });
@@ -268,15 +249,15 @@ describe('me', () => {
     expect(done.body).toEqual({ revokedSessions: 1 });
     expect((await other.get('/me')).status).toBe(401);
     expect((await client.get('/me')).status).toBe(200);
-    expect((await new ApiClient(stack.restUrl).post('/auth/login', { email, password })).status).toBe(401);
-    expect((await new ApiClient(stack.restUrl).post('/auth/login', { email, password: next })).status).toBe(200);
+    expect((await new ApiClient(fx.stack.restUrl).post('/auth/login', { email, password })).status).toBe(401);
+    expect((await new ApiClient(fx.stack.restUrl).post('/auth/login', { email, password: next })).status).toBe(200);
   });
 });
 
 describe('OpenAPI', () => {
   it('serves the description of every route at GET /openapi.json, to signed-in callers', async () => {
-    expect((await new ApiClient(stack.restUrl).get('/openapi.json')).status).toBe(401);
-    const { client } = await registered(stack.restUrl, 'openapi');
+    expect((await new ApiClient(fx.stack.restUrl).get('/openapi.json')).status).toBe(401);
+    const { client } = await registered(fx.stack.restUrl, 'openapi');
     const answer = await client.get('/openapi.json');
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ openapi: '3.1.0', info: { title: 'CipherTalk REST API' } });
@@ -288,13 +269,16 @@ describe('OpenAPI', () => {
 
 describe('audit log', () => {
   it("records the account's security events, newest first, in pages", async () => {
-    const { client, email, password } = await registered(stack.restUrl, 'audit');
-    await new ApiClient(stack.restUrl).post('/auth/login', { email, password: 'wrong-password-123' });
+    const { client, email, password } = await registered(fx.stack.restUrl, 'audit');
+    await new ApiClient(fx.stack.restUrl).post('/auth/login', { email, password: 'wrong-password-123' });
     // A client-made X-Forwarded-For changes nothing: no proxy is trusted here (TRUSTED_PROXY_HOPS unset).
-    await new ApiClient(stack.restUrl, { 'user-agent': 'agent/2', 'x-forwarded-for': '6.6.6.6' }).post('/auth/login', {
-      email,
-      password,
-    });
+    await new ApiClient(fx.stack.restUrl, { 'user-agent': 'agent/2', 'x-forwarded-for': '6.6.6.6' }).post(
+      '/auth/login',
+      {
+        email,
+        password,
+      },
+    );
     const next = strongPassword();
     await client.post('/me/password', { currentPassword: password, newPassword: next });
     const page = await client.get('/me/audit?limit=3');
@@ -309,8 +293,8 @@ describe('audit log', () => {
   });
 
   it('shows each user only their own events, whatever the cursor says', async () => {
-    const alice = await registered(stack.restUrl, 'alice');
-    const mallory = await registered(stack.restUrl, 'mallory');
+    const alice = await registered(fx.stack.restUrl, 'alice');
+    const mallory = await registered(fx.stack.restUrl, 'mallory');
     const own = await mallory.client.get('/me/audit');
     expect((own.body.events as unknown[]).length).toBe(1);
     // A cursor is a position in the caller's own partition; one crafted from another user's key reads nothing of theirs.
@@ -334,7 +318,7 @@ describe('secrets', () => {
     const bodies: string[] = [];
     const seen: string[] = [];
     try {
-      const client = new ApiClient(stack.restUrl);
+      const client = new ApiClient(fx.stack.restUrl);
       const email = uniqueEmail('secret');
       const password = strongPassword();
       const next = strongPassword();
@@ -364,8 +348,8 @@ describe('secrets', () => {
 
 describe('sessions', () => {
   it("lists the caller's live sessions and ends one of them, not another user's", async () => {
-    const { client, email, password } = await registered(stack.restUrl, 'sessions');
-    const phone = new ApiClient(stack.restUrl, { 'user-agent': 'phone/1' });
+    const { client, email, password } = await registered(fx.stack.restUrl, 'sessions');
+    const phone = new ApiClient(fx.stack.restUrl, { 'user-agent': 'phone/1' });
     await phone.post('/auth/login', { email, password });
     const listed = await client.get('/me/sessions');
     expect(listed.status).toBe(200);
@@ -376,7 +360,7 @@ describe('sessions', () => {
     expect(phoneSession?.current).toBe(false);
     expect(JSON.stringify(listed.body)).not.toMatch(/token|hash/i);
 
-    const mallory = await registered(stack.restUrl, 'sessions-mallory');
+    const mallory = await registered(fx.stack.restUrl, 'sessions-mallory');
     expect((await mallory.client.delete(`/me/sessions/${phoneSession?.id}`)).status).toBe(404);
     expect((await phone.get('/me')).status).toBe(200);
 

@@ -1,33 +1,19 @@
-import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, registered } from './support/api.ts';
+import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /**
  * The real handlers on the Data API driver, as in AWS: the local stack with
  * DB_DRIVER=data-api puts the local RDS Data API in front of PostgreSQL, runs
  * the migrations through it, and gives the functions DB_* instead of DATABASE_URL.
  */
-let stack: LocalStack;
-let schema: Awaited<ReturnType<typeof freshSchema>>;
-
-beforeAll(async () => {
-  schema = await freshSchema();
-  stack = await startLocalStack({
-    dataDir: null,
-    ports: { rest: 0, ws: 0, web: null },
-    env: {
-      DATABASE_URL: schema.url,
-      DB_DRIVER: 'data-api',
-      JWT_SECRET: 'data-api-stack-test-secret-data-api-stack-test',
-      RATE_LIMIT_MULTIPLIER: '100',
-    },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await schema?.drop();
+const fx = stackOnFreshSchema({
+  env: {
+    DB_DRIVER: 'data-api',
+    JWT_SECRET: 'data-api-stack-test-secret-data-api-stack-test',
+    RATE_LIMIT_MULTIPLIER: '100',
+  },
 });
 
 describe('local stack on the Data API driver', () => {
@@ -35,7 +21,7 @@ describe('local stack on the Data API driver', () => {
     expect(process.env.DATABASE_URL).toBeUndefined();
     expect(process.env.DB_CLUSTER_ARN).toMatch(/^arn:aws:rds:/);
     expect(process.env.DATA_API_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const client = new pg.Client({ connectionString: schema.url });
+    const client = new pg.Client({ connectionString: fx.schema.url });
     await client.connect();
     try {
       const { rows } = await client.query('SELECT count(*)::int AS n FROM schema_migrations');
@@ -43,12 +29,12 @@ describe('local stack on the Data API driver', () => {
     } finally {
       await client.end();
     }
-    const health = await new ApiClient(stack.restUrl).get('/health');
+    const health = await new ApiClient(fx.stack.restUrl).get('/health');
     expect(health.body.database).toBe('ok');
   });
 
   it('serves accounts end to end: register, /me, profile change, refresh, logout', async () => {
-    const { client, userId } = await registered(stack.restUrl, 'dataapi');
+    const { client, userId } = await registered(fx.stack.restUrl, 'dataapi');
     const me = await client.get('/me');
     expect(me.status).toBe(200);
     expect(JSON.stringify(me.body)).toContain(userId);

@@ -1,31 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
 import { IdentityKey, IdentityKeyPair, PreKeyBundle, PublicKey, SignedPreKeyRecord } from '@ciphertalk/shared/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, registered } from './support/api.ts';
 import { b64, deviceKeys, preKeysJson, signedPreKeyJson } from './support/device-keys.ts';
+import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /** Devices, prekeys and bundle claims through the twin on real PostgreSQL, with real keys from the E2E library. */
-let stack: LocalStack;
-let schema: Awaited<ReturnType<typeof freshSchema>>;
-
-beforeAll(async () => {
-  schema = await freshSchema();
-  stack = await startLocalStack({
-    dataDir: null,
-    ports: { rest: 0, ws: 0, web: null },
-    env: { DATABASE_URL: schema.url, RATE_LIMIT_MULTIPLIER: '100' },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await schema?.drop();
-});
+const fx = stackOnFreshSchema({ env: { RATE_LIMIT_MULTIPLIER: '100' } });
 
 /** A user with one registered device (a login whose session owns it). */
 async function withDevice(label: string, preKeys = 5) {
-  const account = await registered(stack.restUrl, label);
+  const account = await registered(fx.stack.restUrl, label);
   const keys = await deviceKeys({ preKeys });
   const answer = await account.client.post('/devices', keys.body(`${label} laptop`));
   if (answer.status !== 201) throw new Error(`device registration failed: ${answer.status} ${answer.text}`);
@@ -33,7 +18,7 @@ async function withDevice(label: string, preKeys = 5) {
 }
 
 async function secondLogin(account: { email: string; password: string }) {
-  const client = new ApiClient(stack.restUrl);
+  const client = new ApiClient(fx.stack.restUrl);
   const answer = await client.post('/auth/login', { email: account.email, password: account.password });
   if (answer.status !== 200) throw new Error('login failed');
   return client;
@@ -41,7 +26,7 @@ async function secondLogin(account: { email: string; password: string }) {
 
 describe('device registration', () => {
   it("registers the session's device with verified keys and binds the session to it at once", async () => {
-    const { client } = await registered(stack.restUrl, 'reg');
+    const { client } = await registered(fx.stack.restUrl, 'reg');
     const keys = await deviceKeys({ preKeys: 5 });
     const answer = await client.post('/devices', keys.body());
     expect(answer.status).toBe(201);
@@ -59,7 +44,7 @@ describe('device registration', () => {
   });
 
   it('refuses a signed prekey not signed by the identity key, a tampered signature and malformed keys', async () => {
-    const { client } = await registered(stack.restUrl, 'badkeys');
+    const { client } = await registered(fx.stack.restUrl, 'badkeys');
     const keys = await deviceKeys();
     const otherIdentity = IdentityKeyPair.generate();
     const forged = signedPreKeyJson(SignedPreKeyRecord.generate(1, otherIdentity));
@@ -137,7 +122,7 @@ describe('device revocation and ownership', () => {
       signedPreKey: signedPreKeyJson(SignedPreKeyRecord.generate(2, IdentityKeyPair.generate())),
     });
     expect(rotate.status).toBe(403);
-    const unbound = new ApiClient(stack.restUrl);
+    const unbound = new ApiClient(fx.stack.restUrl);
     await unbound.post('/auth/login', { email: alice.email, password: alice.password });
     expect((await unbound.post('/devices/1/prekeys', { preKeys: await preKeysJson(200, 1) })).status).toBe(403);
   });
@@ -220,7 +205,7 @@ describe('prekey bundles', () => {
 
   it('refuses claims from a session without a device, and for unknown users or devices', async () => {
     const alice = await withDevice('refuse');
-    const { client: noDevice } = await registered(stack.restUrl, 'nodevice');
+    const { client: noDevice } = await registered(fx.stack.restUrl, 'nodevice');
     expect((await noDevice.get(`/users/${alice.userId}/devices/1/prekey-bundle`)).status).toBe(403);
     expect((await noDevice.get(`/users/${alice.userId}/prekey-bundles`)).status).toBe(403);
     const bob = await withDevice('refuse-bob');

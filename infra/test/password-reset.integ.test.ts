@@ -1,28 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { describe, expect, it, vi } from 'vitest';
 import { ApiClient, registered, strongPassword, uniqueEmail } from './support/api.ts';
+import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /** Password reset through the twin: real PostgreSQL, the dev outbox as the mailer, production rate limits. */
-let stack: LocalStack;
-let schema: Awaited<ReturnType<typeof freshSchema>>;
 const appUrl = 'http://localhost:5173';
-
-beforeAll(async () => {
-  schema = await freshSchema();
-  stack = await startLocalStack({
-    dataDir: null,
-    ports: { rest: 0, ws: 0, web: null },
-    env: { DATABASE_URL: schema.url, POWERTOOLS_LOG_LEVEL: 'DEBUG', ALLOWED_ORIGINS: appUrl },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await schema?.drop();
-});
+const fx = stackOnFreshSchema({ env: { POWERTOOLS_LOG_LEVEL: 'DEBUG', ALLOWED_ORIGINS: appUrl } });
 
 interface OutboxMail {
   to: string;
@@ -30,9 +15,9 @@ interface OutboxMail {
   text: string;
 }
 async function mailsTo(email: string): Promise<OutboxMail[]> {
-  const files = (await readdir(stack.outboxDir)).sort();
+  const files = (await readdir(fx.stack.outboxDir)).sort();
   const mails = await Promise.all(
-    files.map(async (f) => JSON.parse(await readFile(join(stack.outboxDir, f), 'utf8')) as OutboxMail),
+    files.map(async (f) => JSON.parse(await readFile(join(fx.stack.outboxDir, f), 'utf8')) as OutboxMail),
   );
   return mails.filter((m) => m.to === email);
 }
@@ -41,11 +26,11 @@ const tokenOf = (mail: OutboxMail | undefined) => {
   if (!match?.[1]) throw new Error('no reset link in the mail');
   return match[1];
 };
-const anonymous = () => new ApiClient(stack.restUrl);
+const anonymous = () => new ApiClient(fx.stack.restUrl);
 
 describe('password reset', () => {
   it('answers the same 202 for known and unknown emails, and mails a link only to the account', async () => {
-    const { email } = await registered(stack.restUrl, 'known');
+    const { email } = await registered(fx.stack.restUrl, 'known');
     const unknownEmail = uniqueEmail('unknown');
     const known = await anonymous().post('/auth/password-reset', { email });
     const unknown = await anonymous().post('/auth/password-reset', { email: unknownEmail });
@@ -60,7 +45,7 @@ describe('password reset', () => {
   });
 
   it('sets the new password with the mailed token, once, and ends every session', async () => {
-    const { email, password, client } = await registered(stack.restUrl, 'reset');
+    const { email, password, client } = await registered(fx.stack.restUrl, 'reset');
     const cookie = client.refreshCookie;
     await anonymous().post('/auth/password-reset', { email });
     const token = tokenOf((await mailsTo(email)).at(-1));
@@ -89,7 +74,7 @@ describe('password reset', () => {
     });
     expect(unknown.body.error?.code).toBe('invalid_token');
 
-    const { email } = await registered(stack.restUrl, 'expire');
+    const { email } = await registered(fx.stack.restUrl, 'expire');
     await anonymous().post('/auth/password-reset', { email });
     const first = tokenOf((await mailsTo(email)).at(-1));
     await anonymous().post('/auth/password-reset', { email });
@@ -101,7 +86,7 @@ describe('password reset', () => {
     });
     expect(superseded.body.error?.code).toBe('invalid_token');
 
-    const client = new pg.Client({ connectionString: schema.url });
+    const client = new pg.Client({ connectionString: fx.schema.url });
     await client.connect();
     await client.query("UPDATE password_resets SET expires_at = now() - interval '1 second' WHERE used_at IS NULL");
     await client.end();
@@ -113,7 +98,7 @@ describe('password reset', () => {
   });
 
   it('mails one inbox at most 3 times an hour, known or not (429 with Retry-After)', async () => {
-    for (const email of [(await registered(stack.restUrl, 'bomb')).email, uniqueEmail('bomb-unknown')]) {
+    for (const email of [(await registered(fx.stack.restUrl, 'bomb')).email, uniqueEmail('bomb-unknown')]) {
       for (let i = 0; i < 3; i++) expect((await anonymous().post('/auth/password-reset', { email })).status).toBe(202);
       const limited = await anonymous().post('/auth/password-reset', { email });
       expect(limited.status).toBe(429);
@@ -122,7 +107,7 @@ describe('password reset', () => {
   });
 
   it('keeps the reset token out of every log line', async () => {
-    const { email } = await registered(stack.restUrl, 'logs');
+    const { email } = await registered(fx.stack.restUrl, 'logs');
     const written: string[] = [];
     const capture = (chunk: unknown) => {
       written.push(String(chunk));

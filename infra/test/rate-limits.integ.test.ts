@@ -1,29 +1,14 @@
-import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, registered } from './support/api.ts';
+import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /** The production limits (no multiplier), counted in the embedded dynalite, through the twin. */
-let stack: LocalStack;
-let schema: Awaited<ReturnType<typeof freshSchema>>;
-
-beforeAll(async () => {
-  schema = await freshSchema();
-  stack = await startLocalStack({
-    dataDir: null,
-    ports: { rest: 0, ws: 0, web: null },
-    env: { DATABASE_URL: schema.url },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await schema?.drop();
-});
+const fx = stackOnFreshSchema();
 
 describe('rate limits', () => {
   it('stops password guessing on one account after 10 tries in 15 minutes, with 429 and Retry-After', async () => {
-    const victim = await registered(stack.restUrl, 'guess');
-    const attacker = new ApiClient(stack.restUrl);
+    const victim = await registered(fx.stack.restUrl, 'guess');
+    const attacker = new ApiClient(fx.stack.restUrl);
     for (let i = 0; i < 10; i++) {
       const answer = await attacker.post('/auth/login', { email: victim.email, password: `guess-number-${i}` });
       expect(answer.status).toBe(401);
@@ -35,7 +20,7 @@ describe('rate limits', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(15 * 60);
     // While limited even the right password is refused: the limit cannot be probed for a hit.
-    const right = await new ApiClient(stack.restUrl).post('/auth/login', {
+    const right = await new ApiClient(fx.stack.restUrl).post('/auth/login', {
       email: victim.email,
       password: victim.password,
     });
@@ -48,7 +33,7 @@ describe('rate limits', () => {
   });
 
   it('limits unknown emails the same way, so the limit does not reveal which accounts exist', async () => {
-    const attacker = new ApiClient(stack.restUrl);
+    const attacker = new ApiClient(fx.stack.restUrl);
     const email = 'nobody-here@example.test';
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++)
@@ -58,7 +43,7 @@ describe('rate limits', () => {
   });
 
   it('limits password-change attempts with a stolen access token to 5 per 15 minutes', async () => {
-    const { client } = await registered(stack.restUrl, 'change');
+    const { client } = await registered(fx.stack.restUrl, 'change');
     for (let i = 0; i < 5; i++) {
       const answer = await client.post('/me/password', {
         currentPassword: `wrong-${i}`,

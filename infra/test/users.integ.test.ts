@@ -1,11 +1,9 @@
-import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, strongPassword } from './support/api.ts';
+import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /** The user directory through the twin on real PostgreSQL, with the production rate limits. */
-let stack: LocalStack;
-let schema: Awaited<ReturnType<typeof freshSchema>>;
+const fx = stackOnFreshSchema();
 let caller: ApiClient;
 const people = [
   { displayName: 'Ada Lovelace', email: 'ada.lovelace@example.test' },
@@ -16,22 +14,12 @@ const people = [
 const ids = new Map<string, string>();
 
 beforeAll(async () => {
-  schema = await freshSchema();
-  stack = await startLocalStack({
-    dataDir: null,
-    ports: { rest: 0, ws: 0, web: null },
-    env: { DATABASE_URL: schema.url },
-  });
   for (const person of people) {
-    const client = new ApiClient(stack.restUrl);
+    const client = new ApiClient(fx.stack.restUrl);
     const answer = await client.post('/auth/register', { ...person, password: strongPassword() });
     ids.set(person.displayName, (answer.body.user as { id: string }).id);
     caller = client;
   }
-});
-afterAll(async () => {
-  await stack?.stop();
-  await schema?.drop();
 });
 
 const search = async (q: string) => {
@@ -68,14 +56,14 @@ describe('user search', () => {
     expect(answer.body).toEqual({ user: { id, displayName: 'Grace Hopper' } });
     expect((await caller.get('/users/00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await caller.get('/users/not-a-uuid')).status).toBe(400);
-    expect((await new ApiClient(stack.restUrl).get(`/users/${id}`)).status).toBe(401);
+    expect((await new ApiClient(fx.stack.restUrl).get(`/users/${id}`)).status).toBe(401);
   });
 
   it('refuses short or missing queries, and anonymous callers', async () => {
     expect((await caller.get('/users?query=ad')).status).toBe(400);
     expect((await caller.get('/users')).status).toBe(400);
     expect((await caller.get('/users?query=ada&limit=500')).status).toBe(400);
-    expect((await new ApiClient(stack.restUrl).get('/users?query=ada')).status).toBe(401);
+    expect((await new ApiClient(fx.stack.restUrl).get('/users?query=ada')).status).toBe(401);
   });
 
   it('limits a user to 60 searches a minute (429 with Retry-After)', async () => {

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { freshSchema } from '@ciphertalk/functions/test/support/services.ts';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { describe, expect, it } from 'vitest';
 import { type ApiClient, registered } from './api.ts';
 import { b64, deviceKeys } from './device-keys.ts';
+import { type StackFixture, stackOnFreshSchema } from './stack-fixture.ts';
 
-let stack: LocalStack;
-let schema: Awaited<ReturnType<typeof freshSchema>>;
+/** Set by `conversationSuite`, which starts the stack for the file that runs it. */
+let fx: StackFixture;
 
 interface Conversation {
   id: string;
@@ -20,7 +19,7 @@ interface Conversation {
   members: { userId: string; role: string; displayName: string }[];
 }
 
-const user = (label: string) => registered(stack.restUrl, label);
+const user = (label: string) => registered(fx.stack.restUrl, label);
 
 /** A user whose session registered a device (device 1). */
 async function userWithDevice(label: string) {
@@ -40,7 +39,7 @@ const envelope = (userId: string, fill: number, deviceId = 1) => ({
 
 /** Rows straight from the database: what the API wrote, and that a refused request wrote nothing. */
 async function sql<Row>(text: string, params: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: schema.url });
+  const client = new pg.Client({ connectionString: fx.schema.url });
   await client.connect();
   try {
     return (await client.query(text, params)).rows as Row[];
@@ -76,18 +75,7 @@ async function group(owner: ApiClient, name: string, memberIds: string[]): Promi
  * its own test file: the functions' clients are module singletons, one stack per process.
  */
 export function conversationSuite(env: Record<string, string>) {
-  beforeAll(async () => {
-    schema = await freshSchema();
-    stack = await startLocalStack({
-      dataDir: null,
-      ports: { rest: 0, ws: 0, web: null },
-      env: { DATABASE_URL: schema.url, RATE_LIMIT_MULTIPLIER: '100', ...env },
-    });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await schema?.drop();
-  });
+  fx = stackOnFreshSchema({ env: { RATE_LIMIT_MULTIPLIER: '100', ...env } });
 
   describe('direct conversations', () => {
     it('creates one per pair: 201 the first time, 200 with the same conversation after, from either side', async () => {
@@ -476,7 +464,7 @@ export function conversationSuite(env: Record<string, string>) {
       const bob = await user('b-bob');
       const id = (await group(alice.client, 'Base', [bob.userId])).id;
       const before = await counts();
-      const raw = await fetch(`${stack.restUrl}/conversations`, {
+      const raw = await fetch(`${fx.stack.restUrl}/conversations`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.client.accessToken}` },
         body: '{"kind": "group", ',
@@ -528,7 +516,7 @@ export function conversationSuite(env: Record<string, string>) {
     });
 
     it('needs a token', async () => {
-      const anonymous = await fetch(`${stack.restUrl}/conversations`);
+      const anonymous = await fetch(`${fx.stack.restUrl}/conversations`);
       expect(anonymous.status).toBe(401);
     });
   });
