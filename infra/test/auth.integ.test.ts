@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, registered, strongPassword, uniqueEmail } from './support/api.ts';
+import { captureOutput } from './support/capture-output.ts';
 import { decodePayload, forgeToken, unsignedToken } from './support/jwt.ts';
 import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
@@ -308,13 +309,7 @@ describe('audit log', () => {
 
 describe('secrets', () => {
   it('never reach a response body or a log line: passwords, hashes, access and refresh tokens', async () => {
-    const written: string[] = [];
-    const capture = (chunk: unknown) => {
-      written.push(String(chunk));
-      return true;
-    };
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const { written, restore } = captureOutput();
     const bodies: string[] = [];
     const seen: string[] = [];
     try {
@@ -338,8 +333,7 @@ describe('secrets', () => {
       for (const text of written) expect(text).not.toMatch(/\$argon2id\$|Bearer |eyJhbGciOi/);
       for (const text of bodies) expect(text).not.toMatch(/\$argon2id\$|password_?hash/i);
     } finally {
-      out.mockRestore();
-      err.mockRestore();
+      restore();
     }
     // The capture saw the handlers' log lines: the test could have failed.
     expect(written.join('')).toContain('"message":"request"');

@@ -1,8 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, registered, strongPassword, uniqueEmail } from './support/api.ts';
+import { captureOutput } from './support/capture-output.ts';
 import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /** Password reset through the twin: real PostgreSQL, the dev outbox as the mailer, production rate limits. */
@@ -108,13 +109,7 @@ describe('password reset', () => {
 
   it('keeps the reset token out of every log line', async () => {
     const { email } = await registered(fx.stack.restUrl, 'logs');
-    const written: string[] = [];
-    const capture = (chunk: unknown) => {
-      written.push(String(chunk));
-      return true;
-    };
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const { written, restore } = captureOutput();
     let token = '';
     const next = strongPassword();
     try {
@@ -123,8 +118,7 @@ describe('password reset', () => {
       await anonymous().post('/auth/password-reset/confirm', { token, newPassword: next });
       await anonymous().post('/auth/password-reset/confirm', { token, newPassword: next });
     } finally {
-      out.mockRestore();
-      err.mockRestore();
+      restore();
     }
     const logs = written.join('');
     expect(logs).toContain('"message":"request"');

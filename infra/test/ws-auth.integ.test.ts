@@ -1,5 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, registered } from './support/api.ts';
+import { captureOutput } from './support/capture-output.ts';
 import { deviceKeys } from './support/device-keys.ts';
 import { closed, frames, openSocket } from './support/stack.ts';
 import { stackOnFreshSchema } from './support/stack-fixture.ts';
@@ -91,13 +92,7 @@ describe('WebSocket tickets', () => {
 
   it('never logs a ticket', async () => {
     const erin = await deviceSession(fx.stack.restUrl, fx.stack.wsUrl, 'ws-erin');
-    const written: string[] = [];
-    const capture = (chunk: unknown) => {
-      written.push(String(chunk));
-      return true;
-    };
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const { written, restore } = captureOutput();
     const url = await erin.ticketUrl();
     try {
       const socket = await openSocket(url);
@@ -105,8 +100,7 @@ describe('WebSocket tickets', () => {
       socket.close();
       await closed(socket);
     } finally {
-      out.mockRestore();
-      err.mockRestore();
+      restore();
     }
     const ticket = new URL(url).searchParams.get('ticket') as string;
     expect(written.join('')).toContain('"message":"route"');
