@@ -41,6 +41,12 @@ export const functions = {
   wsDisconnect: { description: 'WebSocket $disconnect: forgets the connection', timeoutSeconds: 10, memoryMb: 256 },
   wsDefault: { description: 'WebSocket $default: answers frames no route matched', timeoutSeconds: 10, memoryMb: 256 },
   wsPing: { description: 'WebSocket ping: answers pong through @connections', timeoutSeconds: 10, memoryMb: 256 },
+  realtime: {
+    description:
+      'WebSocket message.send, message.ack, receipt.read, typing, presence.heartbeat, call.signal: store, fan out, relay',
+    timeoutSeconds: 10,
+    memoryMb: 1024,
+  },
   // argon2id (m = 19 MiB) wants memory and the CPU share that comes with it: 1 GB keeps a hash near 50 ms.
   auth: {
     description: '/auth/*: register, login, refresh-token rotation, logout, logout-all, password reset, ws tickets',
@@ -68,7 +74,7 @@ export const functions = {
     memoryMb: 256,
   },
   conversations: {
-    description: '/conversations*: conversations, members, roles, encrypted messages, the timeline, read markers',
+    description: '/conversations*, /sync*: conversations, members, encrypted messages, timeline, sync, presence',
     timeoutSeconds: 10,
     memoryMb: 512,
   },
@@ -140,6 +146,9 @@ export const restApi = {
     { method: 'GET', path: '/conversations/{conversationId}/messages', function: 'conversations', auth: 'jwt' },
     { method: 'POST', path: '/conversations/{conversationId}/messages', function: 'conversations', auth: 'jwt' },
     { method: 'POST', path: '/conversations/{conversationId}/read', function: 'conversations', auth: 'jwt' },
+    { method: 'GET', path: '/conversations/{conversationId}/presence', function: 'conversations', auth: 'jwt' },
+    { method: 'GET', path: '/sync', function: 'conversations', auth: 'jwt' },
+    { method: 'POST', path: '/sync/ack', function: 'conversations', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],
 } as const;
 
@@ -151,6 +160,12 @@ export const webSocketApi = {
     { routeKey: '$disconnect', function: 'wsDisconnect' },
     { routeKey: '$default', function: 'wsDefault' },
     { routeKey: 'ping', function: 'wsPing' },
+    { routeKey: 'message.send', function: 'realtime' },
+    { routeKey: 'message.ack', function: 'realtime' },
+    { routeKey: 'receipt.read', function: 'realtime' },
+    { routeKey: 'typing', function: 'realtime' },
+    { routeKey: 'presence.heartbeat', function: 'realtime' },
+    { routeKey: 'call.signal', function: 'realtime' },
   ] as const satisfies readonly WebSocketRoute[],
 } as const;
 

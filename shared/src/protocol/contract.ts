@@ -17,6 +17,8 @@ import {
   WsTicketResponse,
 } from './auth.ts';
 import {
+  AckRequest,
+  AckResponse,
   AddMembersRequest,
   ChangeRoleRequest,
   ConversationListResponse,
@@ -24,10 +26,13 @@ import {
   ConversationPath,
   ConversationResponse,
   CreateConversationRequest,
+  PresenceResponse,
   ReadMarkerRequest,
   ReadMarkerResponse,
   SendMessageRequest,
   SendMessageResponse,
+  SyncQuery,
+  SyncResponse,
   TimelineQuery,
   TimelineResponse,
   UpdateConversationRequest,
@@ -234,14 +239,14 @@ export const restContract = {
     errors: [403, 404, 409],
   },
   'GET /conversations/{conversationId}/messages': {
-    summary: 'The timeline after a seq, oldest first (system events so far)',
+    summary: "The timeline after a seq, oldest first, with the caller device's undelivered ciphertext",
     path: ConversationPath,
     query: TimelineQuery,
     success: [200, TimelineResponse],
     errors: [404],
   },
   'POST /conversations/{conversationId}/messages': {
-    summary: 'Stores an encrypted message: one envelope per device of the members but the sender (200 on a retry)',
+    summary: 'Stores and delivers an encrypted message, pairwise or sender-key (200 on a retry)',
     path: ConversationPath,
     body: SendMessageRequest,
     success: [201, SendMessageResponse],
@@ -253,5 +258,23 @@ export const restContract = {
     body: ReadMarkerRequest,
     success: [200, ReadMarkerResponse],
     errors: [404],
+  },
+  'GET /conversations/{conversationId}/presence': {
+    summary: "The members' presence: online, offline and last seen (members only)",
+    path: ConversationPath,
+    success: [200, PresenceResponse],
+    errors: [404],
+  },
+  'GET /sync': {
+    summary: "What the caller's device has not acknowledged yet, oldest first, across conversations",
+    query: SyncQuery,
+    success: [200, SyncResponse],
+    errors: [403],
+  },
+  'POST /sync/ack': {
+    summary: "Acknowledges deliveries to the caller's device: they leave its inbox and the senders learn",
+    body: AckRequest,
+    success: [200, AckResponse],
+    errors: [403],
   },
 } as const satisfies Record<string, RouteContract>;

@@ -131,31 +131,55 @@ const CiphertextB64 = z
 /** The E2E library's message type: a PreKeySignalMessage starts a session, a SignalMessage continues one. */
 export const EnvelopeType = z.enum(['prekey', 'signal']);
 
-/** One recipient device's ciphertext of a message. */
-export const Envelope = z.strictObject({
+/** A user's device, as the E2E library addresses it. */
+export const DeviceAddress = z.strictObject({
   userId: UserId,
   deviceId: z.number().int().min(1).max(0x7fffffff),
-  type: EnvelopeType,
-  ciphertext: CiphertextB64,
 });
+export type DeviceAddress = z.infer<typeof DeviceAddress>;
+
+/** One recipient device's ciphertext of a message. */
+export const Envelope = DeviceAddress.extend({ type: EnvelopeType, ciphertext: CiphertextB64 });
 export type Envelope = z.infer<typeof Envelope>;
 
+const distinctDevices = (list: readonly DeviceAddress[]) =>
+  new Set(list.map((e) => `${e.userId.toLowerCase()}/${e.deviceId}`)).size === list.length;
+
 /**
- * `POST /conversations/{id}/messages`: one envelope for every live device of every member except the
- * sending device (`409 devices_changed` otherwise). `clientMessageId` makes a retry return the stored seq.
+ * Pairwise traffic (direct conversations, sender-key distribution): one envelope for every live device of
+ * every member except the sending device.
  */
-export const SendMessageRequest = z.strictObject({
+export const PairwiseMessage = z.strictObject({
   clientMessageId: z.uuid(),
-  envelopes: z
-    .array(Envelope)
-    .max(MAX_ENVELOPES)
-    .refine((list) => new Set(list.map((e) => `${e.userId.toLowerCase()}/${e.deviceId}`)).size === list.length, {
-      message: 'One envelope per device',
-    }),
+  envelopes: z.array(Envelope).max(MAX_ENVELOPES).refine(distinctDevices, { message: 'One envelope per device' }),
 });
+/**
+ * Group traffic under the sender's sender key: one ciphertext for all, and the devices the sender has
+ * distributed its sender key to, which must be exactly the live devices of the members but the sending one.
+ */
+export const SenderKeyMessage = z.strictObject({
+  clientMessageId: z.uuid(),
+  senderKeyCiphertext: CiphertextB64,
+  recipients: z.array(DeviceAddress).max(MAX_ENVELOPES).refine(distinctDevices, { message: 'One entry per device' }),
+});
+
+/**
+ * `POST /conversations/{id}/messages` and the WebSocket `message.send`: a pairwise or a sender-key message
+ * (`409 devices_changed` when its devices are not the conversation's). `clientMessageId` makes a retry
+ * return the stored seq and store or deliver nothing twice. Edits, deletes, replies and reactions are
+ * messages too: what they are is inside the ciphertext.
+ */
+export const SendMessageRequest = z.union([PairwiseMessage, SenderKeyMessage]);
 export type SendMessageRequest = z.infer<typeof SendMessageRequest>;
 export const SendMessageResponse = z.object({ seq: z.number().int().positive(), createdAt: z.iso.datetime() });
 export type SendMessageResponse = z.infer<typeof SendMessageResponse>;
+
+/** What a device receives of a message: its own envelope, or the group's sender-key ciphertext. */
+export const ReceivedCiphertext = z.object({
+  type: z.enum(['prekey', 'signal', 'sender_key']),
+  ciphertext: z.string(),
+});
+export type ReceivedCiphertext = z.infer<typeof ReceivedCiphertext>;
 
 /** One row of a conversation's timeline: a server-written system event or an encrypted message. */
 export const TimelineEntry = z.discriminatedUnion('type', [
@@ -173,8 +197,12 @@ export const TimelineEntry = z.discriminatedUnion('type', [
     senderId: UserId,
     senderDeviceId: z.number().int().positive(),
     createdAt: z.iso.datetime(),
-    /** The envelope for the caller's device; null for the sending device and devices added later. */
-    envelope: z.object({ type: EnvelopeType, ciphertext: z.string() }).nullable(),
+    /**
+     * What the caller's device can decrypt: its envelope, or the sender-key ciphertext. Null for the sending
+     * device, devices added later, and once the device has acknowledged it (the server keeps no ciphertext a
+     * device has already received) or the retention period has passed.
+     */
+    envelope: ReceivedCiphertext.nullable(),
   }),
 ]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
@@ -194,3 +222,49 @@ export const ReadMarkerResponse = z.object({
   unreadCount: z.number().int().nonnegative(),
 });
 export type ReadMarkerResponse = z.infer<typeof ReadMarkerResponse>;
+
+/** `GET /sync?cursor=&limit=`: what this device has not acknowledged yet, oldest first, across conversations. */
+export const SyncQuery = z.object({
+  /** The `cursor` of the previous page; omit it to start from the oldest unacknowledged delivery. */
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type SyncQuery = z.infer<typeof SyncQuery>;
+
+export const SyncEntry = z.object({ conversationId: ConversationId, entry: TimelineEntry });
+export type SyncEntry = z.infer<typeof SyncEntry>;
+
+export const SyncResponse = z.object({
+  entries: z.array(SyncEntry),
+  /** Pass back as `cursor` for the next page. */
+  cursor: z.string(),
+  /** More unacknowledged deliveries follow this page. */
+  more: z.boolean(),
+});
+export type SyncResponse = z.infer<typeof SyncResponse>;
+
+/** One delivery to the caller's device: a conversation's entry, by seq. */
+export const DeliveryRef = z.strictObject({ conversationId: ConversationId, seq: z.number().int().positive() });
+export type DeliveryRef = z.infer<typeof DeliveryRef>;
+export const MAX_ACKS_PER_REQUEST = 500;
+
+/** `POST /sync/ack` (and the WebSocket `message.ack`): the device has received and processed these. */
+export const AckRequest = z.strictObject({ deliveries: z.array(DeliveryRef).min(1).max(MAX_ACKS_PER_REQUEST) });
+export type AckRequest = z.infer<typeof AckRequest>;
+export const AckResponse = z.object({ acknowledged: z.number().int().nonnegative() });
+export type AckResponse = z.infer<typeof AckResponse>;
+
+export const PresenceStatus = z.enum(['online', 'offline']);
+export const Presence = z.object({
+  userId: UserId,
+  status: PresenceStatus,
+  /** When the user was last connected; null when never (or not within the presence retention). */
+  lastSeenAt: z.iso.datetime().nullable(),
+});
+export type Presence = z.infer<typeof Presence>;
+/** `GET /conversations/{id}/presence`: the members' presence (members only). */
+export const PresenceResponse = z.object({ presence: z.array(Presence) });
+export type PresenceResponse = z.infer<typeof PresenceResponse>;
