@@ -45,10 +45,6 @@ export const narrowedAccess: Readonly<Record<string, Narrowing>> = {
     access: { manageConnections: false },
     reason: 'lifecycleHandler answers with its return value; only frameHandler (same module) posts to @connections',
   },
-  wsDisconnect: {
-    access: { manageConnections: false },
-    reason: 'lifecycleHandler answers with its return value; only frameHandler (same module) posts to @connections',
-  },
 };
 
 /** Accessors of functions/src/adapters/clients.ts and the access each one implies. */
@@ -59,6 +55,7 @@ const clientAccess: Readonly<Record<string, FunctionAccess>> = {
   s3: { attachments: 'readWrite' },
   dynamodb: { rateLimits: 'readWrite', audit: 'readWrite' },
   connectionsApi: { manageConnections: true },
+  realtime: { redis: true, manageConnections: true },
   accessTokens: { jwtKey: true },
   auditLog: { audit: 'appendQuery' },
   rateLimiter: { rateLimits: 'update' },

@@ -48,6 +48,10 @@ export function bestEffortRealtime(realtime: Realtime): Realtime {
       addTicket: (userId, hash, ticket, ttl) => realtime.registry.addTicket(userId, hash, ticket, ttl),
       takeTicket: (userId, hash) => realtime.registry.takeTicket(userId, hash),
       revocations: (userId) => realtime.registry.revocations(userId),
+      markOnline: (userId, at, ttl) => realtime.registry.markOnline(userId, at, ttl),
+      markOffline: (userId, at) => realtime.registry.markOffline(userId, at),
+      presenceOf: (userIds) => realtime.registry.presenceOf(userIds),
+      hit: (key, window) => realtime.registry.hit(key, window),
       recordRevocation: (userId, marker, at) =>
         realtime.registry.recordRevocation(userId, marker, at).catch((error: unknown) => {
           logger.error('could not record a revocation marker', { userId, error: String(error) });

@@ -4,6 +4,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Redis } from 'ioredis';
 import { config } from '#config';
 import { AccessTokens } from '#domain/access-tokens.ts';
+import type { Realtime } from '#domain/realtime.ts';
 import { logger } from '#lib/observability.ts';
 import type { AuditLog } from '#ports/audit-log.ts';
 import { systemClock } from '#ports/clock.ts';
@@ -100,3 +101,6 @@ export const mailer = once((): Mailer => {
   if (config.mail.mailer === 'outbox') return new OutboxMailer(config.mail.outboxDir ?? '.local/outbox');
   return new SesMailer(new SESv2Client({ region: config.region }), config.mail.from);
 });
+
+/** Who is connected, and how to reach them: what fan-out and presence take. */
+export const realtime = once((): Realtime => ({ registry: connectionRegistry(), connections: connectionsApi() }));

@@ -1,6 +1,7 @@
 import {
   type ConnectionRecord,
   type ConnectionRegistry,
+  type PresenceRecord,
   REVOCATION_MARKER_TTL_SECONDS,
   type WsTicketRecord,
 } from '#ports/connection-registry.ts';
@@ -15,6 +16,8 @@ export class MemoryConnectionRegistry implements ConnectionRegistry {
   readonly #byUser = new Map<string, Set<string>>();
   readonly #tickets = new Map<string, Map<string, WsTicketRecord>>();
   readonly #revocations = new Map<string, { markers: Record<string, number>; until: number }>();
+  readonly #presence = new Map<string, { lastSeenAt: number; onlineUntil: number }>();
+  readonly #counters = new Map<string, { count: number; until: number }>();
 
   async add(connection: ConnectionRecord): Promise<void> {
     await this.remove(connection.connectionId);
@@ -84,5 +87,38 @@ export class MemoryConnectionRegistry implements ConnectionRegistry {
     const entry = this.#revocations.get(userId);
     if (!entry || entry.until <= Date.now()) return {};
     return { ...entry.markers };
+  }
+
+  async markOnline(userId: string, at: number, ttlSeconds: number): Promise<boolean> {
+    const known = this.#presence.get(userId);
+    const wasOnline = known !== undefined && known.onlineUntil > Date.now();
+    this.#presence.set(userId, { lastSeenAt: at, onlineUntil: Date.now() + ttlSeconds * 1000 });
+    return !wasOnline;
+  }
+
+  async markOffline(userId: string, at: number): Promise<void> {
+    this.#presence.set(userId, { lastSeenAt: at, onlineUntil: 0 });
+  }
+
+  async presenceOf(userIds: readonly string[]): Promise<Map<string, PresenceRecord>> {
+    const now = Date.now();
+    return new Map(
+      [...new Set(userIds)].map((userId) => {
+        const known = this.#presence.get(userId);
+        return [userId, { online: (known?.onlineUntil ?? 0) > now, lastSeenAt: known?.lastSeenAt ?? null }];
+      }),
+    );
+  }
+
+  async hit(key: string, windowSeconds: number): Promise<number> {
+    const now = Date.now();
+    const known = this.#counters.get(key);
+    const entry = known && known.until > now ? known : { count: 0, until: now + windowSeconds * 1000 };
+    entry.count += 1;
+    this.#counters.set(key, entry);
+    if (this.#counters.size > 10_000) {
+      for (const [k, v] of this.#counters) if (v.until <= now) this.#counters.delete(k);
+    }
+    return entry.count;
   }
 }

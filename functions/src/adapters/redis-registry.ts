@@ -2,6 +2,8 @@ import type { Cluster, Redis } from 'ioredis';
 import {
   type ConnectionRecord,
   type ConnectionRegistry,
+  LAST_SEEN_TTL_SECONDS,
+  type PresenceRecord,
   REVOCATION_MARKER_TTL_SECONDS,
   type WsTicketRecord,
 } from '#ports/connection-registry.ts';
@@ -16,6 +18,9 @@ const RECORD_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
  * - `user:{userId}:conns`: hash connectionId -> record JSON, with a TTL refreshed on add;
  * - `user:{userId}:tickets`: hash ticket hash -> ticket JSON, expiring with the newest ticket;
  * - `user:{userId}:revoked`: hash marker -> epoch ms of the revocation, expiring 2 min after the newest.
+ * - `user:{userId}:online`: present while the user is online (expires unless heartbeats refresh it);
+ *   `user:{userId}:seen`: epoch ms of the last heartbeat or disconnect, kept LAST_SEEN_TTL_SECONDS;
+ * - `hits:{key}`: a fixed-window counter (typing notices).
  * `connectionsOf` issues one HGETALL per user, auto-pipelined into one round trip.
  */
 export class RedisConnectionRegistry implements ConnectionRegistry {
@@ -93,9 +98,46 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
     const markers = await this.redis.hgetall(revokedKey(userId));
     return Object.fromEntries(Object.entries(markers).map(([marker, at]) => [marker, Number(at)]));
   }
+
+  async markOnline(userId: string, at: number, ttlSeconds: number): Promise<boolean> {
+    const [previous] = await Promise.all([
+      this.redis.set(onlineKey(userId), String(at), 'EX', ttlSeconds, 'GET'),
+      this.redis.set(seenKey(userId), String(at), 'EX', LAST_SEEN_TTL_SECONDS),
+    ]);
+    return previous === null;
+  }
+
+  async markOffline(userId: string, at: number): Promise<void> {
+    await Promise.all([
+      this.redis.del(onlineKey(userId)),
+      this.redis.set(seenKey(userId), String(at), 'EX', LAST_SEEN_TTL_SECONDS),
+    ]);
+  }
+
+  async presenceOf(userIds: readonly string[]): Promise<Map<string, PresenceRecord>> {
+    const unique = [...new Set(userIds)];
+    const answers = await Promise.all(
+      unique.map((userId) => Promise.all([this.redis.exists(onlineKey(userId)), this.redis.get(seenKey(userId))])),
+    );
+    return new Map(
+      unique.map((userId, i) => {
+        const [online, seen] = answers[i] ?? [0, null];
+        return [userId, { online: online === 1, lastSeenAt: seen === null ? null : Number(seen) }];
+      }),
+    );
+  }
+
+  async hit(key: string, windowSeconds: number): Promise<number> {
+    const k = counterKey(key);
+    const [count] = await Promise.all([this.redis.incr(k), this.redis.expire(k, windowSeconds, 'NX')]);
+    return count;
+  }
 }
 
 const connKey = (connectionId: string) => `conn:${connectionId}`;
+const onlineKey = (userId: string) => `user:${userId}:online`;
+const seenKey = (userId: string) => `user:${userId}:seen`;
+const counterKey = (key: string) => `hits:${key}`;
 const userKey = (userId: string) => `user:${userId}:conns`;
 const ticketsKey = (userId: string) => `user:${userId}:tickets`;
 const revokedKey = (userId: string) => `user:${userId}:revoked`;

@@ -6,18 +6,26 @@ import {
   ErrorCode,
   MAX_GROUP_MEMBERS,
   type MemberRole,
-  type SendMessageRequest,
   type SystemEvent,
   type TimelineEntry,
-  type TimelineQuery,
   type UpdateConversationRequest,
 } from '@ciphertalk/shared/protocol';
 import type { Db } from '#ports/db.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import type { Principal } from './sessions.ts';
 
+/** New system events of a conversation, stored with one delivery per device of `userIds`, to publish. */
+export interface PublishedEvents {
+  readonly conversationId: string;
+  readonly entries: readonly TimelineEntry[];
+  /** The members after the change, and whoever it removed. */
+  readonly userIds: readonly string[];
+}
+
 export interface ConversationDeps {
   readonly db: Db;
+  /** Called after a change committed, with its system events (live delivery; best effort). */
+  readonly publish?: (events: PublishedEvents) => Promise<void>;
 }
 
 export class UnknownUserError extends AppError {
@@ -76,9 +84,16 @@ async function markOwnRead(tx: Db, conversationId: string, userId: string, seq: 
   );
 }
 
-/** Appends a system event at the conversation's next seq, in this transaction. */
-async function appendEvent(tx: Db, conversationId: string, event: SystemEvent): Promise<number> {
+/** Appends a system event at the conversation's next seq, in this transaction, and notes it in `log`. */
+async function appendEvent(tx: Db, conversationId: string, event: SystemEvent, log: TimelineEntry[]): Promise<number> {
   const row = await takeSeq(tx, conversationId);
+  log.push({
+    seq: Number(row.seq),
+    type: 'system',
+    senderId: event.actorId,
+    createdAt: row.created_at.toISOString(),
+    event,
+  });
   await tx.query(
     `INSERT INTO messages (conversation_id, seq, type, sender_id, payload)
      VALUES ($1::uuid, $2::bigint, 'system', $3::uuid, $4::jsonb)`,
@@ -87,6 +102,33 @@ async function appendEvent(tx: Db, conversationId: string, event: SystemEvent): 
   // The actor has seen what they did.
   if (event.actorId) await markOwnRead(tx, conversationId, event.actorId, row.seq);
   return Number(row.seq);
+}
+
+/**
+ * Writes one delivery of each logged event to every live device of the members (as they are now) and of
+ * `alsoUserIds` (a removed member learns of the removal). Returns who those users are.
+ */
+async function deliverEvents(
+  tx: Db,
+  conversationId: string,
+  log: readonly TimelineEntry[],
+  alsoUserIds: readonly string[] = [],
+): Promise<PublishedEvents> {
+  const rows = await tx.query<{ user_id: string }>(
+    `WITH recipients AS (
+       SELECT user_id FROM conversation_members WHERE conversation_id = $1::uuid
+       UNION SELECT value::uuid FROM jsonb_array_elements_text($3::jsonb)
+     ), inserted AS (
+       INSERT INTO deliveries (user_id, device_id, conversation_id, seq)
+       SELECT d.user_id, d.device_id, $1::uuid, s.value::bigint
+         FROM recipients r JOIN devices d ON d.user_id = r.user_id AND d.revoked_at IS NULL
+        CROSS JOIN jsonb_array_elements_text($2::jsonb) s
+        ORDER BY s.value::bigint
+     )
+     SELECT user_id FROM recipients`,
+    [conversationId, JSON.stringify(log.map((entry) => String(entry.seq))), JSON.stringify(alsoUserIds)],
+  );
+  return { conversationId, entries: log, userIds: rows.map((row) => row.user_id) };
 }
 
 async function addMemberRow(tx: Db, conversationId: string, userId: string, role: MemberRole, readSeq: number) {
@@ -183,6 +225,7 @@ export async function createConversation(
   request: CreateConversationRequest,
 ): Promise<{ conversation: Conversation; created: boolean }> {
   const me = principal.userId;
+  const log: TimelineEntry[] = [];
   const id = await deps.db.transaction(async (tx) => {
     if (request.kind === 'direct') {
       const other = request.userId.toLowerCase();
@@ -199,12 +242,12 @@ export async function createConversation(
           directKey,
         ]);
         if (!existing) throw new ConflictError('The conversation is being created; try again');
-        return { id: existing.id, created: false };
+        return { id: existing.id, created: false, events: null };
       }
-      const seq = await appendEvent(tx, inserted.id, { event: 'created', actorId: me, memberIds: [me, other] });
+      const seq = await appendEvent(tx, inserted.id, { event: 'created', actorId: me, memberIds: [me, other] }, log);
       await addMemberRow(tx, inserted.id, me, 'member', seq);
       await addMemberRow(tx, inserted.id, other, 'member', seq);
-      return { id: inserted.id, created: true };
+      return { id: inserted.id, created: true, events: await deliverEvents(tx, inserted.id, log) };
     }
     const others = request.memberIds.map((userId) => userId.toLowerCase());
     if (others.includes(me)) throw new ValidationError('memberIds names the other members, not the caller');
@@ -214,11 +257,12 @@ export async function createConversation(
       [request.name, request.avatar ?? null, me],
     );
     if (!inserted) throw new Error('INSERT ... RETURNING returned no row');
-    const seq = await appendEvent(tx, inserted.id, { event: 'created', actorId: me, memberIds: [me, ...others] });
+    const seq = await appendEvent(tx, inserted.id, { event: 'created', actorId: me, memberIds: [me, ...others] }, log);
     await addMemberRow(tx, inserted.id, me, 'owner', seq);
     for (const userId of others) await addMemberRow(tx, inserted.id, userId, 'member', seq);
-    return { id: inserted.id, created: true };
+    return { id: inserted.id, created: true, events: await deliverEvents(tx, inserted.id, log) };
   });
+  if (id.events) await deps.publish?.(id.events);
   return { conversation: await loadConversation(deps.db, principal, id.id), created: id.created };
 }
 
@@ -229,7 +273,8 @@ export async function updateConversation(
   conversationId: string,
   request: UpdateConversationRequest,
 ): Promise<Conversation> {
-  await deps.db.transaction(async (tx) => {
+  const log: TimelineEntry[] = [];
+  const events = await deps.db.transaction(async (tx) => {
     const { kind, role } = await lockAsMember(tx, principal, conversationId);
     requireGroup(kind);
     if (role === 'member') throw new ForbiddenError('Only the owner and admins may change the group');
@@ -239,13 +284,20 @@ export async function updateConversation(
         WHERE id = $1::uuid`,
       [conversationId, request.name ?? null, request.avatar !== undefined, request.avatar ?? null],
     );
-    await appendEvent(tx, conversationId, {
-      event: 'updated',
-      actorId: principal.userId,
-      ...(request.name !== undefined ? { name: request.name } : {}),
-      ...(request.avatar !== undefined ? { avatar: request.avatar } : {}),
-    });
+    await appendEvent(
+      tx,
+      conversationId,
+      {
+        event: 'updated',
+        actorId: principal.userId,
+        ...(request.name !== undefined ? { name: request.name } : {}),
+        ...(request.avatar !== undefined ? { avatar: request.avatar } : {}),
+      },
+      log,
+    );
+    return deliverEvents(tx, conversationId, log);
   });
+  await deps.publish?.(events);
   return loadConversation(deps.db, principal, conversationId);
 }
 
@@ -257,7 +309,8 @@ export async function addMembers(
   request: AddMembersRequest,
 ): Promise<Conversation> {
   const userIds = request.userIds.map((userId) => userId.toLowerCase());
-  await deps.db.transaction(async (tx) => {
+  const log: TimelineEntry[] = [];
+  const events = await deps.db.transaction(async (tx) => {
     const { kind, role } = await lockAsMember(tx, principal, conversationId);
     requireGroup(kind);
     if (role === 'member') throw new ForbiddenError('Only the owner and admins may add members');
@@ -272,9 +325,12 @@ export async function addMembers(
     if (Number(counts?.total) + userIds.length > MAX_GROUP_MEMBERS) {
       throw new ConflictError(`A group has at most ${MAX_GROUP_MEMBERS} members`);
     }
-    const seq = await appendEvent(tx, conversationId, { event: 'members_added', actorId: principal.userId, userIds });
+    const event = { event: 'members_added', actorId: principal.userId, userIds } as const;
+    const seq = await appendEvent(tx, conversationId, event, log);
     for (const userId of userIds) await addMemberRow(tx, conversationId, userId, 'member', seq);
+    return deliverEvents(tx, conversationId, log);
   });
+  await deps.publish?.(events);
   return loadConversation(deps.db, principal, conversationId);
 }
 
@@ -292,7 +348,8 @@ export async function removeMember(
 ): Promise<void> {
   const target = userId.toLowerCase();
   const me = principal.userId;
-  await deps.db.transaction(async (tx) => {
+  const log: TimelineEntry[] = [];
+  const events = await deps.db.transaction(async (tx) => {
     const { kind, role } = await lockAsMember(tx, principal, conversationId);
     requireGroup(kind);
     const leaving = target === me;
@@ -311,12 +368,15 @@ export async function removeMember(
       leaving
         ? { event: 'member_left', actorId: me, userId: me }
         : { event: 'member_removed', actorId: me, userId: target },
+      log,
     );
-    if (targetRole === 'owner') await promoteIfOwnerless(tx, conversationId);
+    if (targetRole === 'owner') await promoteIfOwnerless(tx, conversationId, log);
+    return deliverEvents(tx, conversationId, log, [target]);
   });
+  await deps.publish?.(events);
 }
 
-async function promoteIfOwnerless(tx: Db, conversationId: string): Promise<void> {
+async function promoteIfOwnerless(tx: Db, conversationId: string, log: TimelineEntry[]): Promise<void> {
   const [successor] = await tx.query<{ user_id: string; owners: string }>(
     `SELECT user_id,
             (SELECT count(*) FROM conversation_members WHERE conversation_id = $1::uuid AND role = 'owner') AS owners
@@ -329,12 +389,8 @@ async function promoteIfOwnerless(tx: Db, conversationId: string): Promise<void>
     `UPDATE conversation_members SET role = 'owner' WHERE conversation_id = $1::uuid AND user_id = $2::uuid`,
     [conversationId, successor.user_id],
   );
-  await appendEvent(tx, conversationId, {
-    event: 'role_changed',
-    actorId: null,
-    userId: successor.user_id,
-    role: 'owner',
-  });
+  const event = { event: 'role_changed', actorId: null, userId: successor.user_id, role: 'owner' } as const;
+  await appendEvent(tx, conversationId, event, log);
 }
 
 /** Changes a member's role: owner only. The last owner cannot step down (leaving hands the group on). */
@@ -346,13 +402,14 @@ export async function changeRole(
   newRole: MemberRole,
 ): Promise<Conversation> {
   const target = userId.toLowerCase();
-  await deps.db.transaction(async (tx) => {
+  const log: TimelineEntry[] = [];
+  const events = await deps.db.transaction(async (tx) => {
     const { kind, role } = await lockAsMember(tx, principal, conversationId);
     requireGroup(kind);
     if (role !== 'owner') throw new ForbiddenError('Only the owner may change roles');
     const current = await memberRole(tx, conversationId, target);
     if (!current) throw new NotFoundError('No such member');
-    if (current === newRole) return;
+    if (current === newRole) return null;
     if (current === 'owner') {
       const [row] = await tx.query<{ owners: string }>(
         `SELECT count(*) AS owners FROM conversation_members WHERE conversation_id = $1::uuid AND role = 'owner'`,
@@ -364,13 +421,11 @@ export async function changeRole(
       `UPDATE conversation_members SET role = $3 WHERE conversation_id = $1::uuid AND user_id = $2::uuid`,
       [conversationId, target, newRole],
     );
-    await appendEvent(tx, conversationId, {
-      event: 'role_changed',
-      actorId: principal.userId,
-      userId: target,
-      role: newRole,
-    });
+    const event = { event: 'role_changed', actorId: principal.userId, userId: target, role: newRole } as const;
+    await appendEvent(tx, conversationId, event, log);
+    return deliverEvents(tx, conversationId, log);
   });
+  if (events) await deps.publish?.(events);
   return loadConversation(deps.db, principal, conversationId);
 }
 
@@ -395,58 +450,6 @@ function toConversation(row: ConversationRow, members: ConversationMember[]): Co
   };
 }
 
-/** The caller's timeline after `after`, oldest first, at most `limit` rows; members only. */
-export async function readTimeline(
-  deps: ConversationDeps,
-  principal: Principal,
-  conversationId: string,
-  query: TimelineQuery,
-): Promise<{ messages: TimelineEntry[]; lastSeq: number }> {
-  const [member] = await deps.db.query<{ next_seq: string }>(
-    `SELECT c.next_seq FROM conversations c
-       JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2::uuid
-      WHERE c.id = $1::uuid`,
-    [conversationId, principal.userId],
-  );
-  if (!member) throw notFound();
-  const rows = await deps.db.query<{
-    seq: string;
-    type: 'system' | 'message';
-    sender_id: string | null;
-    sender_device_id: number | null;
-    payload: SystemEvent | null;
-    created_at: Date;
-    envelope_type: 'prekey' | 'signal' | null;
-    ciphertext: Buffer | null;
-  }>(
-    `SELECT m.seq, m.type, m.sender_id, m.sender_device_id, m.payload, m.created_at,
-            e.type AS envelope_type, e.ciphertext
-       FROM messages m
-       LEFT JOIN message_envelopes e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
-            AND e.user_id = $4::uuid AND e.device_id = $5::int
-      WHERE m.conversation_id = $1::uuid AND m.seq > $2::bigint ORDER BY m.seq LIMIT $3::int`,
-    [conversationId, String(query.after), String(query.limit), principal.userId, String(principal.deviceId ?? 0)],
-  );
-  return {
-    messages: rows.map((row): TimelineEntry => {
-      const common = { seq: Number(row.seq), createdAt: row.created_at.toISOString() };
-      if (row.type === 'system')
-        return { ...common, type: 'system', senderId: row.sender_id, event: row.payload as SystemEvent };
-      return {
-        ...common,
-        type: 'message',
-        senderId: row.sender_id ?? '',
-        senderDeviceId: Number(row.sender_device_id),
-        envelope:
-          row.envelope_type && row.ciphertext
-            ? { type: row.envelope_type, ciphertext: row.ciphertext.toString('base64') }
-            : null,
-      };
-    }),
-    lastSeq: Number(member.next_seq) - 1,
-  };
-}
-
 /** Moves the caller's read marker forward to `seq` (never back, never past the latest seq). */
 export async function markRead(
   deps: ConversationDeps,
@@ -465,74 +468,4 @@ export async function markRead(
   if (!row) throw notFound();
   const lastReadSeq = Number(row.last_read_seq);
   return { lastReadSeq, unreadCount: Math.max(0, Number(row.next_seq) - 1 - lastReadSeq) };
-}
-
-export class DevicesChangedError extends AppError {
-  override readonly name = 'DevicesChangedError';
-  constructor(issues: { path: string; message: 'missing' | 'extra' }[]) {
-    super(409, ErrorCode.DevicesChanged, "The envelopes do not match the conversation's devices", { issues });
-  }
-}
-
-const ENVELOPE_ROWS_PER_INSERT = 200;
-
-/**
- * Stores an encrypted message at the conversation's next seq with one envelope per recipient device:
- * exactly the live devices of the members, less the sending one. A retry with the same `clientMessageId`
- * answers the stored seq (`created: false`) and stores nothing.
- */
-export async function sendMessage(
-  deps: ConversationDeps,
-  principal: Principal,
-  conversationId: string,
-  request: SendMessageRequest,
-): Promise<{ seq: number; createdAt: string; created: boolean }> {
-  return deps.db.transaction(async (tx) => {
-    await lockAsMember(tx, principal, conversationId);
-    const deviceId = principal.deviceId;
-    if (deviceId === null) throw new ForbiddenError("Register this session's device before sending");
-    const [existing] = await tx.query<{ seq: string; created_at: Date }>(
-      `SELECT seq, created_at FROM messages
-        WHERE conversation_id = $1::uuid AND sender_id = $2::uuid AND client_message_id = $3::uuid`,
-      [conversationId, principal.userId, request.clientMessageId],
-    );
-    if (existing) return { seq: Number(existing.seq), createdAt: existing.created_at.toISOString(), created: false };
-
-    const devices = await tx.query<{ user_id: string; device_id: number }>(
-      `SELECT d.user_id, d.device_id FROM conversation_members m
-         JOIN devices d ON d.user_id = m.user_id AND d.revoked_at IS NULL
-        WHERE m.conversation_id = $1::uuid AND NOT (d.user_id = $2::uuid AND d.device_id = $3::int)`,
-      [conversationId, principal.userId, String(deviceId)],
-    );
-    const expected = new Set(devices.map((d) => `${d.user_id}/${d.device_id}`));
-    const given = new Set(request.envelopes.map((e) => `${e.userId.toLowerCase()}/${e.deviceId}`));
-    const issues = [
-      ...[...expected].filter((key) => !given.has(key)).map((path) => ({ path, message: 'missing' as const })),
-      ...[...given].filter((key) => !expected.has(key)).map((path) => ({ path, message: 'extra' as const })),
-    ];
-    if (issues.length > 0) throw new DevicesChangedError(issues);
-
-    const { seq, created_at } = await takeSeq(tx, conversationId);
-    await tx.query(
-      `INSERT INTO messages (conversation_id, seq, type, sender_id, sender_device_id, client_message_id)
-       VALUES ($1::uuid, $2::bigint, 'message', $3::uuid, $4::int, $5::uuid)`,
-      [conversationId, seq, principal.userId, String(deviceId), request.clientMessageId],
-    );
-    for (let start = 0; start < request.envelopes.length; start += ENVELOPE_ROWS_PER_INSERT) {
-      const params: unknown[] = [conversationId, seq];
-      const values = request.envelopes.slice(start, start + ENVELOPE_ROWS_PER_INSERT).map((envelope) => {
-        params.push(envelope.userId.toLowerCase(), String(envelope.deviceId), envelope.type);
-        params.push(Buffer.from(envelope.ciphertext, 'base64'));
-        const n = params.length;
-        return `($1::uuid, $2::bigint, $${n - 3}::uuid, $${n - 2}::int, $${n - 1}, $${n})`;
-      });
-      await tx.query(
-        `INSERT INTO message_envelopes (conversation_id, seq, user_id, device_id, type, ciphertext)
-         VALUES ${values.join(', ')}`,
-        params,
-      );
-    }
-    await markOwnRead(tx, conversationId, principal.userId, seq);
-    return { seq: Number(seq), createdAt: created_at.toISOString(), created: true };
-  });
 }

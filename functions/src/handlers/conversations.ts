@@ -1,4 +1,6 @@
 import {
+  AckRequest,
+  type AckResponse,
   AddMembersRequest,
   ChangeRoleRequest,
   type ConversationListResponse,
@@ -6,15 +8,18 @@ import {
   ConversationPath,
   type ConversationResponse,
   CreateConversationRequest,
+  type PresenceResponse,
   ReadMarkerRequest,
   type ReadMarkerResponse,
   SendMessageRequest,
   type SendMessageResponse,
+  SyncQuery,
+  type SyncResponse,
   TimelineQuery,
   type TimelineResponse,
   UpdateConversationRequest,
 } from '@ciphertalk/shared/protocol';
-import { db } from '#adapters/clients.ts';
+import { db, realtime } from '#adapters/clients.ts';
 import {
   addMembers,
   type ConversationDeps,
@@ -23,21 +28,31 @@ import {
   getConversation,
   listConversations,
   markRead,
-  readTimeline,
   removeMember,
-  sendMessage,
   updateConversation,
 } from '#domain/conversations.ts';
+import { deliverMessage, publishDelivered, publishEvents } from '#domain/fanout.ts';
+import { acknowledge, deviceOf, readInbox, readTimeline, sendingDevice, storeMessage } from '#domain/messages.ts';
+import { conversationPresence } from '#domain/presence.ts';
 import { httpHandler, json } from '#lib/http.ts';
+import { logger } from '#lib/observability.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
 
-/** Conversations need the database only: the function gets no other grant. */
-const deps = (): ConversationDeps => ({ db: db() });
+/** Live delivery is best effort: the change is committed, and a device that misses it gets it from /sync. */
+const deps = (): ConversationDeps => ({
+  db: db(),
+  publish: (events) =>
+    publishEvents(realtime(), events).then(
+      () => undefined,
+      (error: unknown) => logger.warn('could not publish system events', { error: String(error) }),
+    ),
+});
 
 /**
- * `/conversations*`: direct and group conversations, their members and roles, the timeline and the read
- * marker, behind the JWT authorizer.
+ * `/conversations*` and `/sync*`: direct and group conversations, their members and roles, messages (stored,
+ * then delivered live), the timeline, read markers, presence, and each device's inbox, behind the JWT
+ * authorizer.
  */
 export const handler = routes({
   'POST /conversations': httpHandler({ body: CreateConversationRequest }, async (request) => {
@@ -96,7 +111,7 @@ export const handler = routes({
     { path: ConversationPath, query: TimelineQuery },
     async (request) => {
       const principal = principalOf(request.event);
-      const timeline = await readTimeline(deps(), principal, request.path.conversationId, request.query);
+      const timeline = await readTimeline(db(), principal, request.path.conversationId, request.query);
       return json(200, timeline satisfies TimelineResponse);
     },
   ),
@@ -113,9 +128,36 @@ export const handler = routes({
   'POST /conversations/{conversationId}/messages': httpHandler(
     { path: ConversationPath, body: SendMessageRequest },
     async (request) => {
-      const principal = principalOf(request.event);
-      const { created, ...stored } = await sendMessage(deps(), principal, request.path.conversationId, request.body);
-      return json(created ? 201 : 200, stored satisfies SendMessageResponse);
+      const { conversationId } = request.path;
+      const sender = await sendingDevice(db(), principalOf(request.event), conversationId);
+      const stored = await storeMessage(db(), sender, conversationId, request.body);
+      if (stored.created) {
+        await deliverMessage(realtime(), sender, stored, request.body).catch((error: unknown) =>
+          logger.warn('could not deliver live; recipients will sync', { error: String(error) }),
+        );
+      }
+      const body: SendMessageResponse = { seq: stored.seq, createdAt: stored.createdAt };
+      return json(stored.created ? 201 : 200, body);
     },
   ),
+
+  'GET /conversations/{conversationId}/presence': httpHandler({ path: ConversationPath }, async (request) => {
+    const { userId } = principalOf(request.event);
+    const presence = await conversationPresence(db(), realtime(), userId, request.path.conversationId);
+    return json(200, { presence } satisfies PresenceResponse);
+  }),
+
+  'GET /sync': httpHandler({ query: SyncQuery }, async (request) => {
+    const inbox = await readInbox(db(), deviceOf(principalOf(request.event)), request.query);
+    return json(200, inbox satisfies SyncResponse);
+  }),
+
+  'POST /sync/ack': httpHandler({ body: AckRequest }, async (request) => {
+    const device = deviceOf(principalOf(request.event));
+    const acknowledged = await acknowledge(db(), device, request.body.deliveries);
+    await publishDelivered(realtime(), device, acknowledged, new Date()).catch((error: unknown) =>
+      logger.warn('could not publish delivery receipts', { error: String(error) }),
+    );
+    return json(200, { acknowledged: acknowledged.length } satisfies AckResponse);
+  }),
 });

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { type ErrorFrame, RequestId } from '@ciphertalk/shared/protocol';
+import { type ErrorFrame, RequestId, type ServerFrame } from '@ciphertalk/shared/protocol';
 import middy from '@middy/core';
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -85,6 +85,11 @@ export function lifecycleHandler(handle: (event: WebSocketEvent, context: Contex
       return { statusCode: status, body: JSON.stringify(body) };
     }
   });
+}
+
+/** Answers the connection a frame came from (an ack, an error): through @connections, like every answer. */
+export async function reply(connectionId: string, frame: ServerFrame): Promise<void> {
+  await connectionsApi().post(connectionId, frame);
 }
 
 function readId(raw: unknown): string | null {

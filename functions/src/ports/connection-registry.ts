@@ -18,6 +18,17 @@ export interface WsTicketRecord {
   readonly expiresAt: number;
 }
 
+/** What the registry knows of a user's presence. */
+export interface PresenceRecord {
+  /** A heartbeat (or a connection) within the presence TTL, and no disconnect since. */
+  readonly online: boolean;
+  /** Epoch ms of the last heartbeat or disconnect; null when none is remembered. */
+  readonly lastSeenAt: number | null;
+}
+
+/** How long a user's last-seen time is remembered after they went offline. */
+export const LAST_SEEN_TTL_SECONDS = 90 * 24 * 60 * 60;
+
 /** Revocation markers live a little longer than any ticket issued before them. */
 export const REVOCATION_MARKER_TTL_SECONDS = 120;
 
@@ -47,4 +58,16 @@ export interface ConnectionRegistry {
   recordRevocation(userId: string, marker: string, at: number): Promise<void>;
   /** The user's live revocation markers: marker -> epoch ms. */
   revocations(userId: string): Promise<Record<string, number>>;
+
+  /** Presence: the user is online until `ttlSeconds` from now. True when they were not online before. */
+  markOnline(userId: string, at: number, ttlSeconds: number): Promise<boolean>;
+  /** Presence: the user went offline at `at` (their last connection closed). */
+  markOffline(userId: string, at: number): Promise<void>;
+  /** Presence of each user, in one round trip. */
+  presenceOf(userIds: readonly string[]): Promise<Map<string, PresenceRecord>>;
+  /**
+   * Counts one more event under `key` in a fixed window of `windowSeconds` and returns the count so far
+   * (rate limits that need Redis speed, such as typing notices).
+   */
+  hit(key: string, windowSeconds: number): Promise<number>;
 }

@@ -118,5 +118,35 @@ export function connectionRegistryContract(
       expect(await registry.revocations(hank)).toEqual({ 'device:2': 2_000, all: 3_000 });
       expect(await registry.revocations(ivy)).toEqual({});
     });
+
+    it('tracks presence: online until the TTL or a disconnect, last seen kept, only the first heartbeat a change', async () => {
+      const [jo, kim, lee] = [randomUUID(), randomUUID(), randomUUID()];
+      expect(await registry.markOnline(jo, 1_000, 60)).toBe(true);
+      expect(await registry.markOnline(jo, 2_000, 60)).toBe(false);
+      expect(await registry.markOnline(kim, 1_500, 1)).toBe(true);
+      await registry.markOffline(kim, 1_700);
+      const presence = await registry.presenceOf([jo, kim, lee, jo]);
+      expect(presence.size).toBe(3);
+      expect(presence.get(jo)).toEqual({ online: true, lastSeenAt: 2_000 });
+      expect(presence.get(kim)).toEqual({ online: false, lastSeenAt: 1_700 });
+      expect(presence.get(lee)).toEqual({ online: false, lastSeenAt: null });
+      expect(await registry.markOnline(kim, 1_800, 60)).toBe(true);
+    });
+
+    it('lets presence lapse when heartbeats stop', async () => {
+      const mo = randomUUID();
+      await registry.markOnline(mo, 5_000, 1);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect((await registry.presenceOf([mo])).get(mo)).toEqual({ online: false, lastSeenAt: 5_000 });
+    });
+
+    it('counts hits per key within a window, and starts over after it', async () => {
+      const [a, b] = [`typing:${randomUUID()}`, `typing:${randomUUID()}`];
+      expect(await registry.hit(a, 1)).toBe(1);
+      expect(await registry.hit(a, 1)).toBe(2);
+      expect(await registry.hit(b, 1)).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await registry.hit(a, 1)).toBe(1);
+    });
   });
 }

@@ -66,6 +66,10 @@ describe('admitConnection', () => {
         revokeTickets: (id) => registry.revokeTickets(id),
         recordRevocation: (...args) => registry.recordRevocation(...args),
         revocations: (id) => registry.revocations(id),
+        markOnline: (...args) => registry.markOnline(...args),
+        markOffline: (...args) => registry.markOffline(...args),
+        presenceOf: (ids) => registry.presenceOf(ids),
+        hit: (...args) => registry.hit(...args),
       };
       expect(
         await admitConnection({ registry: racing, clock }, ticket, { connectionId: 'c1', connectedAt: 1 }),

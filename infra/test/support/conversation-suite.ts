@@ -58,9 +58,9 @@ async function events(conversationId: string) {
 
 const counts = async () =>
   (
-    await sql<{ c: string; m: string; e: string }>(
+    await sql<{ c: string; m: string; e: string; d: string }>(
       `SELECT (SELECT count(*) FROM conversations) AS c, (SELECT count(*) FROM conversation_members) AS m,
-              (SELECT count(*) FROM messages) AS e`,
+              (SELECT count(*) FROM messages) AS e, (SELECT count(*) FROM deliveries) AS d`,
     )
   )[0];
 

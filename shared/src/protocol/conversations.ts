@@ -111,11 +111,19 @@ export const SystemEvent = z.discriminatedUnion('event', [
 ]);
 export type SystemEvent = z.infer<typeof SystemEvent>;
 
-/** `GET /conversations/{id}/messages?after=&limit=`: the timeline after a seq, oldest first. */
-export const TimelineQuery = z.object({
-  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
+/**
+ * `GET /conversations/{id}/messages?after=&limit=` (oldest first, after a seq) or `?before=&limit=` (the
+ * `limit` entries just before a seq, still oldest first: scrolling back through history).
+ */
+export const TimelineQuery = z
+  .object({
+    after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .refine((query) => query.after === undefined || query.before === undefined, {
+    message: 'Give after or before, not both',
+  });
 export type TimelineQuery = z.infer<typeof TimelineQuery>;
 
 export const MAX_CIPHERTEXT_BYTES = 64 * 1024;
