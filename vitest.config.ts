@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['shared', 'functions', 'infra'],
+    projects: ['shared', 'functions', 'infra', 'web'],
     reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });

@@ -262,6 +262,8 @@ export interface Engine {
   typingIn(conversationId: string): ReadonlySignal<readonly string[]>;
   /** Call on input (true) and on send/blur (false); the engine throttles the frames. */
   setTyping(conversationId: string, typing: boolean): void;
+  /** Fetches what the server holds for this device now (runs by itself on start and on every reconnect). */
+  refresh(): Promise<void>;
   /** The user sees the conversation: moves the read marker, sends the read receipt. */
   markRead(conversationId: string): Promise<void>;
 

@@ -1,0 +1,112 @@
+/**
+ * The REST client: JSON in and out, the access token in memory, the refresh token only in the httpOnly
+ * cookie (`credentials: 'include'`). A 401 on an authenticated call refreshes once (one refresh in flight at
+ * a time: the server revokes a session whose refresh token is presented twice) and retries.
+ * No zod here: this file is in the first-paint bundle; callers validate what they need.
+ */
+import { EngineError } from './errors.ts';
+
+export interface SessionAnswer {
+  accessToken: string;
+  expiresIn: number;
+  user: { id: string; email: string; displayName: string; createdAt: string };
+}
+
+export interface RequestOptions {
+  /** Send the access token (default true). */
+  auth?: boolean;
+  query?: Record<string, string | number | undefined>;
+}
+
+export class Api {
+  accessToken: string | null = null;
+  #refreshing: Promise<SessionAnswer | null> | null = null;
+  /** Called when the session is gone for good (refresh refused). */
+  onSignedOut: () => void = () => undefined;
+  /** Called with every fresh session answer (login, register, refresh). */
+  onSession: (session: SessionAnswer) => void = () => undefined;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly fetchImpl: typeof fetch,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+    const auth = options.auth ?? true;
+    let response = await this.#send(method, path, body, options);
+    if (response.status === 401 && auth) {
+      const session = await this.refresh();
+      if (session === null) throw await errorOf(response);
+      response = await this.#send(method, path, body, options);
+    }
+    if (!response.ok) throw await errorOf(response);
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get = <T>(path: string, query?: RequestOptions['query']) => this.request<T>('GET', path, undefined, { query });
+  post = <T>(path: string, body?: unknown) => this.request<T>('POST', path, body);
+  patch = <T>(path: string, body?: unknown) => this.request<T>('PATCH', path, body);
+  del = <T>(path: string) => this.request<T>('DELETE', path);
+
+  /** Rotates the refresh cookie; null when there is no live session. One refresh at a time. */
+  refresh(): Promise<SessionAnswer | null> {
+    this.#refreshing ??= (async () => {
+      try {
+        const session = await this.request<SessionAnswer>('POST', '/auth/refresh', undefined, { auth: false });
+        this.accept(session);
+        return session;
+      } catch (error) {
+        if (error instanceof EngineError && (error.status === 401 || error.status === 403)) {
+          this.accessToken = null;
+          this.onSignedOut();
+          return null;
+        }
+        throw error;
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  accept(session: SessionAnswer): void {
+    this.accessToken = session.accessToken;
+    this.onSession(session);
+  }
+
+  async #send(method: string, path: string, body: unknown, options: RequestOptions): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if ((options.auth ?? true) && this.accessToken) headers.authorization = `Bearer ${this.accessToken}`;
+    let url = `${this.baseUrl}${path}`;
+    const query = Object.entries(options.query ?? {}).filter(([, v]) => v !== undefined);
+    if (query.length > 0) url += `?${new URLSearchParams(query.map(([k, v]) => [k, String(v)])).toString()}`;
+    try {
+      return await this.fetchImpl(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'include',
+      });
+    } catch (cause) {
+      throw new EngineError('network', 'The server cannot be reached', { cause });
+    }
+  }
+}
+
+async function errorOf(response: Response): Promise<EngineError> {
+  let code = `http_${response.status}`;
+  let message = `The server answered ${response.status}`;
+  let issues: { path: string; message: string }[] | undefined;
+  try {
+    const body = (await response.json()) as { error?: { code?: string; message?: string; issues?: typeof issues } };
+    if (body.error?.code) code = body.error.code;
+    if (body.error?.message) message = body.error.message;
+    issues = body.error?.issues;
+  } catch {
+    // not JSON (API Gateway's own answers are {"message": ...}); keep the generic error
+  }
+  return new EngineError(code, message, { status: response.status, issues });
+}

@@ -1,0 +1,258 @@
+/**
+ * `createEngine(config)`: the UI's one entry point. This file and what it imports statically (http, state,
+ * errors) are small and zod-free; the core (libsodium, the protocol schemas, IndexedDB state) is loaded with
+ * a dynamic `import()` once a session exists, so it never delays first paint.
+ */
+import type { Core } from './core.ts';
+import { EngineError } from './errors.ts';
+import { Api, type SessionAnswer } from './http.ts';
+import { createState, resetState, timelineSignal, typingSignal } from './state.ts';
+import type { Engine, EngineConfig, MessageRef } from './types.ts';
+
+export { EngineError, isEngineError } from './errors.ts';
+export type * from './types.ts';
+
+export function createEngine(config: EngineConfig): Engine {
+  const state = createState();
+  const log = config.log ?? (() => undefined);
+  const fetchImpl = config.fetch ?? globalThis.fetch.bind(globalThis);
+  const api = new Api(config.apiUrl.replace(/\/$/, ''), fetchImpl);
+  let core: Core | null = null;
+  let starting: Promise<Core> | null = null;
+
+  api.onSession = (session: SessionAnswer) => {
+    state.me.value = { ...session.user };
+  };
+  api.onSignedOut = () => {
+    void stop({ wipe: false });
+  };
+
+  async function begin(session: SessionAnswer): Promise<void> {
+    api.accept(session);
+    state.problem.value = null;
+    state.status.value = 'starting';
+    starting = (async () => {
+      const { startCore } = await import('./core.ts');
+      return startCore({
+        api,
+        config,
+        state,
+        userId: session.user.id,
+        log,
+        onSignedOut: () => void stop({ wipe: false }),
+      });
+    })();
+    try {
+      core = await starting;
+      state.status.value = 'ready';
+    } catch (error) {
+      starting = null;
+      state.problem.value = error instanceof Error ? error.message : String(error);
+      log('engine.start_failed', { error: String(error) });
+      await api.request('POST', '/auth/logout').catch(() => undefined);
+      api.accessToken = null;
+      resetState(state);
+      state.status.value = 'signed-out';
+      throw error;
+    }
+  }
+
+  async function stop(options: { wipe: boolean }): Promise<void> {
+    const current = core ?? (await starting?.catch(() => null)) ?? null;
+    core = null;
+    starting = null;
+    if (current) await (options.wipe ? current.retire() : current.close());
+    api.accessToken = null;
+    resetState(state);
+    state.status.value = 'signed-out';
+  }
+
+  async function ready(): Promise<Core> {
+    if (core) return core;
+    if (starting) return starting;
+    throw new EngineError('signed_out', 'Sign in first');
+  }
+
+  const engine: Engine = {
+    me: state.me,
+    status: state.status,
+    connection: state.connection,
+    problem: state.problem,
+    devices: state.devices,
+    conversations: state.conversations,
+    trust: state.trust,
+
+    async resume() {
+      if (state.status.value !== 'signed-out') return;
+      const session = await api.refresh().catch(() => null);
+      if (session) await begin(session);
+    },
+    async register(input) {
+      await begin(await api.request<SessionAnswer>('POST', '/auth/register', input, { auth: false }));
+    },
+    async login(input) {
+      await begin(await api.request<SessionAnswer>('POST', '/auth/login', input, { auth: false }));
+    },
+    async logout() {
+      const current = core;
+      core = null;
+      // The device goes first (it needs the session), then the session.
+      if (current) await current.retire();
+      await api.request('POST', '/auth/logout').catch(() => undefined);
+      await stop({ wipe: false });
+    },
+    async logoutAll() {
+      const current = core;
+      core = null;
+      if (current) await current.retire();
+      await api.request('POST', '/auth/logout-all');
+      await stop({ wipe: false });
+    },
+    async requestPasswordReset(email) {
+      await api.request('POST', '/auth/password-reset', { email }, { auth: false });
+    },
+    async confirmPasswordReset(token, newPassword) {
+      await api.request('POST', '/auth/password-reset/confirm', { token, newPassword }, { auth: false });
+    },
+    async changePassword(currentPassword, newPassword) {
+      await api.post('/me/password', { currentPassword, newPassword });
+    },
+    async updateDisplayName(displayName) {
+      const answer = await api.patch<{ user: SessionAnswer['user'] }>('/me', { displayName });
+      state.me.value = { ...answer.user };
+    },
+    async close() {
+      await stop({ wipe: false });
+    },
+
+    async refreshDevices() {
+      await (await ready()).refreshDevices();
+    },
+    async revokeDevice(deviceId) {
+      const c = await ready();
+      if (deviceId === c.deviceId) {
+        await engine.logout();
+        return;
+      }
+      await api.del(`/devices/${deviceId}`);
+      await c.refreshDevices();
+    },
+
+    async searchUsers(query) {
+      const { users } = await api.get<{ users: { id: string; displayName: string; email?: string }[] }>('/users', {
+        query,
+      });
+      const c = core;
+      for (const u of users) c?.rememberName(u.id, u.displayName);
+      return users;
+    },
+
+    async refreshConversations() {
+      await (await ready()).refreshConversations();
+    },
+    async createDirect(userId) {
+      const c = await ready();
+      const { conversation } = await api.post<{ conversation: Parameters<Core['adoptConversation']>[0] }>(
+        '/conversations',
+        { kind: 'direct', userId },
+      );
+      await c.adoptConversation(conversation);
+      return conversation.id;
+    },
+    async createGroup(name, memberIds) {
+      const c = await ready();
+      const { conversation } = await api.post<{ conversation: Parameters<Core['adoptConversation']>[0] }>(
+        '/conversations',
+        { kind: 'group', name, memberIds },
+      );
+      await c.adoptConversation(conversation);
+      return conversation.id;
+    },
+    async rename(conversationId, name) {
+      const c = await ready();
+      const { conversation } = await api.patch<{ conversation: Parameters<Core['adoptConversation']>[0] }>(
+        `/conversations/${conversationId}`,
+        { name },
+      );
+      await c.adoptConversation(conversation);
+      await c.catchUp();
+    },
+    async addMembers(conversationId, userIds) {
+      const c = await ready();
+      await api.post(`/conversations/${conversationId}/members`, { userIds });
+      await c.afterMembershipChange(conversationId, false);
+    },
+    async removeMember(conversationId, userId) {
+      const c = await ready();
+      await api.del(`/conversations/${conversationId}/members/${userId}`);
+      await c.afterMembershipChange(conversationId, true);
+    },
+    async changeRole(conversationId, userId, role) {
+      const c = await ready();
+      await api.patch(`/conversations/${conversationId}/members/${userId}`, { role });
+      await c.afterMembershipChange(conversationId, false);
+    },
+    async leave(conversationId) {
+      const c = await ready();
+      const me = state.me.value;
+      if (!me) throw new EngineError('signed_out', 'Sign in first');
+      await api.del(`/conversations/${conversationId}/members/${me.id}`);
+      c.forgetConversation(conversationId);
+    },
+
+    timeline(conversationId) {
+      const target = timelineSignal(state, conversationId);
+      core?.timeline(conversationId);
+      return target;
+    },
+    async loadOlder(conversationId) {
+      await (await ready()).loadOlder(conversationId);
+    },
+    typingIn(conversationId) {
+      return typingSignal(state, conversationId);
+    },
+    setTyping(conversationId, typing) {
+      core?.setTyping(conversationId, typing);
+    },
+    async markRead(conversationId) {
+      await (await ready()).markRead(conversationId);
+    },
+    async refresh() {
+      await (await ready()).catchUp();
+    },
+
+    async send(conversationId, text, options) {
+      return (await ready()).send(conversationId, text, options?.replyTo);
+    },
+    async edit(message: MessageRef, text) {
+      await (await ready()).edit(message, text);
+    },
+    async deleteForEveryone(message) {
+      await (await ready()).deleteForEveryone(message);
+    },
+    async react(message, emoji) {
+      await (await ready()).react(message, emoji);
+    },
+    async retry(message) {
+      await (await ready()).retry(message);
+    },
+
+    async safetyNumber(userId) {
+      return (await ready()).safetyNumber(userId);
+    },
+    async compareScanned(userId, scanned) {
+      return (await ready()).compareScanned(userId, scanned);
+    },
+    async markVerified(userId, verified = true) {
+      await (await ready()).markVerified(userId, verified);
+    },
+    async acknowledgeIdentityChange(userId) {
+      await (await ready()).acknowledgeIdentityChange(userId);
+    },
+
+    async search(query) {
+      return (await ready()).search(query);
+    },
+  };
+  return engine;
+}

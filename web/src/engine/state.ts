@@ -1,0 +1,68 @@
+/** The engine's signals, created up front (first-paint bundle) and filled by the core once it is loaded. */
+import { type Signal, signal } from '@preact/signals';
+import type {
+  ConnectionState,
+  ConversationView,
+  DeviceView,
+  Me,
+  SessionStatus,
+  TimelineView,
+  TrustView,
+} from './types.ts';
+
+export interface EngineState {
+  me: Signal<Me | null>;
+  status: Signal<SessionStatus>;
+  connection: Signal<ConnectionState>;
+  problem: Signal<string | null>;
+  devices: Signal<readonly DeviceView[]>;
+  conversations: Signal<readonly ConversationView[]>;
+  trust: Signal<Readonly<Record<string, TrustView>>>;
+  timelines: Map<string, Signal<TimelineView>>;
+  typing: Map<string, Signal<readonly string[]>>;
+}
+
+export const EMPTY_TIMELINE: TimelineView = { items: [], hasOlder: false, loadingOlder: false };
+
+export function createState(): EngineState {
+  return {
+    me: signal(null),
+    status: signal('signed-out'),
+    connection: signal('offline'),
+    problem: signal(null),
+    devices: signal([]),
+    conversations: signal([]),
+    trust: signal({}),
+    timelines: new Map(),
+    typing: new Map(),
+  };
+}
+
+export function timelineSignal(state: EngineState, conversationId: string): Signal<TimelineView> {
+  let s = state.timelines.get(conversationId);
+  if (!s) {
+    s = signal(EMPTY_TIMELINE);
+    state.timelines.set(conversationId, s);
+  }
+  return s;
+}
+
+export function typingSignal(state: EngineState, conversationId: string): Signal<readonly string[]> {
+  let s = state.typing.get(conversationId);
+  if (!s) {
+    s = signal([]);
+    state.typing.set(conversationId, s);
+  }
+  return s;
+}
+
+/** Clears everything a signed-in user saw (logout). */
+export function resetState(state: EngineState): void {
+  state.me.value = null;
+  state.connection.value = 'offline';
+  state.devices.value = [];
+  state.conversations.value = [];
+  state.trust.value = {};
+  for (const s of state.timelines.values()) s.value = EMPTY_TIMELINE;
+  for (const s of state.typing.values()) s.value = [];
+}
