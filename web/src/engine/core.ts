@@ -184,6 +184,7 @@ export class Core {
   readonly #typingTimers = new Map<string, Map<string, ReturnType<typeof setTimeout>>>();
   readonly #typingSent = new Map<string, number>();
   readonly #resendAsked = new Set<string>();
+  readonly #oldestReached = new Set<string>();
   readonly #pendingAcks: { conversationId: string; seq: number }[] = [];
   #queue: Promise<unknown> = Promise.resolve();
   #flushing: Promise<void> | null = null;
@@ -454,7 +455,9 @@ export class Core {
       const earliest = sorted[0]?.seq ?? null;
       target.value = {
         items: visible.map((item) => this.#view(item)),
-        hasOlder: sorted.length > visible.length || (earliest !== null && earliest > 1),
+        hasOlder:
+          sorted.length > visible.length ||
+          (earliest !== null && earliest > 1 && !this.#oldestReached.has(conversationId)),
         loadingOlder: target.value.loadingOlder,
       };
     }
@@ -628,19 +631,15 @@ export class Core {
       if (earliest > 1) {
         target.value = { ...target.value, loadingOlder: true };
         try {
-          const after = Math.max(0, earliest - 1 - PAGE);
           await this.#enqueue(async () => {
             const page = TimelineResponseSchema.parse(
               await this.#api.get<TimelineResponse>(`/conversations/${conversationId}/messages`, {
-                after,
-                limit: earliest - 1 - after,
+                before: earliest,
+                limit: PAGE,
               }),
             );
             for (const entry of page.messages) await this.#ingest(conversationId, entry, { older: true });
-            if (page.messages.length === 0 || after === 0) {
-              // Nothing older: remember that with a marker so hasOlder turns false.
-              this.#oldestReached.add(conversationId);
-            }
+            if (page.messages.length < PAGE || page.messages[0]?.seq === 1) this.#oldestReached.add(conversationId);
           });
         } finally {
           target.value = { ...target.value, loadingOlder: false };
@@ -649,8 +648,6 @@ export class Core {
     }
     this.#render(conversationId);
   }
-
-  readonly #oldestReached = new Set<string>();
 
   async markRead(conversationId: string): Promise<void> {
     const conv = this.#serverConvs.get(conversationId);
@@ -1034,6 +1031,13 @@ export class Core {
     const run = this.#queue.then(work, work);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Reconnect now if disconnected, send what is queued, fetch what is waiting. */
+  async refresh(): Promise<void> {
+    this.#socket?.kick();
+    await this.catchUp();
+    await this.flush();
   }
 
   /** Everything the server holds for this device: `/sync` until done, then each conversation's timeline gap. */

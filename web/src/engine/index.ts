@@ -218,7 +218,7 @@ export function createEngine(config: EngineConfig): Engine {
       await (await ready()).markRead(conversationId);
     },
     async refresh() {
-      await (await ready()).catchUp();
+      await (await ready()).refresh();
     },
 
     async send(conversationId, text, options) {

@@ -31,11 +31,103 @@ describe('direct conversation between two engines', () => {
     await eventually(() => expect(texts(bob.engine, conversationId)).toEqual(['Hello Bob']));
     const received = messages(bob.engine, conversationId)[0];
     expect(received).toMatchObject({ senderId: alice.id, senderName: 'Alice', mine: false });
+    await eventually(() =>
+      expect(bob.engine.conversations.value.find((c) => c.id === conversationId)).toMatchObject({
+        title: 'Alice',
+        unreadCount: 1,
+        lastMessage: { text: 'Hello Bob', senderName: 'Alice' },
+      }),
+    );
 
     await bob.engine.send(conversationId, 'Hi Alice', { replyTo: received });
     await eventually(() => expect(texts(alice.engine, conversationId)).toEqual(['Hello Bob', 'Hi Alice']));
     const reply = messages(alice.engine, conversationId)[1];
     expect(reply?.replyTo).toMatchObject({ contentId: received?.contentId, text: 'Hello Bob' });
-    await eventually(() => expect(messages(alice.engine, conversationId)[0]?.state).toMatch(/delivered|read/));
+    // Bob's device acknowledged Alice's message: the server tells Alice it was delivered.
+    await eventually(() => expect(messages(alice.engine, conversationId)[0]?.state).toBe('delivered'));
+  });
+
+  it('turns a message read when the other side views the conversation', async () => {
+    await bob.engine.markRead(conversationId);
+    expect(bob.engine.conversations.value.find((c) => c.id === conversationId)?.unreadCount).toBe(0);
+    await eventually(() => expect(messages(alice.engine, conversationId)[0]?.state).toBe('read'));
+  });
+
+  it('shows typing while the other side types, and stops', async () => {
+    bob.engine.setTyping(conversationId, true);
+    await eventually(() => expect(alice.engine.typingIn(conversationId).value).toEqual([bob.id]));
+    bob.engine.setTyping(conversationId, false);
+    await eventually(() => expect(alice.engine.typingIn(conversationId).value).toEqual([]));
+  });
+
+  it('edits, deletes for everyone and reacts, on both sides', async () => {
+    const original = await alice.engine.send(conversationId, 'Lunch at noon?');
+    await eventually(() => expect(texts(bob.engine, conversationId)).toContain('Lunch at noon?'));
+
+    await alice.engine.edit(original, 'Lunch at one?');
+    await eventually(() =>
+      expect(messages(bob.engine, conversationId).find((m) => m.contentId === original.contentId)).toMatchObject({
+        text: 'Lunch at one?',
+        edited: true,
+      }),
+    );
+
+    await bob.engine.react(original, '👍');
+    await eventually(() =>
+      expect(messages(alice.engine, conversationId).find((m) => m.contentId === original.contentId)?.reactions).toEqual(
+        [{ emoji: '👍', userIds: [bob.id], mine: false }],
+      ),
+    );
+    await bob.engine.react(original, '👍'); // a second time takes it back
+    await eventually(() =>
+      expect(messages(alice.engine, conversationId).find((m) => m.contentId === original.contentId)?.reactions).toEqual(
+        [],
+      ),
+    );
+
+    await alice.engine.deleteForEveryone(original);
+    await eventually(() =>
+      expect(messages(bob.engine, conversationId).find((m) => m.contentId === original.contentId)).toMatchObject({
+        text: '',
+        deleted: true,
+      }),
+    );
+    // Bob cannot edit Alice's message.
+    await expect(bob.engine.edit(original, 'forged')).rejects.toMatchObject({ code: 'forbidden' });
+    // Control messages (edit, reactions, delete) are not timeline items of their own.
+    expect(texts(bob.engine, conversationId)).toEqual(['Hello Bob', 'Hi Alice', '']);
+  });
+
+  it('shows the same 60-digit safety number on both sides and tracks verification', async () => {
+    const fromAlice = await alice.engine.safetyNumber(bob.id);
+    const fromBob = await bob.engine.safetyNumber(alice.id);
+    expect(fromAlice.digits).toMatch(/^\d{60}$/);
+    expect(fromAlice.groups).toHaveLength(12);
+    expect(fromBob.digits).toBe(fromAlice.digits);
+    expect(fromAlice).toMatchObject({ verified: false, identityChanged: false });
+    // Scanning each other's QR codes matches; scanning one's own does not.
+    expect(await alice.engine.compareScanned(bob.id, fromBob.qrPayload)).toBe(true);
+    expect(await alice.engine.compareScanned(bob.id, fromAlice.qrPayload)).toBe(false);
+
+    await alice.engine.markVerified(bob.id);
+    expect(alice.engine.trust.value[bob.id]).toEqual({ verified: true, identityChanged: false });
+    expect((await alice.engine.safetyNumber(bob.id)).verified).toBe(true);
+  });
+
+  it('finds an old message in the local search index, by word prefix, and not deleted ones', async () => {
+    await bob.engine.send(conversationId, 'The quarterly figures are attached');
+    await eventually(() => expect(texts(alice.engine, conversationId)).toContain('The quarterly figures are attached'));
+    for (const engine of [alice.engine, bob.engine]) {
+      const hits = await engine.search('QUARTER fig');
+      expect(hits).toEqual([
+        expect.objectContaining({
+          conversationId,
+          snippet: 'The quarterly figures are attached',
+          senderName: expect.any(String),
+        }),
+      ]);
+    }
+    expect(await alice.engine.search('lunch')).toEqual([]); // edited, then deleted
+    expect(await alice.engine.search('nothing-like-this')).toEqual([]);
   });
 });
