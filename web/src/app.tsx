@@ -1,48 +1,50 @@
-import { HealthResponse } from '@ciphertalk/shared/protocol';
-import { signal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { loadRuntimeConfig } from './runtime-config.ts';
+import type { Engine } from './engine/types.ts';
+import { navigate, paths, route } from './store/route.ts';
+import { EngineContext } from './ui/engine-context.ts';
+import { ForgotPasswordScreen } from './ui/ForgotPasswordScreen.tsx';
+import { LoginScreen } from './ui/LoginScreen.tsx';
+import { MainLayout } from './ui/MainLayout.tsx';
+import { RegisterScreen } from './ui/RegisterScreen.tsx';
+import { ResetPasswordScreen } from './ui/ResetPasswordScreen.tsx';
+import { Splash } from './ui/Splash.tsx';
 
-type Status = { state: 'checking' } | { state: 'ready'; health: HealthResponse } | { state: 'failed'; reason: string };
+const signedOutRoutes = new Set(['login', 'register', 'forgot-password', 'reset-password']);
 
-const status = signal<Status>({ state: 'checking' });
+/** Signed out: the account screens. Starting: the splash (keys opening). Ready: the messenger. */
+export function App(props: { engine: Engine }) {
+  const { engine } = props;
+  const status = engine.status.value;
+  const current = route.value;
 
-async function check(): Promise<void> {
-  try {
-    const { apiUrl } = await loadRuntimeConfig();
-    const response = await fetch(`${apiUrl}/health`);
-    const parsed = HealthResponse.safeParse(await response.json());
-    status.value = parsed.success
-      ? { state: 'ready', health: parsed.data }
-      : { state: 'failed', reason: 'The server answered in an unexpected shape' };
-  } catch (error) {
-    status.value = { state: 'failed', reason: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/** The shell the chat client (web client issue) grows into: for now it shows whether the backend is reachable. */
-export function App() {
+  // Signing in from an account screen lands on the conversation list; other routes are kept (deep links).
   useEffect(() => {
-    void check();
-  }, []);
-  const current = status.value;
+    if (status === 'ready' && signedOutRoutes.has(current.name) && current.name !== 'reset-password')
+      navigate(paths.home, { replace: true });
+  }, [status, current.name]);
+
+  useEffect(() => {
+    const heading = document.querySelector<HTMLElement>('.auth [data-autofocus]');
+    if (status === 'signed-out') heading?.focus();
+  }, [status, current.name]);
+
   return (
-    <main>
-      <h1>CipherTalk</h1>
-      <p>End-to-end-encrypted messaging for your company.</p>
-      <section aria-live="polite" data-testid="backend-status">
-        {current.state === 'checking' && <p>Checking the server…</p>}
-        {current.state === 'failed' && <p role="alert">The server cannot be reached: {current.reason}</p>}
-        {current.state === 'ready' && (
-          <ul>
-            {Object.entries(current.health).map(([name, value]) => (
-              <li key={name}>
-                {name}: {value}
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
-    </main>
+    <EngineContext.Provider value={engine}>
+      {current.name === 'reset-password' && status !== 'ready' ? (
+        <ResetPasswordScreen token={current.token} />
+      ) : status === 'starting' ? (
+        <Splash />
+      ) : status === 'signed-out' ? (
+        current.name === 'register' ? (
+          <RegisterScreen />
+        ) : current.name === 'forgot-password' ? (
+          <ForgotPasswordScreen />
+        ) : (
+          <LoginScreen />
+        )
+      ) : (
+        <MainLayout />
+      )}
+    </EngineContext.Provider>
   );
 }

@@ -1,5 +1,25 @@
 import { render } from 'preact';
 import { App } from './app.tsx';
+import { createEngine } from './engine/index.ts';
+import { loadRuntimeConfig } from './runtime-config.ts';
+import { startRouting } from './store/route.ts';
+import { Splash } from './ui/Splash.tsx';
+import './styles/app.css';
 
 const root = document.getElementById('app');
-if (root) render(<App />, root);
+
+async function start(element: HTMLElement): Promise<void> {
+  startRouting();
+  let config: Awaited<ReturnType<typeof loadRuntimeConfig>>;
+  try {
+    config = await loadRuntimeConfig();
+  } catch {
+    render(<Splash message="CipherTalk cannot reach its configuration. Check your connection and reload." />, element);
+    return;
+  }
+  const engine = createEngine({ apiUrl: config.apiUrl, wsUrl: config.wsUrl });
+  render(<App engine={engine} />, element);
+  await engine.resume();
+}
+
+if (root) void start(root);

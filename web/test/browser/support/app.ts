@@ -1,0 +1,61 @@
+import type { Page } from 'playwright-core';
+
+/** What a person does in the app, by its labels and test ids: the scenarios read as steps. */
+
+export const password = 'correct horse battery staple';
+
+export async function register(page: Page, person: { name: string; email: string }): Promise<void> {
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('Full name').fill(person.name);
+  await page.getByLabel('Work email').fill(person.email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByTestId('new-chat').waitFor();
+}
+
+export async function signIn(page: Page, email: string): Promise<void> {
+  await page.getByLabel('Work email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('new-chat').waitFor();
+}
+
+/** Opens (or creates) the direct conversation with the person whose name starts with `name`. */
+export async function startDirectChat(page: Page, name: string): Promise<void> {
+  await page.getByTestId('new-chat').click();
+  await page.getByTestId('user-search').fill(name);
+  await page.getByTestId('user-result').filter({ hasText: name }).click();
+  await page.getByTestId('chat-view').waitFor();
+}
+
+export async function createGroup(page: Page, groupName: string, members: readonly string[]): Promise<void> {
+  await page.getByTestId('new-group').click();
+  await page.getByTestId('group-name').fill(groupName);
+  for (const member of members) {
+    await page.getByTestId('user-search').fill(member);
+    await page.getByTestId('user-result').filter({ hasText: member }).click();
+  }
+  await page.getByTestId('create-group').click();
+  await page.getByTestId('chat-view').waitFor();
+}
+
+export async function openConversation(page: Page, title: string): Promise<void> {
+  await page.getByTestId('conversation-row').filter({ hasText: title }).first().click();
+  await page.getByTestId('chat-title').filter({ hasText: title }).waitFor();
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  await page.getByTestId('composer-input').fill(text);
+  await page.getByTestId('composer-input').press('Enter');
+}
+
+/** The message with this exact text, in the open conversation. */
+export const message = (page: Page, text: string) =>
+  page.getByTestId('message').filter({ has: page.getByTestId('message-text').getByText(text, { exact: true }) });
+
+export async function waitForMessage(page: Page, text: string): Promise<void> {
+  await message(page, text).waitFor();
+}
+
+/** How many times a message with this text is shown (the "never twice" checks). */
+export const countMessages = (page: Page, text: string) => message(page, text).count();

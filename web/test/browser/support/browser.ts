@@ -1,0 +1,92 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+/** Debian's Chromium (`apt-get install chromium`), never a browser downloaded by `playwright install`. */
+export const chromiumPath = '/usr/bin/chromium';
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+
+export const screenshotDir = fileURLToPath(new URL('../../../../test-output/screenshots/', import.meta.url));
+
+/** One person at one browser: a context of their own (cookies, IndexedDB) and a page. */
+export interface BrowserUser {
+  readonly name: string;
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Console errors, uncaught exceptions and CSP violations seen so far on the page. */
+  readonly problems: string[];
+}
+
+export async function openUser(
+  browser: Browser,
+  name: string,
+  webUrl: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<BrowserUser> {
+  const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'UTC' });
+  // Waits are for things that happen within a second or two; a missing one should fail soon, with its step.
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  watch(page, problems);
+  await page.goto(webUrl);
+  return { name, context, page, problems };
+}
+
+/** Records what would otherwise pass silently: page exceptions and console errors (CSP violations among them). */
+export function watch(page: Page, problems: string[]): void {
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    // A failed request the app handles itself (e.g. 401 before a refresh, a socket while offline) is not a bug.
+    if (/Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket connection/.test(text)) return;
+    problems.push(`console: ${text}`);
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(screenshotDir, { recursive: true });
+  await page.screenshot({ path: `${screenshotDir}${name}.png`, fullPage: false });
+}
+
+const require = createRequire(import.meta.url);
+let axeSource: Promise<string> | undefined;
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+/**
+ * axe-core on the page as it is; returns the serious and critical violations. The source is evaluated through
+ * the DevTools protocol rather than added as an inline <script>, which the app's CSP (rightly) refuses.
+ */
+export async function seriousA11yViolations(page: Page): Promise<string[]> {
+  axeSource ??= readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  const source = await axeSource;
+  await page.evaluate(source);
+  const violations = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(context: Document): Promise<{ violations: AxeViolation[] }> } })
+      .axe;
+    const result = await axe.run(document);
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes }));
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+}

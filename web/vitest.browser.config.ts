@@ -1,0 +1,18 @@
+import { defineProject } from 'vitest/config';
+
+/**
+ * The browser tests: the built SPA (web/dist, built once by the global setup) served by an in-process local stack
+ * on real PostgreSQL and Redis, driven in Debian's Chromium through playwright-core.
+ */
+export default defineProject({
+  test: {
+    name: 'web-browser',
+    include: ['test/browser/**/*.browser.test.ts'],
+    globalSetup: ['test/browser/support/global-setup.ts'],
+    // A stack (PostgreSQL schema, migrations) plus a browser per file, and scenarios of many steps: these bound
+    // a hang, they are not performance assertions.
+    hookTimeout: 120_000,
+    testTimeout: 120_000,
+    env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+  },
+});
