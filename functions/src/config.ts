@@ -60,6 +60,11 @@ const Env = z.object({
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
   /** Multiplies every rate limit (tests that create many users from one address); 1 in production. */
   RATE_LIMIT_MULTIPLIER: z.coerce.number().positive().default(1),
+  /**
+   * Days the server keeps what a device has not acknowledged (its ciphertext), and acknowledgement markers;
+   * the retention sweep deletes older deliveries and sender-key ciphertexts.
+   */
+  MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Path of the refresh cookie: the API's `/auth` prefix as the browser sees it. */
   REFRESH_COOKIE_PATH: z.string().startsWith('/').default('/auth'),
 });
@@ -104,6 +109,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     },
     rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
+    messageRetentionDays: e.MESSAGE_RETENTION_DAYS,
     mail: {
       mailer: e.MAILER,
       outboxDir: e.MAIL_OUTBOX_DIR,

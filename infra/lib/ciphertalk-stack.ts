@@ -1,6 +1,8 @@
 import { join } from 'node:path';
-import { functions, restApi, webSocketApi } from '@ciphertalk/shared/routes';
+import { functions, restApi, schedules, webSocketApi } from '@ciphertalk/shared/routes';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -33,6 +35,7 @@ export const routeTable = {
   restRoutes: restApi.routes as readonly { method: string; path: string; function: string; auth: 'none' | 'jwt' }[],
   authorizer: (restApi as { authorizer?: string }).authorizer,
   webSocketRoutes: webSocketApi.routes as readonly { routeKey: string; function: string }[],
+  schedules: schedules as readonly { function: string; everyMinutes: number }[],
 };
 
 /** The function that applies functions/migrations through the Data API; not part of any API. */
@@ -167,6 +170,15 @@ export class CipherTalkStack extends Stack {
       allowedOrigins,
     });
     this.realtime.addRoutes(routeTable.webSocketRoutes, this.functions);
+    for (const job of routeTable.schedules) {
+      const fn = this.functions.get(job.function);
+      if (!fn) throw new Error(`schedule names unknown function ${job.function}`);
+      new events.Rule(this, `Schedule-${job.function}`, {
+        description: `Runs ${job.function} every ${job.everyMinutes} minutes`,
+        schedule: events.Schedule.rate(Duration.minutes(job.everyMinutes)),
+        targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+      });
+    }
 
     // Migrations run through the Data API on every deploy that changes them (they are part of the
     // function's asset), after the database exists and before any API function is updated.

@@ -7,9 +7,9 @@ import { createDynamoDbClient, createS3Client } from '@ciphertalk/functions/adap
 import { createDataApiDb } from '@ciphertalk/functions/adapters/data-api.ts';
 import { createPostgresDb } from '@ciphertalk/functions/adapters/postgres.ts';
 import { migrate } from '@ciphertalk/functions/migrate';
-import { restApi, webSocketApi } from '@ciphertalk/shared/routes';
+import { functions, restApi, schedules, webSocketApi } from '@ciphertalk/shared/routes';
 import { startDataApiServer } from './data-api/server.ts';
-import { type HandlerResolver, resolveFunctionsPackage } from './gateway/lambda.ts';
+import { type HandlerResolver, lambdaContext, newRequestId, resolveFunctionsPackage } from './gateway/lambda.ts';
 import { startRestGateway } from './gateway/rest.ts';
 import { startWebSocketGateway } from './gateway/websocket.ts';
 import { ensureBucket, ensureTables } from './services/bootstrap.ts';
@@ -158,6 +158,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     } finally {
       s3.destroy();
       dynamodb.destroy();
+    }
+
+    // Scheduled jobs (EventBridge rules in AWS): a timer each, which does not keep the process alive.
+    const resolve = options.resolve ?? resolveFunctionsPackage;
+    for (const job of schedules) {
+      const run = async () => {
+        try {
+          const handler = await resolve(job.function);
+          const timeoutMs = functions[job.function].timeoutSeconds * 1000;
+          const result = await handler(
+            { source: 'aws.events', 'detail-type': 'Scheduled Event' },
+            lambdaContext(job.function, newRequestId(), timeoutMs),
+          );
+          log({ level: 'INFO', message: 'scheduled job ran', function: job.function, result });
+        } catch (error) {
+          log({ level: 'ERROR', message: 'scheduled job failed', function: job.function, error: String(error) });
+        }
+      };
+      const timer = setInterval(run, job.everyMinutes * 60_000);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
     }
 
     const rest = await startRestGateway({

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createPostgresDb } from '@ciphertalk/functions/adapters/postgres.ts';
+import { sweepRetention } from '@ciphertalk/functions/domain/retention.ts';
 import type { Conversation } from '@ciphertalk/shared/protocol';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -504,5 +506,60 @@ describe('stale connections and bad frames', () => {
     expect(await counts()).toEqual(before);
     await quietFor(200);
     expect(b1.ofType('entry').length).toBe(1); // the `created` event only
+  });
+});
+
+describe('retention', () => {
+  it('keeps ciphertext only while a device may need it: sweeps expired, revoked and fully acknowledged', async () => {
+    const alice = await user('rt-alice');
+    const bob = await user('rt-bob');
+    const carol = await user('rt-carol');
+    const [a1, b1, c1] = [await alice.device(), await bob.device(), await carol.device()];
+    const old = await direct(a1, bob);
+    const team = await group(a1, [bob.userId, carol.userId]);
+    const envelopes = envelopesFor([b1.address]);
+    const stale = await a1.client.post(`/conversations/${old}/messages`, { clientMessageId: randomUUID(), envelopes });
+    const fresh = await a1.client.post(`/conversations/${old}/messages`, {
+      clientMessageId: randomUUID(),
+      envelopes: envelopesFor([b1.address]),
+    });
+    const senderKey = await a1.client.post(`/conversations/${team}/messages`, {
+      clientMessageId: randomUUID(),
+      senderKeyCiphertext: fakeCiphertext(),
+      recipients: [b1.address, c1.address],
+    });
+    await sql.query(
+      `UPDATE messages SET created_at = now() - interval '31 days' WHERE conversation_id = $1 AND seq = $2`,
+      [old, stale.body.seq],
+    );
+    // Bob and Carol both acknowledge the group message: its one ciphertext is needed no more.
+    for (const device of [b1, c1]) {
+      await device.client.post('/sync/ack', { deliveries: [{ conversationId: team, seq: senderKey.body.seq }] });
+    }
+    const db = createPostgresDb(fx.schema.url, { max: 1 });
+    try {
+      const swept = await sweepRetention(db, new Date(), 30);
+
+      expect(swept).toMatchObject({ expiredDeliveries: 1, senderKeyCiphertexts: 1 });
+      const pending = (await syncAll(b1)).map((item) => item.entry.seq);
+      expect(pending).toContain(fresh.body.seq);
+      expect(pending).not.toContain(stale.body.seq);
+      const { rows } = await sql.query(
+        'SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1 AND sender_key_ciphertext IS NOT NULL',
+        [team],
+      );
+      expect(rows[0]).toEqual({ n: 0 });
+      // The timeline keeps the rows (who, when), without content.
+      const timeline = (await b1.client.get(`/conversations/${old}/messages`)).body.messages as { seq: number }[];
+      expect(timeline.map((m) => m.seq)).toContain(stale.body.seq);
+      // A second sweep finds nothing more.
+      expect(await sweepRetention(db, new Date(), 30)).toEqual({
+        expiredDeliveries: 0,
+        revokedDeliveries: 0,
+        senderKeyCiphertexts: 0,
+      });
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -59,7 +59,7 @@ describe('npm start', () => {
     const page = await fetch(urls.spa);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' ${urls.rest}`);
-    expect(await page.text()).toContain('<div id="app"></div>');
+    expect(await page.text()).toContain('<div id="app">');
     const config = await fetchJson(`${urls.spa}/config.json`);
     expect(config.body).toMatchObject({
       apiUrl: urls.rest,
@@ -74,7 +74,7 @@ describe('npm start', () => {
     expect(await (await fetch(`${urls.spa}/..%2f..%2fpackage.json`)).text()).not.toContain('workspaces');
     expect((await fetch(`${urls.spa}/%E0%A4%A`)).status).toBe(400);
     // Unknown paths fall back to the SPA, as CloudFront's error response does.
-    expect(await (await fetch(`${urls.spa}/conversations/42`)).text()).toContain('<div id="app"></div>');
+    expect(await (await fetch(`${urls.spa}/conversations/42`)).text()).toContain('<div id="app">');
 
     expect(existsSync(join(dataDir, 'pglite'))).toBe(true);
   });

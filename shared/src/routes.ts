@@ -78,6 +78,11 @@ export const functions = {
     timeoutSeconds: 10,
     memoryMb: 512,
   },
+  retention: {
+    description: 'Scheduled: deletes deliveries and sender-key ciphertexts older than MESSAGE_RETENTION_DAYS',
+    timeoutSeconds: 300,
+    memoryMb: 256,
+  },
   me: {
     description: "/me*: the caller's account, sessions, password change, audit log",
     timeoutSeconds: 10,
@@ -151,6 +156,15 @@ export const restApi = {
     { method: 'POST', path: '/sync/ack', function: 'conversations', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],
 } as const;
+
+export interface ScheduledJob {
+  readonly function: FunctionName;
+  /** Runs every this many minutes (an EventBridge rule in AWS, a timer in the local twin). */
+  readonly everyMinutes: number;
+}
+
+/** Functions run on a schedule rather than by a route. */
+export const schedules = [{ function: 'retention', everyMinutes: 60 }] as const satisfies readonly ScheduledJob[];
 
 export const webSocketApi = {
   name: 'ciphertalk-ws',

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { Schedule } from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { migrateFunctionName, routeTable } from '../../lib/ciphertalk-stack.ts';
 import {
@@ -94,6 +96,23 @@ describe('CipherTalk stack: APIs from the route table', () => {
     });
   });
 
+  it('runs every scheduled job of the route table on its EventBridge schedule, and lets the rule invoke it', () => {
+    const rules = resources(s.template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(routeTable.schedules.length);
+    for (const job of routeTable.schedules) {
+      const rule = rules.find(([, r]) => JSON.stringify(r.Targets).includes(`"${logicalId(job.function)}","Arn"`));
+      expect(rule?.[1], job.function).toMatchObject({
+        ScheduleExpression: Schedule.rate(Duration.minutes(job.everyMinutes)).expressionString,
+        State: 'ENABLED',
+      });
+    }
+    s.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [logicalId('retention'), 'Arn'] },
+    });
+  });
+
   it('throttles both APIs', () => {
     s.template.hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })]),
@@ -154,7 +173,12 @@ describe('CipherTalk stack: settings and grants', () => {
       if (posts) expect(manage[0]?.resource).toContain('/prod/*/@connections/*');
     }
     expect(s.stack.access.get('wsPing')?.manageConnections).toBe(true);
+    expect(s.stack.access.get('realtime')?.manageConnections).toBe(true);
+    // REST sends and membership changes are delivered live; going offline is told to co-members.
+    expect(s.stack.access.get('conversations')?.manageConnections).toBe(true);
+    expect(s.stack.access.get('wsDisconnect')?.manageConnections).toBe(true);
     expect(s.stack.access.get('wsConnect')?.manageConnections).toBeUndefined();
+    expect(s.stack.access.get('retention')?.manageConnections).toBeUndefined();
   });
 
   it('grants the health check only what its one call per dependency needs', () => {
