@@ -1,9 +1,10 @@
+import { browserOnline } from '../store/network.ts';
 import { useEngine } from './engine-context.ts';
 
 /** Says when messages cannot go out right now (they wait in the outbox) and when the app reconnects. */
 export function ConnectionBanner() {
   const engine = useEngine();
-  const state = engine.connection.value;
+  const state = browserOnline.value ? engine.connection.value : 'offline';
   const problem = engine.problem.value;
   return (
     <div class="connection" data-testid="connection-state" data-state={state}>

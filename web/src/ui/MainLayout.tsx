@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { watchNetwork } from '../store/network.ts';
 import { navigate, paths, type Route, route } from '../store/route.ts';
 import { ChatView } from './ChatView.tsx';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
@@ -29,6 +30,9 @@ export function MainLayout() {
     if (current.name === 'chat') return; // the composer takes focus
     main.current?.querySelector<HTMLElement>('[data-autofocus]')?.focus();
   }, [current]);
+
+  // Back online: reconnect and send what waited in the outbox now, rather than at the next backoff step.
+  useEffect(() => watchNetwork(() => void engine.refresh().catch(() => undefined)), [engine]);
 
   useEffect(() => {
     const openShortcuts = () => setShortcutsOpen(true);

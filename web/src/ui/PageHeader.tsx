@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { Icon } from './Icon.tsx';
 
-/** The title bar of a page in the main pane, with a way back (always shown on phones, where it is the only way). */
+/** The title bar of a page in the main pane, with a way back to where the page was opened from. */
 export function PageHeader(props: { title: string; back: string; backLabel?: string; children?: ComponentChildren }) {
   return (
     <header class="page-header">

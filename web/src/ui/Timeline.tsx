@@ -53,6 +53,15 @@ export function Timeline(props: { conversation: ConversationView }) {
       void engine.markRead(conversation.id).catch(() => undefined);
   }, [engine, conversation.id, last]);
 
+  // Coming back to the tab reads what arrived meanwhile.
+  useEffect(() => {
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') void engine.markRead(conversation.id).catch(() => undefined);
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, [engine, conversation.id]);
+
   // A short history that does not fill the pane cannot be scrolled: load more until it does or there is no more.
   useEffect(() => {
     const element = scroller.current;

@@ -1,6 +1,16 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConversation, register, send, startDirectChat, waitForMessage } from './support/app.ts';
+import {
+  message,
+  messageAction,
+  messageInState,
+  openConversation,
+  register,
+  safetyDigits,
+  send,
+  startDirectChat,
+  waitForMessage,
+} from './support/app.ts';
 import { type BrowserUser, launchChromium, openUser, screenshot, seriousA11yViolations } from './support/browser.ts';
 import { plantNeedle, scanForPlaintext } from './support/plaintext.ts';
 import { type BrowserStack, startBrowserStack } from './support/stack.ts';
@@ -15,6 +25,8 @@ const say = (text: string) => {
   typed.push(text);
   return text;
 };
+const hello = say('Hello Bob, the analytical engine is ready');
+const bernoulli = say('Splendid, Ada. Shall we run the Bernoulli numbers?');
 
 beforeAll(async () => {
   [stack, browser] = await Promise.all([startBrowserStack({ redisDb: 10 }), launchChromium()]);
@@ -26,22 +38,157 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe('direct messages', () => {
-  it('two people register and exchange messages both ways', async () => {
-    await screenshot(ada.page, 'login');
+describe('two people in a direct conversation', () => {
+  it('register and exchange messages both ways', async () => {
+    await ada.page.getByTestId('login-form').waitFor();
+    await screenshot(ada.page, '01-sign-in');
     expect(await seriousA11yViolations(ada.page)).toEqual([]);
+    await ada.page.getByRole('link', { name: 'Create an account' }).click();
+    await screenshot(ada.page, '02-register');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+    await ada.page.goBack();
+
     await register(ada.page, { name: 'Ada Lovelace', email: 'ada@example.com' });
     await register(bob.page, { name: 'Bob Babbage', email: 'bob@example.com' });
+    await screenshot(ada.page, '03-empty-home');
 
     await startDirectChat(ada.page, 'Bob');
-    await send(ada.page, say('Hello Bob, the analytical engine is ready'));
+    await send(ada.page, hello);
     await openConversation(bob.page, 'Ada Lovelace');
-    await waitForMessage(bob.page, 'Hello Bob, the analytical engine is ready');
-    await send(bob.page, say('Splendid, Ada. Shall we run the Bernoulli numbers?'));
-    await waitForMessage(ada.page, 'Splendid, Ada. Shall we run the Bernoulli numbers?');
+    await waitForMessage(bob.page, hello);
+    await send(bob.page, bernoulli);
+    await waitForMessage(ada.page, bernoulli);
 
-    await screenshot(ada.page, 'chat-desktop');
+    expect(await message(ada.page, hello).count()).toBe(1);
+    expect(await message(bob.page, bernoulli).count()).toBe(1);
+    await screenshot(ada.page, '04-chat');
     expect(await seriousA11yViolations(ada.page)).toEqual([]);
+  });
+
+  it('the other side sees the typing indicator, and the sender sees the read receipt', async () => {
+    await ada.page.getByTestId('composer-input').fill('Are you th');
+    await bob.page.getByTestId('typing-indicator').getByText('Ada Lovelace is typing…').waitFor();
+    await screenshot(bob.page, '05-typing');
+
+    await ada.page.getByTestId('composer-input').fill(say('Are you there?'));
+    await ada.page.getByTestId('composer-input').press('Enter');
+    await waitForMessage(bob.page, 'Are you there?');
+    // Bob has the conversation open, so it is read: Ada's ticks turn to "read".
+    await messageInState(ada.page, 'Are you there?', 'read').waitFor();
+    await bob.page.getByTestId('typing-indicator').getByText('typing').waitFor({ state: 'detached' });
+  });
+
+  it('replies, reactions, edits and deletions reach the other side', async () => {
+    await messageAction(bob.page, 'Are you there?', 'reply');
+    await bob.page.getByTestId('composer-context').getByText('Replying to Ada Lovelace').waitFor();
+    await send(bob.page, say('Yes, right here.'));
+    await waitForMessage(ada.page, 'Yes, right here.');
+    await message(ada.page, 'Yes, right here.').getByTestId('reply-quote').getByText('Are you there?').waitFor();
+
+    await messageAction(bob.page, hello, 'react');
+    await bob.page.getByRole('button', { name: 'React with 👍' }).click();
+    await message(ada.page, hello).getByTestId('reaction').getByText('👍').waitFor();
+
+    await messageAction(ada.page, 'Are you there?', 'edit');
+    await ada.page.getByTestId('composer-input').fill(say('Are you there, Bob?'));
+    await ada.page.getByTestId('composer-input').press('Enter');
+    await waitForMessage(bob.page, 'Are you there, Bob?');
+    await message(bob.page, 'Are you there, Bob?').getByText('edited').waitFor();
+
+    await send(ada.page, say('Oops, that was meant for Charles'));
+    await waitForMessage(bob.page, 'Oops, that was meant for Charles');
+    await messageAction(ada.page, 'Oops, that was meant for Charles', 'delete');
+    await ada.page.getByTestId('confirm-delete').click();
+    await bob.page.getByTestId('message-deleted').waitFor();
+    expect(await message(bob.page, 'Oops, that was meant for Charles').count()).toBe(0);
+    await screenshot(ada.page, '06-replies-reactions-edits');
+    expect(await seriousA11yViolations(bob.page)).toEqual([]);
+  });
+
+  it('a reload keeps the history and the keys', async () => {
+    await ada.page.reload();
+    await ada.page.getByTestId('chat-view').waitFor();
+    await waitForMessage(ada.page, hello);
+    await waitForMessage(ada.page, bernoulli);
+    expect(await message(ada.page, bernoulli).count()).toBe(1);
+
+    await send(bob.page, say('Did the reload lose anything?'));
+    await waitForMessage(ada.page, 'Did the reload lose anything?');
+    await send(ada.page, say('Nothing at all, keys and history intact'));
+    await waitForMessage(bob.page, 'Nothing at all, keys and history intact');
+    expect(await message(ada.page, 'Did the reload lose anything?').count()).toBe(1);
+  });
+
+  it('safety numbers are the same on both sides, and verifying shows a badge', async () => {
+    await ada.page.getByTestId('safety-link').click();
+    await bob.page.getByTestId('safety-link').click();
+    await ada.page.getByTestId('safety-digits').waitFor();
+    await bob.page.getByTestId('safety-digits').waitFor();
+    const [adaDigits, bobDigits] = [await safetyDigits(ada.page), await safetyDigits(bob.page)];
+    expect(adaDigits).toMatch(/^\d{60}$/);
+    expect(bobDigits).toBe(adaDigits);
+    await ada.page.getByTestId('safety-qr').waitFor();
+    await screenshot(ada.page, '07-safety-number');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+
+    await ada.page.getByTestId('toggle-verified').click();
+    await ada.page.getByTestId('verification-state').getByText('You have verified').waitFor();
+    await ada.page.getByRole('link', { name: 'Back to the conversation' }).click();
+    await ada.page.getByTestId('verified-badge').waitFor();
+    await bob.page.getByRole('link', { name: 'Back to the conversation' }).click();
+  });
+
+  it('search finds an old message in the decrypted history', async () => {
+    await ada.page.getByTestId('search-input').fill('bernoulli');
+    await ada.page.getByTestId('search-input').press('Enter');
+    const hit = ada.page.getByTestId('search-hit').filter({ hasText: 'Bernoulli' });
+    await hit.waitFor();
+    await screenshot(ada.page, '08-search');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+    await hit.click();
+    await waitForMessage(ada.page, bernoulli);
+  });
+
+  it('settings, devices and details pages, and a phone-sized screen', async () => {
+    await ada.page.getByTestId('user-menu').click();
+    await ada.page.locator('#user-menu').getByRole('link', { name: 'Settings' }).click();
+    await ada.page.getByLabel('Display name').fill('Ada King');
+    await ada.page.getByRole('button', { name: 'Save name' }).click();
+    await ada.page.getByText('Your name has been saved.').waitFor();
+    await ada.page.locator('.sidebar__me').getByText('Ada King').waitFor();
+    await screenshot(ada.page, '09-settings');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+
+    await ada.page.getByTestId('user-menu').click();
+    await ada.page.locator('#user-menu').getByRole('link', { name: 'Devices' }).click();
+    await ada.page.getByTestId('device').getByText('This browser').waitFor();
+    await screenshot(ada.page, '10-devices');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+
+    await openConversation(ada.page, 'Bob Babbage');
+    await ada.page.getByTestId('details-link').click();
+    await ada.page.getByTestId('member-list').waitFor();
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+
+    await ada.page.getByTestId('new-group').click();
+    await ada.page.getByTestId('new-group-form').waitFor();
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+
+    await ada.page.setViewportSize({ width: 390, height: 844 });
+    await ada.page.goto(`${stack.webUrl}/#/`);
+    await ada.page.getByTestId('conversation-list').waitFor();
+    expect(await ada.page.getByTestId('chat-view').count()).toBe(0);
+    await screenshot(ada.page, '11-phone-list');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+    await openConversation(ada.page, 'Bob Babbage');
+    expect(await ada.page.getByTestId('conversation-list').isVisible()).toBe(false);
+    await screenshot(ada.page, '12-phone-chat');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+    await ada.page.getByRole('link', { name: 'Back to conversations' }).click();
+    await ada.page.getByTestId('conversation-list').waitFor();
+  });
+
+  it('no page error, console error or CSP violation on either side', () => {
     expect(ada.problems).toEqual([]);
     expect(bob.problems).toEqual([]);
   });

@@ -59,3 +59,20 @@ export async function waitForMessage(page: Page, text: string): Promise<void> {
 
 /** How many times a message with this text is shown (the "never twice" checks). */
 export const countMessages = (page: Page, text: string) => message(page, text).count();
+
+/** A message of the open conversation in a given sending state (`data-state` on the message). */
+export const messageInState = (page: Page, text: string, state: string) =>
+  message(page, text).and(page.locator(`[data-state="${state}"]`));
+
+/** Shows a message's actions (they appear on hover or focus) and picks one. */
+export async function messageAction(page: Page, text: string, action: 'reply' | 'react' | 'edit' | 'delete') {
+  const target = message(page, text);
+  await target.hover();
+  await target.getByTestId(`action-${action}`).click();
+}
+
+/** The 60 digits of the safety number on screen. */
+export async function safetyDigits(page: Page): Promise<string> {
+  const text = await page.getByTestId('safety-digits').textContent();
+  return (text ?? '').replace(/\D/g, '');
+}

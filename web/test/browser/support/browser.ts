@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
 
 /** Debian's Chromium (`apt-get install chromium`), never a browser downloaded by `playwright install`. */
 export const chromiumPath = '/usr/bin/chromium';
@@ -27,6 +27,8 @@ export interface BrowserUser {
   readonly page: Page;
   /** Console errors, uncaught exceptions and CSP violations seen so far on the page. */
   readonly problems: string[];
+  /** Cuts this person's network (HTTP and WebSocket, open sockets dropped) and brings it back. */
+  readonly network: { goOffline(): Promise<void>; goOnline(): Promise<void> };
 }
 
 export async function openUser(
@@ -41,8 +43,41 @@ export async function openUser(
   const page = await context.newPage();
   const problems: string[] = [];
   watch(page, problems);
+  const network = await controllableNetwork(context);
   await page.goto(webUrl);
-  return { name, context, page, problems };
+  return { name, context, page, problems, network };
+}
+
+/**
+ * `context.setOffline` fails new requests but leaves open WebSockets alone, so sockets go through a
+ * pass-through route that can drop them and refuse new ones while "offline".
+ */
+async function controllableNetwork(context: BrowserContext) {
+  let offline = false;
+  const open = new Set<{ page: WebSocketRoute; server: WebSocketRoute }>();
+  await context.routeWebSocket(/.*/, (ws) => {
+    if (offline) {
+      void ws.close({ code: 1001, reason: 'offline' });
+      return;
+    }
+    const pair = { page: ws, server: ws.connectToServer() };
+    open.add(pair);
+  });
+  return {
+    async goOffline() {
+      offline = true;
+      await context.setOffline(true);
+      for (const pair of open) {
+        await pair.page.close({ code: 1001, reason: 'offline' }).catch(() => undefined);
+        await pair.server.close().catch(() => undefined);
+      }
+      open.clear();
+    },
+    async goOnline() {
+      offline = false;
+      await context.setOffline(false);
+    },
+  };
 }
 
 /** Records what would otherwise pass silently: page exceptions and console errors (CSP violations among them). */
