@@ -185,6 +185,7 @@ export class Core {
   readonly #typingSent = new Map<string, number>();
   readonly #resendAsked = new Set<string>();
   readonly #oldestReached = new Set<string>();
+  readonly #groupLocks = new Map<string, Promise<unknown>>();
   readonly #pendingAcks: { conversationId: string; seq: number }[] = [];
   #queue: Promise<unknown> = Promise.resolve();
   #flushing: Promise<void> | null = null;
@@ -523,20 +524,11 @@ export class Core {
 
   async refreshConversations(): Promise<void> {
     const { conversations } = await this.#api.get<ConversationListResponse>('/conversations');
-    const previous = new Map(this.#serverConvs);
     this.#serverConvs.clear();
+    // (Sender keys rotate at the next group send that finds a device it went to no longer among the targets.)
     for (const conv of conversations) {
       this.#serverConvs.set(conv.id, conv);
       for (const m of conv.members) this.#names.set(m.userId, m.displayName);
-      const before = previous.get(conv.id);
-      // A member left or was removed while we were away: our sender key must not reach them again.
-      if (
-        conv.kind === 'group' &&
-        before &&
-        before.members.some((m) => !conv.members.some((n) => n.userId === m.userId))
-      ) {
-        await this.#rotateSenderKey(conv.id);
-      }
     }
     for (const id of this.#state.timelines.keys()) this.#render(id);
     this.#renderConversations();
@@ -570,8 +562,7 @@ export class Core {
     this.#renderConversations();
   }
 
-  async afterMembershipChange(conversationId: string, removed: boolean): Promise<void> {
-    if (removed) await this.#rotateSenderKey(conversationId);
+  async afterMembershipChange(conversationId: string): Promise<void> {
     await this.refreshConversations();
     await this.catchUp();
   }
@@ -983,25 +974,40 @@ export class Core {
     let ciphertext: string | null = null;
     for (let attempt = 1; ; attempt++) {
       const targets = await this.#targets(conversationId);
-      const group = (await this.#db.get<GroupRecord>(STORES.groups, conversationId)) ?? { distributedTo: [] };
-      const lacking = targets.filter((t) => !group.distributedTo.includes(t.toString()));
-      if (lacking.length > 0) {
-        // The server wants pairwise traffic to reach every device, so the distribution goes to all of them.
-        const distribution = await createSenderKeyDistributionMessage(
-          this.#stores.senderKeys,
-          this.#me,
-          conversationId,
-        );
-        const content: Content = { v: 1, id: randomUuid(), kind: 'sender_key', distribution: toBase64(distribution) };
-        await this.#sendPairwise(conversationId, encodeContent(content), randomUuid());
-        await this.#db.put(
-          STORES.groups,
-          { distributedTo: targets.map((t) => t.toString()) } satisfies GroupRecord,
-          conversationId,
-        );
-        this.#log('sender_key.distributed', { conversationId, devices: targets.length });
-      }
-      ciphertext ??= toBase64(await groupEncrypt(this.#stores.senderKeys, this.#me, conversationId, plaintext));
+      ciphertext = await this.#withGroupLock(conversationId, async () => {
+        let group = (await this.#db.get<GroupRecord>(STORES.groups, conversationId)) ?? { distributedTo: [] };
+        let encrypted = ciphertext;
+        const wanted = new Set(targets.map((t) => t.toString()));
+        if (group.distributedTo.some((address) => !wanted.has(address))) {
+          // A member left (or a device was revoked) since our key went out: a fresh chain and signing key,
+          // for the remaining devices only, so whoever left can read and forge nothing that follows.
+          await rotateSenderKey(this.#stores.senderKeys, this.#me, conversationId);
+          group = { distributedTo: [] };
+          await this.#db.put(STORES.groups, group, conversationId);
+          this.#log('sender_key.rotated', { conversationId });
+          encrypted = null;
+        }
+        const lacking = targets.filter((t) => !group.distributedTo.includes(t.toString()));
+        if (lacking.length > 0) {
+          // The server wants pairwise traffic to reach every device, so the distribution goes to all of them.
+          const distribution = await createSenderKeyDistributionMessage(
+            this.#stores.senderKeys,
+            this.#me,
+            conversationId,
+          );
+          const content: Content = { v: 1, id: randomUuid(), kind: 'sender_key', distribution: toBase64(distribution) };
+          await this.#sendPairwise(conversationId, encodeContent(content), randomUuid());
+          await this.#db.put(
+            STORES.groups,
+            { distributedTo: targets.map((t) => t.toString()) } satisfies GroupRecord,
+            conversationId,
+          );
+          this.#log('sender_key.distributed', { conversationId, devices: targets.length });
+          // The distribution starts at the chain's current iteration: a ciphertext made earlier would be behind it.
+          encrypted = null;
+        }
+        return encrypted ?? toBase64(await groupEncrypt(this.#stores.senderKeys, this.#me, conversationId, plaintext));
+      });
       try {
         return await this.#postMessage(conversationId, {
           clientMessageId,
@@ -1019,10 +1025,16 @@ export class Core {
     return this.#api.post<SendMessageResponse>(`/conversations/${conversationId}/messages`, message);
   }
 
-  async #rotateSenderKey(conversationId: string): Promise<void> {
-    await rotateSenderKey(this.#stores.senderKeys, this.#me, conversationId);
-    await this.#db.put(STORES.groups, { distributedTo: [] } satisfies GroupRecord, conversationId);
-    this.#log('sender_key.rotated', { conversationId });
+  /** One sender-key operation per group at a time: rotation, distribution and encryption must not interleave. */
+  #withGroupLock<T>(conversationId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#groupLocks.get(conversationId) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.#groupLocks.set(conversationId, tail);
+    void tail.then(() => {
+      if (this.#groupLocks.get(conversationId) === tail) this.#groupLocks.delete(conversationId);
+    });
+    return run;
   }
 
   // ---------------------------------------------------------------- receiving
@@ -1125,7 +1137,9 @@ export class Core {
         void this.#enqueue(async () => {
           if (!this.#serverConvs.has(frame.conversationId)) await this.refreshConversations().catch(() => undefined);
           await this.#ingest(frame.conversationId, frame.entry, {});
-        }).then(() => this.#flushAcks());
+        })
+          .then(() => this.#flushAcks())
+          .catch((error) => this.#log('ingest.failed', { error: String(error), stack: (error as Error)?.stack }));
         return;
       case 'receipt':
         void this.#enqueue(() => this.#applyReceipt(frame.conversationId, frame.userId, frame.status, frame.seq));
@@ -1195,7 +1209,9 @@ export class Core {
   /** Processes one timeline entry once: decrypt, apply, persist, then acknowledge. */
   async #ingest(conversationId: string, entry: TimelineEntry, options: { older?: boolean }): Promise<void> {
     const seenKey = `${conversationId}:${entry.seq}`;
+    this.#log('entry.received', { conversationId, seq: entry.seq, type: entry.type });
     if (await this.#db.get(STORES.seen, seenKey)) {
+      this.#log('entry.duplicate', { conversationId, seq: entry.seq });
       if (!options.older) this.#ack(conversationId, entry.seq);
       return;
     }
@@ -1211,9 +1227,6 @@ export class Core {
       if (!options.older) {
         this.#ack(conversationId, entry.seq);
         const e = entry.event;
-        if ((e.event === 'member_removed' || e.event === 'member_left') && e.userId !== this.#userId) {
-          await this.#rotateSenderKey(conversationId);
-        }
         if (e.event === 'members_added' || e.event === 'member_removed' || e.event === 'member_left') {
           for (const id of idsOf(e)) this.#deviceCache.delete(id);
         }
@@ -1223,6 +1236,7 @@ export class Core {
     }
     if (entry.envelope === null) {
       // Ours (this device sent it), from before this device existed, or already received: nothing to decrypt.
+      this.#log('entry.no_envelope', { conversationId, seq: entry.seq });
       return;
     }
     const sender = ProtocolAddress.of(entry.senderId, entry.senderDeviceId);
@@ -1239,14 +1253,10 @@ export class Core {
       }
       content = decodeContent(plaintext);
     } catch (error) {
-      if (isCryptoError(error, CryptoErrorCode.DuplicateMessage)) {
-        await this.#db.put(STORES.seen, true, seenKey);
-        this.#ack(conversationId, entry.seq);
-        return;
-      }
       await this.#decryptFailed(conversationId, entry, sender, error);
       return;
     }
+    this.#log('entry.decrypted', { conversationId, seq: entry.seq, kind: content.kind });
     await this.#ensureName(entry.senderId);
     await this.#apply(conversationId, entry, sender, content);
     await this.#db.put(STORES.seen, true, seenKey);
@@ -1334,11 +1344,14 @@ export class Core {
         const group = await this.#db.get<GroupRecord>(STORES.groups, conversationId);
         if (group) {
           const requester = sender.toString();
-          await this.#db.put(
-            STORES.groups,
-            { distributedTo: group.distributedTo.filter((d) => d !== requester) } satisfies GroupRecord,
-            conversationId,
-          );
+          await this.#withGroupLock(conversationId, async () => {
+            const current = (await this.#db.get<GroupRecord>(STORES.groups, conversationId)) ?? group;
+            await this.#db.put(
+              STORES.groups,
+              { ...current, distributedTo: current.distributedTo.filter((d) => d !== requester) } satisfies GroupRecord,
+              conversationId,
+            );
+          });
         }
         await this.#queueContent(conversationId, {
           v: 1,
@@ -1608,6 +1621,11 @@ function describeFailure(error: unknown, senderKey: boolean): Omit<DecryptErrorV
         };
       case CryptoErrorCode.NoSenderKeyState:
         return { code: 'no_sender_key', reason: "This device has not received the sender's group key" };
+      // An entry never processed here whose key was already used: the sender's state and ours disagree.
+      case CryptoErrorCode.DuplicateMessage:
+        return senderKey
+          ? { code: 'no_sender_key', reason: "The sender's group key on this device is out of date" }
+          : { code: 'invalid_message', reason: 'This device already used the key of this message' };
       case CryptoErrorCode.InvalidSignature:
         return senderKey
           ? { code: 'no_sender_key', reason: "The sender's group key on this device is out of date" }

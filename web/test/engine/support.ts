@@ -77,14 +77,25 @@ export interface Person {
   password: string;
   id: string;
   dbPrefix: string;
+  /** The engines' diagnostic events (`devices.changed`, `sender_key.rotated`, ...), in order. */
+  events: string[];
   /** A second engine on the same IndexedDB and cookie: what a reload of the page gives. */
   reload(): Promise<Engine>;
 }
 
 export const password = () => `pw-${randomBytes(12).toString('base64url')}`;
 
-export function engineFor(urls: { restUrl: string; wsUrl: string }, net: Network, dbPrefix: string): Engine {
+export function engineFor(
+  urls: { restUrl: string; wsUrl: string },
+  net: Network,
+  dbPrefix: string,
+  events: string[] = [],
+): Engine {
   return createEngine({
+    log: (event, detail) => {
+      events.push(event);
+      if (process.env.ENGINE_DEBUG) console.log(dbPrefix, event, JSON.stringify(detail ?? {}));
+    },
     apiUrl: urls.restUrl,
     wsUrl: urls.wsUrl,
     fetch: net.fetch,
@@ -97,7 +108,8 @@ export function engineFor(urls: { restUrl: string; wsUrl: string }, net: Network
 export async function person(urls: { restUrl: string; wsUrl: string }, label: string): Promise<Person> {
   const net = network();
   const dbPrefix = `${label}-${randomBytes(4).toString('hex')}-`;
-  const engine = engineFor(urls, net, dbPrefix);
+  const events: string[] = [];
+  const engine = engineFor(urls, net, dbPrefix, events);
   const email = `${label}-${randomBytes(4).toString('hex')}@example.test`;
   const pw = password();
   await engine.register({ email, password: pw, displayName: label });
@@ -110,9 +122,10 @@ export async function person(urls: { restUrl: string; wsUrl: string }, label: st
     password: pw,
     id: me.id,
     dbPrefix,
+    events,
     async reload() {
       await p.engine.close();
-      p.engine = engineFor(urls, net, dbPrefix);
+      p.engine = engineFor(urls, net, dbPrefix, events);
       await p.engine.resume();
       return p.engine;
     },
@@ -139,4 +152,31 @@ export function messages(engine: Engine, conversationId: string): MessageView[] 
 
 export function texts(engine: Engine, conversationId: string): string[] {
   return messages(engine, conversationId).map((m) => m.text);
+}
+
+/** The same user logging in from another browser: its own cookie, IndexedDB and device. */
+export async function anotherBrowser(
+  urls: { restUrl: string; wsUrl: string },
+  who: Person,
+  label: string,
+): Promise<Person> {
+  const net = network();
+  const dbPrefix = `${label}-${randomBytes(4).toString('hex')}-`;
+  const events: string[] = [];
+  const engine = engineFor(urls, net, dbPrefix, events);
+  await engine.login({ email: who.email, password: who.password });
+  const p: Person = {
+    ...who,
+    engine,
+    net,
+    dbPrefix,
+    events,
+    async reload() {
+      await p.engine.close();
+      p.engine = engineFor(urls, net, dbPrefix, events);
+      await p.engine.resume();
+      return p.engine;
+    },
+  };
+  return p;
 }
