@@ -34,14 +34,14 @@ export const handler = frameHandler(ClientFrame, async ({ frame, connectionId })
   const now = new Date();
   switch (frame.action) {
     case 'message.send': {
-      // Durable first (one statement), then acknowledged, then delivered.
+      // Durable first (one statement); then the sender's ack and the deliveries go out together.
       const stored = await storeMessage(db(), device, frame.conversationId, frame.message);
       const { seq, createdAt, created } = stored;
-      await reply(connectionId, { type: 'ack', id: frame.id, seq, createdAt, created });
-      if (created) {
-        const result = await deliverMessage(realtime(), device, stored, frame.message);
-        if (result.failed > 0) logger.warn('some deliveries failed; recipients will sync', { ...result });
-      }
+      const [, result] = await Promise.all([
+        reply(connectionId, { type: 'ack', id: frame.id, seq, createdAt, created }),
+        created ? deliverMessage(realtime(), device, stored, frame.message) : null,
+      ]);
+      if (result && result.failed > 0) logger.warn('some deliveries failed; recipients will sync', { ...result });
       return;
     }
     case 'message.ack': {

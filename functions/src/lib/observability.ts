@@ -9,5 +9,16 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
  */
 export const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'ciphertalk';
 export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({ serviceName, namespace: 'CipherTalk' });
+/**
+ * Metrics report through the logger: its one warning, that an invocation published no application metric,
+ * holds for most invocations of most functions and is only noise in the logs (debug level, then).
+ */
+const metricsLogger = {
+  debug: (message: string) => logger.debug(message),
+  info: (message: string) => logger.info(message),
+  warn: (message: string) =>
+    message.startsWith('No application metrics') ? logger.debug(message) : logger.warn(message),
+  error: (message: string) => logger.error(message),
+};
+export const metrics = new Metrics({ serviceName, namespace: 'CipherTalk', logger: metricsLogger });
 export const tracer = new Tracer({ serviceName, captureHTTPsRequests: true });
