@@ -133,6 +133,7 @@ export class CipherTalkStack extends Stack {
       JWT_SECRET_ARN: this.data.jwtKey.secretArn,
       // The browser sees the API under the stage path of the site (see Web): the refresh cookie's path.
       REFRESH_COOKIE_PATH: `/${stageName}/auth`,
+      MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
       ...(config.mailFrom ? { MAIL_FROM: config.mailFrom } : {}),
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };

@@ -11,6 +11,8 @@ export interface CipherTalkConfig {
   readonly domain?: { readonly name: string; readonly certificateArn: string };
   /** CloudWatch Logs retention of function, API and flow logs, in days. */
   readonly logRetentionDays: number;
+  /** Days undelivered ciphertext and delivery markers are kept (MESSAGE_RETENTION_DAYS of the functions). */
+  readonly messageRetentionDays: number;
   readonly database: {
     /** Aurora Serverless v2 ACUs; 0 lets the cluster pause when idle (PostgreSQL 16.3+). */
     readonly minCapacity: number;
@@ -35,6 +37,7 @@ export interface CipherTalkConfig {
 export const defaults: CipherTalkConfig = {
   envName: 'prod',
   logRetentionDays: 30,
+  messageRetentionDays: 30,
   database: { minCapacity: 0, maxCapacity: 4, deletionProtection: true, backupRetentionDays: 7 },
   allowedOrigins: [],
   network: { maxAzs: 2, natGateways: 1 },
@@ -93,6 +96,7 @@ export function readConfig(node: Node): CipherTalkConfig {
     envName,
     ...(domainName && certificateArn ? { domain: { name: domainName, certificateArn } } : {}),
     logRetentionDays: num('logRetentionDays', defaults.logRetentionDays, 1, 3653),
+    messageRetentionDays: num('messageRetentionDays', defaults.messageRetentionDays, 1, 3650),
     database: {
       minCapacity,
       maxCapacity,

@@ -158,6 +158,7 @@ describe('CipherTalk stack: settings and grants', () => {
         expect(vars[required], `${name}: ${required}`).toBeDefined();
       }
       expect(vars.DATABASE_URL).toBeUndefined();
+      expect(vars.MESSAGE_RETENTION_DAYS, name).toBe('30');
     }
     // The @connections endpoint is the WebSocket stage's callback URL.
     expect(JSON.stringify(env('wsPing').WS_MANAGEMENT_ENDPOINT)).toMatch(

@@ -21,6 +21,7 @@ describe('deployment settings', () => {
       'ciphertalk:domainName': 'chat.example.com',
       'ciphertalk:certificateArn': 'arn:aws:acm:us-east-1:000000000000:certificate/x',
       'ciphertalk:mailFrom': 'CipherTalk <no-reply@example.com>',
+      'ciphertalk:messageRetentionDays': '7',
     });
     expect(config).toMatchObject({
       envName: 'staging',
@@ -28,6 +29,7 @@ describe('deployment settings', () => {
       allowedOrigins: ['https://a.example.com', 'https://b.example.com'],
       domain: { name: 'chat.example.com' },
       mailFrom: 'CipherTalk <no-reply@example.com>',
+      messageRetentionDays: 7,
     });
   });
 
