@@ -12,6 +12,9 @@ export default defineProject({
     // A stack (PostgreSQL schema, migrations) plus a browser per file, and scenarios of many steps: these bound
     // a hang, they are not performance assertions.
     hookTimeout: 120_000,
+    // One file at a time: each runs a stack and a Chromium with two or three contexts, which is plenty for
+    // a two-core CI machine that also runs the other projects.
+    fileParallelism: false,
     testTimeout: 120_000,
     env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },
   },

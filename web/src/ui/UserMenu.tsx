@@ -7,11 +7,14 @@ import { Icon } from './Icon.tsx';
 export function UserMenu() {
   const engine = useEngine();
   const [open, setOpen] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const root = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!open) return;
     const close = (event: Event) => {
-      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !root.current?.contains(event.target as Node)) {
+      // composedPath, not contains(target): a click inside may have re-rendered (and detached) its target already.
+      const inside = root.current !== null && event.composedPath().includes(root.current);
+      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !inside) {
         setOpen(false);
         if (event instanceof KeyboardEvent) root.current?.querySelector('button')?.focus();
       }
@@ -61,17 +64,28 @@ export function UserMenu() {
             </button>
           </li>
           <li>
-            <button
-              type="button"
-              class="menu__item"
-              data-testid="sign-out"
-              onClick={() => {
-                setOpen(false);
-                void engine.logout();
-              }}
-            >
-              <Icon name="logout" /> Sign out
-            </button>
+            {confirming ? (
+              <div class="menu__confirm">
+                <p>Signing out removes this browser’s keys and its copy of your messages.</p>
+                <button
+                  type="button"
+                  class="button button--danger button--sm"
+                  data-testid="confirm-sign-out"
+                  aria-label="Sign out and remove this browser’s keys and messages"
+                  onClick={() => {
+                    setOpen(false);
+                    setConfirming(false);
+                    void engine.logout();
+                  }}
+                >
+                  Sign out
+                </button>
+              </div>
+            ) : (
+              <button type="button" class="menu__item" data-testid="sign-out" onClick={() => setConfirming(true)}>
+                <Icon name="logout" /> Sign out…
+              </button>
+            )}
           </li>
         </ul>
       )}

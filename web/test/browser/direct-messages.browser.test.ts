@@ -1,3 +1,5 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +10,8 @@ import {
   register,
   safetyDigits,
   send,
+  signIn,
+  signOut,
   startDirectChat,
   waitForMessage,
 } from './support/app.ts';
@@ -37,6 +41,16 @@ afterAll(async () => {
   await browser?.close();
   await stack?.stop();
 });
+
+/** The password-reset link in the newest mail to `to` in the dev outbox. */
+async function mailedLink(outboxDir: string, to: string): Promise<string> {
+  for (const file of (await readdir(outboxDir)).sort().reverse()) {
+    const mail = JSON.parse(await readFile(join(outboxDir, file), 'utf8')) as { to: string; text: string };
+    const link = mail.to === to ? /https?:\/\/\S+reset-password\?token=[\w-]+/.exec(mail.text)?.[0] : undefined;
+    if (link) return link;
+  }
+  throw new Error(`no reset mail to ${to}`);
+}
 
 describe('two people in a direct conversation', () => {
   it('register and exchange messages both ways', async () => {
@@ -186,6 +200,55 @@ describe('two people in a direct conversation', () => {
     expect(await seriousA11yViolations(ada.page)).toEqual([]);
     await ada.page.getByRole('link', { name: 'Back to conversations' }).click();
     await ada.page.getByTestId('conversation-list').waitFor();
+    await ada.page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('a contact back on a new device raises the safety-number warning', async () => {
+    await signOut(bob.page);
+    await signIn(bob.page, 'bob@example.com');
+
+    await openConversation(ada.page, 'Bob Babbage');
+    await send(ada.page, say('Bob, is this your new browser?'));
+    await ada.page.getByTestId('identity-warning').waitFor();
+    await openConversation(bob.page, 'Ada King');
+    await waitForMessage(bob.page, 'Bob, is this your new browser?');
+    await screenshot(ada.page, '13-identity-changed');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+
+    await ada.page.getByTestId('identity-warning').getByRole('link', { name: 'Verify Bob Babbage' }).click();
+    await ada.page.getByTestId('identity-changed').waitFor();
+    await ada.page.getByTestId('verification-state').getByText('Not verified yet.').waitFor();
+  });
+
+  it('a forgotten password is reset from the mailed link, and the password changes', async () => {
+    const dora = await openUser(browser, 'Dora', stack.webUrl);
+    await register(dora.page, { name: 'Dora Difference', email: 'dora@example.com' });
+    await signOut(dora.page);
+
+    await dora.page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await dora.page.getByLabel('Work email').fill('dora@example.com');
+    await dora.page.getByRole('button', { name: 'Send reset link' }).click();
+    await dora.page.getByText('a reset link is on its way').waitFor();
+    const link = await mailedLink(stack.stack.outboxDir, 'dora@example.com');
+    await dora.page.goto(link);
+    await dora.page.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
+    await dora.page.getByLabel('Repeat the new password').fill('a brand new passphrase');
+    await screenshot(dora.page, '14-reset-password');
+    expect(await seriousA11yViolations(dora.page)).toEqual([]);
+    await dora.page.getByRole('button', { name: 'Change password' }).click();
+    await dora.page.getByText('Your password has been changed.').waitFor();
+    await dora.page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(dora.page, 'dora@example.com', 'a brand new passphrase');
+
+    await dora.page.goto(`${stack.webUrl}/#/settings`);
+    await dora.page.getByLabel('Current password').fill('a brand new passphrase');
+    await dora.page.getByLabel('New password').fill('yet another passphrase');
+    await dora.page.getByRole('button', { name: 'Change password' }).click();
+    await dora.page.getByText('Password changed.').waitFor();
+    await signOut(dora.page);
+    await signIn(dora.page, 'dora@example.com', 'yet another passphrase');
+    expect(dora.problems).toEqual([]);
+    await dora.context.close();
   });
 
   it('no page error, console error or CSP violation on either side', () => {

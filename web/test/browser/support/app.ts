@@ -10,14 +10,15 @@ export async function register(page: Page, person: { name: string; email: string
   await page.getByLabel('Work email').fill(person.email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByTestId('new-chat').waitFor();
+  // Registering creates the device's identity, signed and one-time prekeys: the heaviest step of all.
+  await page.getByTestId('new-chat').waitFor({ timeout: 90_000 });
 }
 
-export async function signIn(page: Page, email: string): Promise<void> {
+export async function signIn(page: Page, email: string, secret = password): Promise<void> {
   await page.getByLabel('Work email').fill(email);
-  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password').fill(secret);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('new-chat').waitFor();
+  await page.getByTestId('new-chat').waitFor({ timeout: 90_000 });
 }
 
 /** Opens (or creates) the direct conversation with the person whose name starts with `name`. */
@@ -75,4 +76,12 @@ export async function messageAction(page: Page, text: string, action: 'reply' | 
 export async function safetyDigits(page: Page): Promise<string> {
   const text = await page.getByTestId('safety-digits').textContent();
   return (text ?? '').replace(/\D/g, '');
+}
+
+/** Signs out from the account menu (which erases this browser's keys and history). */
+export async function signOut(page: Page): Promise<void> {
+  await page.getByTestId('user-menu').click();
+  await page.getByTestId('sign-out').click();
+  await page.getByTestId('confirm-sign-out').click();
+  await page.getByTestId('login-form').waitFor();
 }
