@@ -562,7 +562,7 @@ export class Core {
     this.#renderConversations();
   }
 
-  async afterMembershipChange(conversationId: string): Promise<void> {
+  async afterMembershipChange(): Promise<void> {
     await this.refreshConversations();
     await this.catchUp();
   }

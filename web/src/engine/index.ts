@@ -180,17 +180,17 @@ export function createEngine(config: EngineConfig): Engine {
     async addMembers(conversationId, userIds) {
       const c = await ready();
       await api.post(`/conversations/${conversationId}/members`, { userIds });
-      await c.afterMembershipChange(conversationId);
+      await c.afterMembershipChange();
     },
     async removeMember(conversationId, userId) {
       const c = await ready();
       await api.del(`/conversations/${conversationId}/members/${userId}`);
-      await c.afterMembershipChange(conversationId);
+      await c.afterMembershipChange();
     },
     async changeRole(conversationId, userId, role) {
       const c = await ready();
       await api.patch(`/conversations/${conversationId}/members/${userId}`, { role });
-      await c.afterMembershipChange(conversationId);
+      await c.afterMembershipChange();
     },
     async leave(conversationId) {
       const c = await ready();
