@@ -495,7 +495,22 @@ describe('stale connections and bad frames', () => {
     for (const key of ['wrongTypes', 'notUuid', 'noEnvelopes', 'notBase64', 'extraField', 'badAck'] as const) {
       expect(answers[key], key).toMatchObject({ type: 'error', error: { code: 'validation_failed' } });
     }
-    // Over the 64 KiB ciphertext limit (a frame that size is over the WebSocket limits anyway: 1009).
+    // Over the 64 KiB ciphertext limit, in a 90 KB message sent as three 30 KB frames (API Gateway's
+    // frame limit is 32 KB, its message limit 128 KB): an error frame, not a closed socket.
+    const big = JSON.stringify({
+      action: 'message.send',
+      id: 'too-big',
+      conversationId: id,
+      message: { ...message, envelopes: [{ ...b1.address, type: 'signal', ciphertext: 'A'.repeat(90_000) }] },
+    });
+    const chunks = big.match(/[\s\S]{1,30000}/g) ?? [];
+    chunks.forEach((chunk, i) => {
+      a1.socket.send(chunk, { fin: i === chunks.length - 1 });
+    });
+    expect(await a1.waitFor((frame) => frame.id === 'too-big')).toMatchObject({
+      type: 'error',
+      error: { code: 'validation_failed' },
+    });
     const tooBig = await a1.client.post(`/conversations/${id}/messages`, {
       ...message,
       envelopes: [{ ...b1.address, type: 'signal', ciphertext: 'A'.repeat(90_000) }],

@@ -32,7 +32,7 @@ async function npmStart(env: Record<string, string>): Promise<Running> {
   child.stderr?.on('data', (chunk) => {
     output += chunk;
   });
-  await expect.poll(() => output, { timeout: 60_000, interval: 200 }).toContain('CipherTalk is running');
+  await expect.poll(() => output, { timeout: 110_000, interval: 200 }).toContain('CipherTalk is running');
   const find = (label: string) => new RegExp(`${label}\\s+(http://\\S+)`).exec(output)?.[1] ?? '';
   return { child, urls: { spa: find('SPA'), rest: find('REST API') }, output: () => output };
 }
@@ -47,7 +47,8 @@ afterEach(async () => {
   await exited;
 });
 
-describe('npm start', () => {
+// `npm start` builds the SPA first (vite build), which takes a while on a busy two-core machine.
+describe('npm start', { timeout: 120_000 }, () => {
   it('serves /health ok and the SPA on embedded defaults, keeping data under the data dir', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ciphertalk-start-'));
     const { urls, output } = await npmStart({ LOCAL_DATA_DIR: dataDir });
