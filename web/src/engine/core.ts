@@ -221,6 +221,9 @@ export class Core {
     await this.refreshConversations();
     await this.refreshDevices().catch((error) => this.#log('devices.refresh_failed', { error: String(error) }));
     await this.#topUpPreKeys().catch((error) => this.#log('prekeys.topup_failed', { error: String(error) }));
+    await this.#rotateSignedPreKeyIfStale().catch((error) =>
+      this.#log('signed_prekey.rotation_failed', { error: String(error) }),
+    );
     const WS = this.#config.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketConstructor | undefined);
     if (WS) {
       this.#socket = new Socket({
@@ -238,6 +241,10 @@ export class Core {
         log: this.#log,
       });
       this.#socket.start();
+    }
+    // Browsers tell when the network is back: reconnect and send at once instead of waiting for the backoff.
+    if (typeof globalThis.addEventListener === 'function') {
+      globalThis.addEventListener('online', this.#onOnline);
     }
     await this.catchUp();
     void this.flush();
@@ -300,6 +307,29 @@ export class Core {
     this.#log('device.registered', { deviceId: answer.device.deviceId });
   }
 
+  readonly #onOnline = () => {
+    void this.refresh();
+  };
+
+  /** A signed prekey older than a week is replaced; the old one stays (messages to it may still arrive). */
+  async #rotateSignedPreKeyIfStale(): Promise<void> {
+    const current = await this.#stores.signedPreKeys.loadSignedPreKey(this.#device.signedPreKeyId);
+    if (current && !current.isStale()) return;
+    const identity = IdentityKeyPair.deserialize(this.#device.identity);
+    const next = SignedPreKeyRecord.generate(this.#device.signedPreKeyId + 1, identity);
+    await this.#stores.signedPreKeys.storeSignedPreKey(next.id, next);
+    await this.#api.request('PUT', `/devices/${this.#device.deviceId}/signed-prekey`, {
+      signedPreKey: {
+        keyId: next.id,
+        publicKey: toBase64(next.keyPair.publicKey.serialize()),
+        signature: toBase64(next.signature),
+      },
+    });
+    this.#device = { ...this.#device, signedPreKeyId: next.id };
+    await this.#db.put(STORES.meta, this.#device, 'device');
+    this.#log('signed_prekey.rotated', { keyId: next.id });
+  }
+
   async #topUpPreKeys(): Promise<void> {
     const { devices } = await this.#api.get<DeviceListResponse>('/devices');
     const current = devices.find((d) => d.current);
@@ -319,6 +349,7 @@ export class Core {
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (typeof globalThis.removeEventListener === 'function') globalThis.removeEventListener('online', this.#onOnline);
     this.#socket?.stop();
     this.#socket = null;
     for (const timer of [this.#retryTimer, this.#refreshConvTimer]) if (timer) clearTimeout(timer);
@@ -470,7 +501,7 @@ export class Core {
     for (const conv of this.#serverConvs.values()) {
       const items = this.#sorted(conv.id);
       const lastSeq = Math.max(conv.lastSeq, ...items.map((i) => i.seq ?? 0));
-      const marker = this.#readMarkers.get(conv.id) ?? conv.lastSeq - conv.unreadCount;
+      const marker = Math.max(this.#readMarkers.get(conv.id) ?? 0, conv.lastSeq - conv.unreadCount);
       let unread = 0;
       let last: ItemRecord | undefined;
       for (const item of items) {
@@ -678,6 +709,7 @@ export class Core {
   async send(conversationId: string, text: string, replyTo?: MessageRef): Promise<MessageRef> {
     const trimmed = text.trim();
     if (trimmed.length === 0) throw new EngineError('empty', 'Nothing to send');
+    this.setTyping(conversationId, false);
     const contentId = randomUuid();
     const target = replyTo ? this.#findByContent(replyTo.conversationId, replyTo.contentId) : undefined;
     const content: Content = {
@@ -1165,7 +1197,14 @@ export class Core {
     status: 'delivered' | 'read',
     seq: number,
   ): Promise<void> {
-    if (userId === this.#userId) return;
+    if (userId === this.#userId) {
+      // Another of our devices read the conversation: it is read here too.
+      if (status === 'read' && seq > (this.#readMarkers.get(conversationId) ?? 0)) {
+        this.#readMarkers.set(conversationId, seq);
+        this.#renderConversations();
+      }
+      return;
+    }
     for (const item of [...this.#conversationItems(conversationId).values()]) {
       if (item.senderId !== this.#userId || item.seq === null || item.kind !== 'message') continue;
       const applies = status === 'read' ? item.seq <= seq : item.seq === seq;

@@ -47,6 +47,16 @@ describe('one user on two devices', () => {
     );
   });
 
+  it("clears the unread count on Bob's other device when he reads on one", async () => {
+    await eventually(() =>
+      expect(bobPhone.engine.conversations.value.find((c) => c.id === conversationId)?.unreadCount).toBe(1),
+    );
+    await bob.engine.markRead(conversationId);
+    await eventually(() =>
+      expect(bobPhone.engine.conversations.value.find((c) => c.id === conversationId)?.unreadCount).toBe(0),
+    );
+  });
+
   it("warns Alice, who had verified Bob, that Bob's safety number changed", async () => {
     const number = await alice.engine.safetyNumber(bob.id);
     expect(number).toMatchObject({ verified: false, identityChanged: true });
