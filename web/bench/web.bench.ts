@@ -5,8 +5,8 @@
  * statically), gzipped as a CDN would send them. The crypto core (libsodium) is a dynamic import, loaded after
  * the first paint, and is reported apart.
  * Time: first-contentful-paint in Debian's Chromium over cold loads (a fresh browser context each: empty cache)
- * of the SPA served by the local twin's web server, with the API on the same stack; also when the sign-in form is
- * on screen (the app booted and read /config.json) and the load event. Floor: FCP of a static one-line HTML page
+ * of the SPA served by the local twin's web server, with the API on the same stack; also the app's own
+ * `ciphertalk:interactive` mark (rendered after reading /config.json, the sign-in form up) and the load event. Floor: FCP of a static one-line HTML page
  * from the same server in the same run. Loopback, fixed counts, exits by itself.
  */
 import { execFile } from 'node:child_process';
@@ -84,7 +84,7 @@ async function measure(browser: Browser, url: string, waitForApp: boolean) {
     let app = 0;
     if (waitForApp) {
       await page.waitForSelector('[data-testid="login-form"]');
-      app = await page.evaluate(() => performance.now());
+      app = await page.evaluate(() => performance.getEntriesByName('ciphertalk:interactive')[0]?.startTime ?? -1);
     }
     return { fcp, load, app };
   } finally {
@@ -143,6 +143,8 @@ async function main() {
       floor.push((await measure(browser, `${webUrl}/floor.html`, false)).fcp);
     }
     const fcp = app.map((r) => r.fcp);
+    const interactive = app.map((r) => r.app);
+    const loadEvent = app.map((r) => r.load);
     const kb = (bytes: number) => (bytes / 1024).toFixed(1);
     const ms = (value: number) => `${value.toFixed(0)} ms`;
     const verdict = (ok: boolean) => (ok ? 'within budget' : 'OVER BUDGET');
@@ -158,28 +160,8 @@ async function main() {
       '                         p50        p95',
       `FCP, the SPA       ${ms(percentile(fcp, 50)).padStart(9)}  ${ms(percentile(fcp, 95)).padStart(9)}   budget < ${budgets.fcpMs} ms: ${verdict(percentile(fcp, 95) < budgets.fcpMs)}`,
       `FCP, floor page    ${ms(percentile(floor, 50)).padStart(9)}  ${ms(percentile(floor, 95)).padStart(9)}   (static one-line HTML, same server)`,
-      `sign-in form shown ${ms(
-        percentile(
-          app.map((r) => r.app),
-          50,
-        ),
-      ).padStart(9)}  ${ms(
-        percentile(
-          app.map((r) => r.app),
-          95,
-        ),
-      ).padStart(9)}   (app booted, /config.json read)`,
-      `load event         ${ms(
-        percentile(
-          app.map((r) => r.load),
-          50,
-        ),
-      ).padStart(9)}  ${ms(
-        percentile(
-          app.map((r) => r.load),
-          95,
-        ),
-      ).padStart(9)}`,
+      `interactive        ${ms(percentile(interactive, 50)).padStart(9)}  ${ms(percentile(interactive, 95)).padStart(9)}   (the app's mark after its first render: /config.json read, sign-in form up)`,
+      `load event         ${ms(percentile(loadEvent, 50)).padStart(9)}  ${ms(percentile(loadEvent, 95)).padStart(9)}`,
       '',
     ];
     process.stdout.write(lines.join('\n'));

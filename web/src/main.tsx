@@ -19,6 +19,9 @@ async function start(element: HTMLElement): Promise<void> {
   }
   const engine = createEngine({ apiUrl: config.apiUrl, wsUrl: config.wsUrl });
   render(<App engine={engine} />, element);
+  // The app answers input from here on (the sign-in form, or the splash while a session resumes): a mark for
+  // real-user monitoring and for `npm run bench:web`.
+  performance.mark('ciphertalk:interactive');
   await engine.resume();
 }
 
