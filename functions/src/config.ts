@@ -65,6 +65,18 @@ const Env = z.object({
    * the retention sweep deletes older deliveries and sender-key ciphertexts.
    */
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** The largest attachment (its ciphertext), in bytes. */
+  ATTACHMENT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(100 * 1024 * 1024),
+  /** What one user's attachments may add up to, in bytes. */
+  ATTACHMENT_QUOTA_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 ** 3),
   /** Path of the refresh cookie: the API's `/auth` prefix as the browser sees it. */
   REFRESH_COOKIE_PATH: z.string().startsWith('/').default('/auth'),
 });
@@ -110,6 +122,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     messageRetentionDays: e.MESSAGE_RETENTION_DAYS,
+    attachments: { maxBytes: e.ATTACHMENT_MAX_BYTES, quotaBytes: e.ATTACHMENT_QUOTA_BYTES },
     mail: {
       mailer: e.MAILER,
       outboxDir: e.MAIL_OUTBOX_DIR,

@@ -53,6 +53,7 @@ const clientAccess: Readonly<Record<string, FunctionAccess>> = {
   redis: { redis: true },
   connectionRegistry: { redis: true },
   s3: { attachments: 'readWrite' },
+  objectStore: { attachments: 'readWrite' },
   dynamodb: { rateLimits: 'readWrite', audit: 'readWrite' },
   connectionsApi: { manageConnections: true },
   realtime: { redis: true, manageConnections: true },

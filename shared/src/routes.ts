@@ -78,8 +78,14 @@ export const functions = {
     timeoutSeconds: 10,
     memoryMb: 512,
   },
+  attachments: {
+    description: '/attachments*: upload slots (presigned POST) and downloads (presigned GET) of encrypted files',
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
   retention: {
-    description: 'Scheduled: deletes deliveries and sender-key ciphertexts older than MESSAGE_RETENTION_DAYS',
+    description:
+      'Scheduled: deletes deliveries and sender-key ciphertexts past MESSAGE_RETENTION_DAYS and unreferenced uploads',
     timeoutSeconds: 300,
     memoryMb: 256,
   },
@@ -153,6 +159,8 @@ export const restApi = {
     { method: 'POST', path: '/conversations/{conversationId}/read', function: 'conversations', auth: 'jwt' },
     { method: 'GET', path: '/conversations/{conversationId}/presence', function: 'conversations', auth: 'jwt' },
     { method: 'GET', path: '/sync', function: 'conversations', auth: 'jwt' },
+    { method: 'POST', path: '/attachments', function: 'attachments', auth: 'jwt' },
+    { method: 'GET', path: '/attachments/{attachmentId}', function: 'attachments', auth: 'jwt' },
     { method: 'POST', path: '/sync/ack', function: 'conversations', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],
 } as const;

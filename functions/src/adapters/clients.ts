@@ -12,6 +12,7 @@ import type { ConnectionRegistry } from '#ports/connection-registry.ts';
 import type { ConnectionsApi } from '#ports/connections-api.ts';
 import type { Db } from '#ports/db.ts';
 import type { Mailer } from '#ports/mailer.ts';
+import type { ObjectStore } from '#ports/object-store.ts';
 import type { PasswordHasher } from '#ports/passwords.ts';
 import type { RateLimiter } from '#ports/rate-limiter.ts';
 import { createArgon2Hasher } from './argon2-passwords.ts';
@@ -26,6 +27,7 @@ import { MemoryConnectionRegistry } from './memory-registry.ts';
 import { OutboxMailer } from './outbox-mailer.ts';
 import { createRedisCluster } from './redis-cluster.ts';
 import { RedisConnectionRegistry } from './redis-registry.ts';
+import { S3ObjectStore } from './s3-object-store.ts';
 import { SesMailer } from './ses-mailer.ts';
 
 /**
@@ -104,3 +106,6 @@ export const mailer = once((): Mailer => {
 
 /** Who is connected, and how to reach them: what fan-out and presence take. */
 export const realtime = once((): Realtime => ({ registry: connectionRegistry(), connections: connectionsApi() }));
+
+/** The attachments bucket: presigned uploads and downloads, size checks, tags. */
+export const objectStore = once((): ObjectStore => new S3ObjectStore(s3(), config.s3.attachmentsBucket));

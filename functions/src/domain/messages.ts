@@ -10,6 +10,8 @@ import {
   type TimelineQuery,
 } from '@ciphertalk/shared/protocol';
 import type { Db } from '#ports/db.ts';
+import type { ObjectStore } from '#ports/object-store.ts';
+import { AttachmentInvalidError, checkAttachments } from './attachments.ts';
 import { AppError, ForbiddenError, NotFoundError } from './errors.ts';
 import type { Principal } from './sessions.ts';
 
@@ -59,35 +61,40 @@ export interface StoredMessage {
 }
 
 /**
- * Stores a message in one database round trip (the `send_message` function of migration 0007): checks
+ * Stores a message in one database round trip (the `send_message` function of migrations 0007, 0008): checks
  * the sender is a member on a live device, that the envelopes (or the sender-key recipients) are exactly
  * the live devices of the members but the sending one, answers a retry with the stored seq, and writes the
  * message at the conversation's next seq with one delivery per recipient device.
  */
 export async function storeMessage(
-  db: Db,
+  deps: { readonly db: Db; readonly store: ObjectStore },
   sender: DeviceRef,
   conversationId: string,
   request: SendMessageRequest,
 ): Promise<StoredMessage> {
+  const { db } = deps;
+  const attachmentIds = request.attachmentIds?.map((id) => id.toLowerCase()) ?? [];
+  if (attachmentIds.length > 0) await checkAttachments(deps, sender, conversationId, attachmentIds);
   const recipients = 'envelopes' in request ? request.envelopes : request.recipients;
   const senderKey = 'senderKeyCiphertext' in request ? request.senderKeyCiphertext : null;
   const [row] = await db.query<{
-    outcome: 'created' | 'duplicate' | 'not_member' | 'devices_changed';
+    outcome: 'created' | 'duplicate' | 'not_member' | 'devices_changed' | 'bad_attachments';
     seq: string | null;
     created_at: Date | null;
     issues: { path: string; message: string }[] | null;
     member_ids: string | null;
-  }>('SELECT * FROM send_message($1::uuid, $2::uuid, $3::int, $4::uuid, $5::jsonb, $6::text)', [
+  }>('SELECT * FROM send_message($1::uuid, $2::uuid, $3::int, $4::uuid, $5::jsonb, $6::text, $7::jsonb)', [
     conversationId,
     sender.userId,
     String(sender.deviceId),
     request.clientMessageId,
     JSON.stringify(recipients),
     senderKey,
+    JSON.stringify(attachmentIds),
   ]);
   if (!row || row.outcome === 'not_member') throw notFound();
   if (row.outcome === 'devices_changed') throw new DevicesChangedError(row.issues ?? []);
+  if (row.outcome === 'bad_attachments') throw new AttachmentInvalidError(row.issues ?? []);
   return {
     conversationId,
     seq: Number(row.seq),

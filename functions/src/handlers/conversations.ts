@@ -19,7 +19,7 @@ import {
   type TimelineResponse,
   UpdateConversationRequest,
 } from '@ciphertalk/shared/protocol';
-import { db, realtime } from '#adapters/clients.ts';
+import { db, objectStore, realtime } from '#adapters/clients.ts';
 import {
   addMembers,
   type ConversationDeps,
@@ -130,7 +130,7 @@ export const handler = routes({
     async (request) => {
       const { conversationId } = request.path;
       const sender = await sendingDevice(db(), principalOf(request.event), conversationId);
-      const stored = await storeMessage(db(), sender, conversationId, request.body);
+      const stored = await storeMessage({ db: db(), store: objectStore() }, sender, conversationId, request.body);
       if (stored.created) {
         await deliverMessage(realtime(), sender, stored, request.body).catch((error: unknown) =>
           logger.warn('could not deliver live; recipients will sync', { error: String(error) }),

@@ -1,5 +1,5 @@
 import { ClientFrame } from '@ciphertalk/shared/protocol';
-import { connectionRegistry, db, realtime } from '#adapters/clients.ts';
+import { connectionRegistry, db, objectStore, realtime } from '#adapters/clients.ts';
 import { UnauthorizedError } from '#domain/errors.ts';
 import { deliverMessage, publishDelivered } from '#domain/fanout.ts';
 import { acknowledge, type DeviceRef, storeMessage } from '#domain/messages.ts';
@@ -35,7 +35,12 @@ export const handler = frameHandler(ClientFrame, async ({ frame, connectionId })
   switch (frame.action) {
     case 'message.send': {
       // Durable first (one statement); then the sender's ack and the deliveries go out together.
-      const stored = await storeMessage(db(), device, frame.conversationId, frame.message);
+      const stored = await storeMessage(
+        { db: db(), store: objectStore() },
+        device,
+        frame.conversationId,
+        frame.message,
+      );
       const { seq, createdAt, created } = stored;
       const [, result] = await Promise.all([
         reply(connectionId, { type: 'ack', id: frame.id, seq, createdAt, created }),

@@ -141,11 +141,11 @@ export class Data extends Construct {
     });
   }
 
-  /** The SPA at these origins may PUT and GET attachments with presigned URLs. */
+  /** The SPA at these origins may upload (presigned POST) and GET attachments with presigned URLs. */
   allowBrowserUploads(origins: readonly string[]): void {
     this.attachmentsBucket.addCorsRule({
       allowedOrigins: [...origins],
-      allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.HEAD],
+      allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.POST, s3.HttpMethods.HEAD],
       allowedHeaders: ['content-type', 'content-length', 'x-amz-*'],
       exposedHeaders: ['etag'],
       maxAge: 3600,

@@ -1,4 +1,10 @@
 import type { z } from 'zod';
+import {
+  AttachmentDownloadResponse,
+  AttachmentPath,
+  CreateAttachmentRequest,
+  CreateAttachmentResponse,
+} from './attachments.ts';
 import { AuditQuery, AuditResponse } from './audit.ts';
 import {
   ChangePasswordRequest,
@@ -270,6 +276,18 @@ export const restContract = {
     query: SyncQuery,
     success: [200, SyncResponse],
     errors: [403],
+  },
+  'POST /attachments': {
+    summary: 'An upload slot (presigned POST pinning key, exact size and type) for an encrypted file',
+    body: CreateAttachmentRequest,
+    success: [201, CreateAttachmentResponse],
+    errors: [403, 404, 413],
+  },
+  'GET /attachments/{attachmentId}': {
+    summary: 'A short-lived presigned GET of the ciphertext: members of its conversation (and its uploader) only',
+    path: AttachmentPath,
+    success: [200, AttachmentDownloadResponse],
+    errors: [404],
   },
   'POST /sync/ack': {
     summary: "Acknowledges deliveries to the caller's device: they leave its inbox and the senders learn",

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_ATTACHMENTS_PER_MESSAGE } from './attachments.ts';
 import { UserId } from './auth.ts';
 import { MAX_DEVICES_PER_USER } from './devices.ts';
 
@@ -157,8 +158,19 @@ const distinctDevices = (list: readonly DeviceAddress[]) =>
  * Pairwise traffic (direct conversations, sender-key distribution): one envelope for every live device of
  * every member except the sending device.
  */
+/** Attachments the message carries (their keys are inside the ciphertext); checked by the server. */
+const AttachmentIds = z
+  .array(z.uuid())
+  .min(1)
+  .max(MAX_ATTACHMENTS_PER_MESSAGE)
+  .refine((ids) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length, {
+    message: 'Attachment ids must be distinct',
+  })
+  .optional();
+
 export const PairwiseMessage = z.strictObject({
   clientMessageId: z.uuid(),
+  attachmentIds: AttachmentIds,
   envelopes: z.array(Envelope).max(MAX_ENVELOPES).refine(distinctDevices, { message: 'One envelope per device' }),
 });
 /**
@@ -167,6 +179,7 @@ export const PairwiseMessage = z.strictObject({
  */
 export const SenderKeyMessage = z.strictObject({
   clientMessageId: z.uuid(),
+  attachmentIds: AttachmentIds,
   senderKeyCiphertext: CiphertextB64,
   recipients: z.array(DeviceAddress).max(MAX_ENVELOPES).refine(distinctDevices, { message: 'One entry per device' }),
 });

@@ -23,6 +23,13 @@ export const ErrorCode = {
    * `extra`): fetch the missing devices' bundles, drop the extra ones, and send again.
    */
   DevicesChanged: 'devices_changed',
+  /**
+   * A message names an attachment that is unknown, not the sender's, for another conversation, already used,
+   * or whose upload is missing or not the declared size (`issues`: the attachment ids).
+   */
+  AttachmentInvalid: 'attachment_invalid',
+  /** The user's attachments would pass their storage quota. */
+  QuotaExceeded: 'quota_exceeded',
   Forbidden: 'forbidden',
   NotFound: 'not_found',
   Conflict: 'conflict',

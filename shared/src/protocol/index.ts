@@ -1,3 +1,4 @@
+export * from './attachments.ts';
 export * from './audit.ts';
 export * from './auth.ts';
 export * from './contract.ts';

@@ -1,0 +1,32 @@
+import {
+  type AttachmentDownloadResponse,
+  AttachmentPath,
+  CreateAttachmentRequest,
+  type CreateAttachmentResponse,
+} from '@ciphertalk/shared/protocol';
+import { db, objectStore } from '#adapters/clients.ts';
+import { config } from '#config';
+import { type AttachmentDeps, createUpload, downloadLink } from '#domain/attachments.ts';
+import { httpHandler, json } from '#lib/http.ts';
+import { principalOf } from '#lib/principal.ts';
+import { routes } from '#lib/router.ts';
+
+const deps = (): AttachmentDeps => ({ db: db(), store: objectStore(), limits: config.attachments });
+
+/**
+ * `/attachments*`: upload slots for encrypted files (a presigned POST straight to S3) and short-lived
+ * download links for members of the conversation an attachment was sent in.
+ */
+export const handler = routes({
+  'POST /attachments': httpHandler({ body: CreateAttachmentRequest }, async (request) => {
+    const { userId } = principalOf(request.event);
+    const created = await createUpload(deps(), userId, request.body);
+    return json(201, created satisfies CreateAttachmentResponse);
+  }),
+
+  'GET /attachments/{attachmentId}': httpHandler({ path: AttachmentPath }, async (request) => {
+    const { userId } = principalOf(request.event);
+    const link = await downloadLink(deps(), userId, request.path.attachmentId);
+    return json(200, link satisfies AttachmentDownloadResponse);
+  }),
+});
