@@ -82,6 +82,8 @@ const PAGE = 50;
 const TYPING_TTL_MS = 6000;
 const TYPING_THROTTLE_MS = 3000;
 const SEND_ATTEMPTS = 4;
+/** API Gateway refuses WebSocket frames over 32 KB: bigger messages go over REST. */
+const WS_SEND_MAX_CHARS = 30_000;
 
 interface LocalDevice {
   deviceId: number | null;
@@ -1053,8 +1055,26 @@ export class Core {
     }
   }
 
+  /**
+   * Stores a message: over the WebSocket (`message.send`) when connected and the frame fits API Gateway's
+   * 32 KB, else (or when the socket drops or times out) over REST. Both are idempotent on clientMessageId.
+   */
   async #postMessage(conversationId: string, message: SendMessageRequest): Promise<SendMessageResponse> {
-    return this.#api.post<SendMessageResponse>(`/conversations/${conversationId}/messages`, message);
+    const socket = this.#socket;
+    if (socket?.online && JSON.stringify(message).length < WS_SEND_MAX_CHARS) {
+      try {
+        const ack = await socket.request({ action: 'message.send', conversationId, message });
+        if (ack.seq !== undefined && ack.createdAt !== undefined) {
+          this.#log('message.via_ws', { conversationId, seq: ack.seq });
+          return { seq: ack.seq, createdAt: ack.createdAt };
+        }
+      } catch (error) {
+        if (!isEngineError(error, 'offline') && !isEngineError(error, 'timeout')) throw error;
+      }
+    }
+    const stored = await this.#api.post<SendMessageResponse>(`/conversations/${conversationId}/messages`, message);
+    this.#log('message.via_rest', { conversationId, seq: stored.seq });
+    return stored;
   }
 
   /** One sender-key operation per group at a time: rotation, distribution and encryption must not interleave. */

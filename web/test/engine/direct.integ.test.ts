@@ -43,6 +43,7 @@ describe('direct conversation between two engines', () => {
     await eventually(() => expect(texts(alice.engine, conversationId)).toEqual(['Hello Bob', 'Hi Alice']));
     const reply = messages(alice.engine, conversationId)[1];
     expect(reply?.replyTo).toMatchObject({ contentId: received?.contentId, text: 'Hello Bob' });
+    expect(alice.events).toContain('message.via_ws'); // message.send over the socket, not REST
     // Bob's device acknowledged Alice's message: the server tells Alice it was delivered.
     await eventually(() => expect(messages(alice.engine, conversationId)[0]?.state).toBe('delivered'));
   });

@@ -18,6 +18,8 @@ export interface Network {
   loseAnswerTo(pattern: RegExp): void;
   /** Cuts the network: requests fail and open sockets drop. */
   goOffline(): void;
+  /** WebSockets only (REST still works): open sockets drop and new ones fail. */
+  blockSockets(blocked: boolean): void;
   goOnline(): void;
 }
 
@@ -25,6 +27,7 @@ export function network(): Network {
   let cookie: string | null = null;
   const sockets = new Set<WebSocket>();
   const lose: RegExp[] = [];
+  let socketsBlocked = false;
   const net: Network = {
     offline: false,
     fetch: async (input, init) => {
@@ -48,7 +51,7 @@ export function network(): Network {
     WebSocket: class extends WebSocket {
       constructor(url: string) {
         super(url);
-        if (net.offline) {
+        if (net.offline || socketsBlocked) {
           queueMicrotask(() => this.terminate());
           return;
         }
@@ -65,6 +68,10 @@ export function network(): Network {
     },
     goOnline() {
       net.offline = false;
+    },
+    blockSockets(blocked) {
+      socketsBlocked = blocked;
+      if (blocked) for (const socket of sockets) socket.terminate();
     },
   };
   return net;
