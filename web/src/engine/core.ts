@@ -188,6 +188,7 @@ export class Core {
   readonly #resendAsked = new Set<string>();
   readonly #oldestReached = new Set<string>();
   readonly #groupLocks = new Map<string, Promise<unknown>>();
+  #lastQueuedAt = 0;
   readonly #pendingAcks: { conversationId: string; seq: number }[] = [];
   #queue: Promise<unknown> = Promise.resolve();
   #flushing: Promise<void> | null = null;
@@ -824,13 +825,19 @@ export class Core {
     return item;
   }
 
+  /** Strictly increasing, so the outbox keeps the order of sends made within one millisecond. */
+  #nextQueuedAt(): number {
+    this.#lastQueuedAt = Math.max(Date.now(), this.#lastQueuedAt + 0.001);
+    return this.#lastQueuedAt;
+  }
+
   async #queueContent(conversationId: string, content: Content): Promise<void> {
     const record: OutboxRecord = {
       contentId: content.id,
       conversationId,
       clientMessageId: randomUuid(),
       content,
-      queuedAt: Date.now() + Math.random() / 1000,
+      queuedAt: this.#nextQueuedAt(),
     };
     await this.#db.put(STORES.outbox, record);
     void this.flush();
