@@ -31,8 +31,8 @@ export function MainLayout() {
     main.current?.querySelector<HTMLElement>('[data-autofocus]')?.focus();
   }, [current]);
 
-  // Back online: reconnect and send what waited in the outbox now, rather than at the next backoff step.
-  useEffect(() => watchNetwork(() => void engine.refresh().catch(() => undefined)), [engine]);
+  // The offline banner follows the browser's network events (the engine reconnects on `online` by itself).
+  useEffect(() => watchNetwork(), []);
 
   useEffect(() => {
     const openShortcuts = () => setShortcutsOpen(true);
@@ -47,7 +47,9 @@ export function MainLayout() {
         navigate(paths.newDirect);
       } else if (!typing && event.key === '/' && !event.ctrlKey && !event.metaKey) {
         event.preventDefault();
-        document.getElementById('search-messages')?.focus();
+        const search = document.getElementById('search-messages') as HTMLInputElement | null;
+        search?.focus();
+        search?.select();
       } else if (!typing && event.key === '?') {
         event.preventDefault();
         setShortcutsOpen(true);

@@ -163,6 +163,34 @@ describe('two people in a direct conversation', () => {
     await waitForMessage(ada.page, bernoulli);
   });
 
+  it('the keyboard alone gets around: shortcuts, search, conversations, sending', async () => {
+    const focused = () => ada.page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent);
+    await ada.page.keyboard.press('Alt+N');
+    await ada.page.getByRole('heading', { name: 'New chat' }).waitFor();
+    expect(await focused()).toBe('New chat');
+    await ada.page.keyboard.press('/');
+    expect(await focused()).toBe('search-messages');
+    await ada.page.keyboard.type('analytical');
+    await ada.page.keyboard.press('Enter');
+    await ada.page.getByTestId('search-hit').filter({ hasText: 'analytical' }).waitFor();
+
+    await ada.page.keyboard.press('Alt+ArrowDown');
+    await ada.page.getByTestId('chat-view').waitFor();
+    expect(await focused()).toBe('composer-input');
+    await ada.page.keyboard.type(say('Typed without touching the mouse'));
+    await ada.page.keyboard.press('Enter');
+    await waitForMessage(bob.page, 'Typed without touching the mouse');
+
+    await ada.page.keyboard.press('Tab');
+    await ada.page.keyboard.press('?');
+    const dialog = ada.page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await dialog.waitFor();
+    await screenshot(ada.page, '15-shortcuts');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+    await ada.page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
   it('settings, devices and details pages, and a phone-sized screen', async () => {
     await ada.page.getByTestId('user-menu').click();
     await ada.page.locator('#user-menu').getByRole('link', { name: 'Settings' }).click();

@@ -109,6 +109,12 @@ describe('offline and back', () => {
     const page = await bob.context.newPage();
     watch(page, bob.problems);
     await page.goto(stack.webUrl);
+    await page
+      .getByTestId('conversation-row')
+      .filter({ hasText: 'Ada Lovelace' })
+      .getByTestId('unread-badge')
+      .getByText(/^[2-9]/)
+      .waitFor();
     await openConversation(page, 'Ada Lovelace');
     for (const text of texts) await waitForMessage(page, text);
     for (const text of [...texts, 'Offline one', 'First, while both of us are online'])
