@@ -29,7 +29,7 @@ export function ChatHeader(props: { conversation: ConversationView }) {
       <Avatar id={c.peer?.userId ?? c.id} name={c.title} presence={c.peer?.presence} />
       <div class="chat-header__text">
         <h1 class="chat-header__title" tabIndex={-1} data-autofocus data-testid="chat-title">
-          {c.title}
+          <span class="chat-header__name">{c.title}</span>
           {verified && (
             <span class="verified-badge" data-testid="verified-badge">
               <Icon name="shield" /> Verified

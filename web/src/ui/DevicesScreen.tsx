@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { paths } from '../store/route.ts';
 import { useEngine } from './engine-context.ts';
 import { FormAlert } from './FormAlert.tsx';
-import { formatFull } from './format.ts';
+import { formatMedium } from './format.ts';
 import { Icon } from './Icon.tsx';
 import { PageHeader } from './PageHeader.tsx';
 import { useAction } from './use-action.ts';
@@ -35,7 +35,7 @@ export function DevicesScreen() {
                   {d.current && <span class="badge badge--quiet">This browser</span>}
                 </span>
                 <span class="device__meta">
-                  Added {formatFull(d.createdAt)} · last active {formatFull(d.lastSeenAt)} · {d.preKeysRemaining}{' '}
+                  Added {formatMedium(d.createdAt)} · last active {formatMedium(d.lastSeenAt)} · {d.preKeysRemaining}{' '}
                   one-time keys left
                 </span>
               </span>

@@ -4,9 +4,11 @@ const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'nu
 const dayWithYearFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
 const shortDayFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
+const mediumFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 export const formatTime = (iso: string) => timeFormat.format(new Date(iso));
 export const formatFull = (iso: string) => fullFormat.format(new Date(iso));
+export const formatMedium = (iso: string) => mediumFormat.format(new Date(iso));
 
 /** `YYYY-MM-DD` in local time: the key messages are grouped by. */
 export function dayKey(iso: string): string {

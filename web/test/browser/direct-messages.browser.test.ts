@@ -248,6 +248,22 @@ describe('two people in a direct conversation', () => {
     await ada.page.getByTestId('verification-state').getByText('Not verified yet.').waitFor();
   });
 
+  it('a second browser appears under Devices, and revoking it there ends its session', async () => {
+    const laptop = await openUser(browser, 'Bob laptop', stack.webUrl);
+    await signIn(laptop.page, 'bob@example.com');
+    await bob.page.goto(`${stack.webUrl}/#/devices`);
+    await bob.page.getByTestId('device').nth(1).waitFor();
+    expect(await bob.page.getByTestId('device').count()).toBe(2);
+    const other = bob.page.getByTestId('device').filter({ hasNotText: 'This browser' });
+    await other.getByRole('button', { name: /^Revoke/ }).click();
+    await other.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await bob.page.getByTestId('device').nth(1).waitFor({ state: 'detached' });
+    // Its session ended with it: the next load of that browser asks for a sign-in.
+    await laptop.page.reload();
+    await laptop.page.getByTestId('login-form').waitFor();
+    await laptop.context.close();
+  });
+
   it('a forgotten password is reset from the mailed link, and the password changes', async () => {
     const dora = await openUser(browser, 'Dora', stack.webUrl);
     await register(dora.page, { name: 'Dora Difference', email: 'dora@example.com' });
