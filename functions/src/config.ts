@@ -77,11 +77,26 @@ const Env = z.object({
     .int()
     .min(1024)
     .default(10 * 1024 ** 3),
+  /** Comma-separated STUN URLs handed to callers (e.g. `stun:stun.example.com:3478`); none by default. */
+  STUN_URLS: z.string().default(''),
+  /** Comma-separated TURN URLs (`turn:` / `turns:`); with a shared secret, callers get short-lived credentials. */
+  TURN_URLS: z.string().default(''),
+  /** The TURN server's REST-API shared secret (coturn `static-auth-secret`) itself: locally only. */
+  TURN_SECRET: z.string().min(16).optional(),
+  /** In AWS instead: the Secrets Manager secret holding it (SecretString), read once per container. */
+  TURN_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   /** Path of the refresh cookie: the API's `/auth` prefix as the browser sees it. */
   REFRESH_COOKIE_PATH: z.string().startsWith('/').default('/auth'),
 });
 
 export type Config = ReturnType<typeof parseConfig>;
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 export function parseConfig(env: Record<string, string | undefined>) {
   const parsed = Env.safeParse(env);
@@ -123,6 +138,13 @@ export function parseConfig(env: Record<string, string | undefined>) {
     trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     messageRetentionDays: e.MESSAGE_RETENTION_DAYS,
     attachments: { maxBytes: e.ATTACHMENT_MAX_BYTES, quotaBytes: e.ATTACHMENT_QUOTA_BYTES },
+    ice: {
+      stunUrls: list(e.STUN_URLS),
+      turnUrls: list(e.TURN_URLS),
+      turnSecret: e.TURN_SECRET,
+      turnSecretArn: e.TURN_SECRET_ARN,
+      ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS,
+    },
     mail: {
       mailer: e.MAILER,
       outboxDir: e.MAIL_OUTBOX_DIR,

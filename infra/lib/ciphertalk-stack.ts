@@ -26,6 +26,9 @@ export interface CipherTalkStackProps extends StackProps {
 
 export const defaultWebDistDir = join(repoRoot, 'web', 'dist');
 
+/** Where attachment objects live in the bucket (functions/src/domain/attachments.ts `objectKey`). */
+export const attachmentObjectPrefix = 'attachments/*';
+
 /**
  * The route table as the stack reads it. Widened on purpose: the stack deploys
  * whatever the table lists, including what later issues add (an authorizer).
@@ -134,6 +137,9 @@ export class CipherTalkStack extends Stack {
       // The browser sees the API under the stage path of the site (see Web): the refresh cookie's path.
       REFRESH_COOKIE_PATH: `/${stageName}/auth`,
       MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
+      STUN_URLS: config.calls.stunUrls.join(','),
+      TURN_URLS: config.calls.turnUrls.join(','),
+      ...(config.calls.turnSecretArn ? { TURN_SECRET_ARN: config.calls.turnSecretArn } : {}),
       ...(config.mailFrom ? { MAIL_FROM: config.mailFrom } : {}),
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };
@@ -226,6 +232,15 @@ export class CipherTalkStack extends Stack {
     const { data } = this;
     if (access.database) data.grantDatabase(fn);
     if (access.attachments === 'readWrite') data.attachmentsBucket.grantReadWrite(fn);
+    if (access.attachments === 'objects') {
+      // HeadObject is authorised by s3:GetObject; a presigned POST by s3:PutObject (+ PutObjectTagging for its tag).
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'],
+          resources: [data.attachmentsBucket.arnForObjects(attachmentObjectPrefix)],
+        }),
+      );
+    }
     if (access.attachments === 'head') {
       // HeadBucket is authorised by s3:ListBucket on the bucket itself (not its objects).
       fn.addToRolePolicy(
@@ -256,6 +271,14 @@ export class CipherTalkStack extends Stack {
       );
     }
     if (access.jwtKey) data.jwtKey.grantRead(fn);
+    if (access.turnSecret && this.config.calls.turnSecretArn) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [this.config.calls.turnSecretArn],
+        }),
+      );
+    }
     if (access.manageConnections) this.realtime.grantManageConnections(fn);
     if (access.sendMail) {
       // The sender's address and its domain: SES authorises a send against whichever identity is verified.

@@ -32,6 +32,12 @@ export interface CipherTalkConfig {
   readonly alarmEmail?: string;
   /** Sender of account mail (`Name <address>`): an SES identity verified in the account. */
   readonly mailFrom?: string;
+  /** WebRTC: STUN and TURN URLs handed to callers, and the Secrets Manager ARN of the TURN shared secret. */
+  readonly calls: {
+    readonly stunUrls: readonly string[];
+    readonly turnUrls: readonly string[];
+    readonly turnSecretArn?: string;
+  };
 }
 
 export const defaults: CipherTalkConfig = {
@@ -42,6 +48,7 @@ export const defaults: CipherTalkConfig = {
   allowedOrigins: [],
   network: { maxAzs: 2, natGateways: 1 },
   api: { throttleRateLimit: 100, throttleBurstLimit: 200 },
+  calls: { stunUrls: [], turnUrls: [] },
 };
 
 /** Reads `ciphertalk:*` context over the defaults; fails naming the key whose value is unusable. */
@@ -87,6 +94,21 @@ export function readConfig(node: Node): CipherTalkConfig {
     if (!/^https:\/\/[^/]+$/.test(origin))
       throw new Error(`ciphertalk:allowedOrigins: "${origin}" is not an https origin`);
   }
+  const urls = (key: string, schemes: RegExp) => {
+    const list = (str(key) ?? '')
+      .split(',')
+      .map((url) => url.trim())
+      .filter(Boolean);
+    for (const url of list) if (!schemes.test(url)) throw new Error(`ciphertalk:${key}: "${url}" is not a ${schemes}`);
+    return list;
+  };
+  const turnSecretArn = str('turnSecretArn');
+  if (turnSecretArn && !turnSecretArn.startsWith('arn:')) throw new Error('ciphertalk:turnSecretArn must be an ARN');
+  const calls = {
+    stunUrls: urls('stunUrls', /^stuns?:/),
+    turnUrls: urls('turnUrls', /^turns?:/),
+    ...(turnSecretArn ? { turnSecretArn } : {}),
+  };
   const alarmEmail = str('alarmEmail');
   const mailFrom = str('mailFrom');
   if (mailFrom && !/@[^@\s>]+\.[^@\s>]+>?$/.test(mailFrom))
@@ -114,5 +136,6 @@ export function readConfig(node: Node): CipherTalkConfig {
     },
     ...(alarmEmail ? { alarmEmail } : {}),
     ...(mailFrom ? { mailFrom } : {}),
+    calls,
   };
 }

@@ -13,13 +13,18 @@ export const functionsDir = join(repoRoot, 'functions');
 export interface FunctionAccess {
   readonly database?: boolean;
   readonly redis?: boolean;
-  /** `head`: HeadBucket only (health check). */
-  readonly attachments?: 'head' | 'readWrite';
+  /**
+   * `head`: HeadBucket only (health check). `objects`: Get, Put, PutTagging and Delete on the attachment
+   * objects (`attachments/*`) only: what signing uploads and downloads, checking sizes, tagging and sweeping use.
+   */
+  readonly attachments?: 'head' | 'objects' | 'readWrite';
   /** `describe`: DescribeTable only (health check); `update`: UpdateItem only (the rate limiter's counters). */
   readonly rateLimits?: 'describe' | 'update' | 'readWrite';
   /** `appendQuery`: PutItem and Query only (the audit log is append-only). */
   readonly audit?: 'appendQuery' | 'readWrite';
   readonly jwtKey?: boolean;
+  /** secretsmanager:GetSecretValue on the TURN shared secret (when the deployment names one). */
+  readonly turnSecret?: boolean;
   readonly manageConnections?: boolean;
   /** ses:SendEmail from the configured sender identity (account mail: password resets). */
   readonly sendMail?: boolean;
@@ -53,11 +58,12 @@ const clientAccess: Readonly<Record<string, FunctionAccess>> = {
   redis: { redis: true },
   connectionRegistry: { redis: true },
   s3: { attachments: 'readWrite' },
-  objectStore: { attachments: 'readWrite' },
+  objectStore: { attachments: 'objects' },
   dynamodb: { rateLimits: 'readWrite', audit: 'readWrite' },
   connectionsApi: { manageConnections: true },
   realtime: { redis: true, manageConnections: true },
   accessTokens: { jwtKey: true },
+  turnSecret: { turnSecret: true },
   auditLog: { audit: 'appendQuery' },
   rateLimiter: { rateLimits: 'update' },
   mailer: { sendMail: true },
@@ -120,7 +126,7 @@ export function handlerEntry(functionName: string): string {
 }
 
 /** Access modes from narrowest to broadest: when two accessors grant the same resource, the broader wins. */
-const breadth = ['head', 'describe', 'update', 'appendQuery', 'readWrite'];
+const breadth = ['head', 'describe', 'update', 'appendQuery', 'objects', 'readWrite'];
 
 export function deriveAccess(scan: ImportScan): FunctionAccess {
   const access: Record<string, unknown> = {};

@@ -83,6 +83,11 @@ export const functions = {
     timeoutSeconds: 10,
     memoryMb: 512,
   },
+  calls: {
+    description: 'GET /calls/ice-servers: STUN/TURN servers and short-lived TURN credentials for WebRTC',
+    timeoutSeconds: 5,
+    memoryMb: 256,
+  },
   retention: {
     description:
       'Scheduled: deletes deliveries and sender-key ciphertexts past MESSAGE_RETENTION_DAYS and unreferenced uploads',
@@ -160,6 +165,7 @@ export const restApi = {
     { method: 'GET', path: '/conversations/{conversationId}/presence', function: 'conversations', auth: 'jwt' },
     { method: 'GET', path: '/sync', function: 'conversations', auth: 'jwt' },
     { method: 'POST', path: '/attachments', function: 'attachments', auth: 'jwt' },
+    { method: 'GET', path: '/calls/ice-servers', function: 'calls', auth: 'jwt' },
     { method: 'GET', path: '/attachments/{attachmentId}', function: 'attachments', auth: 'jwt' },
     { method: 'POST', path: '/sync/ack', function: 'conversations', auth: 'jwt' },
   ] as const satisfies readonly RestRoute[],

@@ -22,7 +22,7 @@ import { ManagementApiConnections } from './connections-api.ts';
 import { createDatabase } from './database.ts';
 import { DynamoDbAuditLog } from './dynamodb-audit-log.ts';
 import { DynamoDbRateLimiter } from './dynamodb-rate-limiter.ts';
-import { loadJwtKey } from './jwt-key.ts';
+import { loadJwtKey, loadSecret } from './jwt-key.ts';
 import { MemoryConnectionRegistry } from './memory-registry.ts';
 import { OutboxMailer } from './outbox-mailer.ts';
 import { createRedisCluster } from './redis-cluster.ts';
@@ -109,3 +109,13 @@ export const realtime = once((): Realtime => ({ registry: connectionRegistry(), 
 
 /** The attachments bucket: presigned uploads and downloads, size checks, tags. */
 export const objectStore = once((): ObjectStore => new S3ObjectStore(s3(), config.s3.attachmentsBucket));
+
+/** The TURN server's shared secret (null when no TURN server is configured), read once per container. */
+export const turnSecret = onceAsync(
+  async (): Promise<string | null> =>
+    (await loadSecret({
+      secret: config.ice.turnSecret,
+      secretArn: config.ice.turnSecretArn,
+      region: config.region,
+    })) ?? null,
+);

@@ -113,6 +113,20 @@ describe('CipherTalk stack: APIs from the route table', () => {
     });
   });
 
+  it('lets only the calls function read the TURN secret, and only when the deployment names one', () => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:turn-AbCdEf';
+    const withTurn = synthCipherTalk({
+      'ciphertalk:turnUrls': 'turn:turn.example.com:3478',
+      'ciphertalk:turnSecretArn': arn,
+    });
+    const readers = resources(withTurn.template, 'AWS::IAM::Policy')
+      .filter(([, policy]) => JSON.stringify(policy.PolicyDocument).includes(arn))
+      .map(([id]) => id);
+    expect(readers).toHaveLength(1);
+    expect(readers[0]).toMatch(/^FncallsServiceRole/);
+    expect(resources(s.template, 'AWS::IAM::Policy').some(([, p]) => JSON.stringify(p).includes('turn'))).toBe(false);
+  });
+
   it('throttles both APIs', () => {
     s.template.hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })]),
@@ -180,6 +194,17 @@ describe('CipherTalk stack: settings and grants', () => {
     expect(s.stack.access.get('wsDisconnect')?.manageConnections).toBe(true);
     expect(s.stack.access.get('wsConnect')?.manageConnections).toBeUndefined();
     expect(s.stack.access.get('retention')?.manageConnections).toBeUndefined();
+  });
+
+  it('gives the functions that sign, check, tag and sweep attachments four object actions on attachments/* only', () => {
+    for (const name of ['attachments', 'conversations', 'realtime', 'retention']) {
+      expect(s.stack.access.get(name)?.attachments, name).toBe('objects');
+      const s3 = statements(name).filter((st) => st.actions.some((a) => a.startsWith('s3:')));
+      expect(s3, name).toHaveLength(1);
+      expect(s3[0]?.actions.sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging']);
+      expect(s3[0]?.resource).toContain('/attachments/*');
+    }
+    expect(s.stack.access.get('users')?.attachments).toBeUndefined();
   });
 
   it('grants the health check only what its one call per dependency needs', () => {

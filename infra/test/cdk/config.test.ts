@@ -42,5 +42,22 @@ describe('deployment settings', () => {
     expect(() => read({ 'ciphertalk:domainName': 'chat.example.com' })).toThrow(/go together/);
     expect(() => read({ 'ciphertalk:allowedOrigins': 'http://insecure.example.com' })).toThrow(/not an https origin/);
     expect(() => read({ 'ciphertalk:deletionProtection': 'yes' })).toThrow(/ciphertalk:deletionProtection/);
+    expect(() => read({ 'ciphertalk:turnUrls': 'https://turn.example.com' })).toThrow(/ciphertalk:turnUrls/);
+    expect(() => read({ 'ciphertalk:turnSecretArn': 'secret' })).toThrow(/ciphertalk:turnSecretArn/);
+  });
+
+  it('reads the call servers: STUN and TURN URLs, and the TURN secret by ARN', () => {
+    expect(read({}).calls).toEqual({ stunUrls: [], turnUrls: [] });
+    expect(
+      read({
+        'ciphertalk:stunUrls': 'stun:stun.example.com:3478',
+        'ciphertalk:turnUrls': 'turn:turn.example.com:3478, turns:turn.example.com:5349',
+        'ciphertalk:turnSecretArn': 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:turn',
+      }).calls,
+    ).toEqual({
+      stunUrls: ['stun:stun.example.com:3478'],
+      turnUrls: ['turn:turn.example.com:3478', 'turns:turn.example.com:5349'],
+      turnSecretArn: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:turn',
+    });
   });
 });

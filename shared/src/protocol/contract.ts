@@ -22,6 +22,7 @@ import {
   UserResponse,
   WsTicketResponse,
 } from './auth.ts';
+import { IceServersResponse } from './calls.ts';
 import {
   AckRequest,
   AckResponse,
@@ -288,6 +289,10 @@ export const restContract = {
     path: AttachmentPath,
     success: [200, AttachmentDownloadResponse],
     errors: [404],
+  },
+  'GET /calls/ice-servers': {
+    summary: 'STUN and TURN servers for WebRTC calls, with short-lived TURN credentials',
+    success: [200, IceServersResponse],
   },
   'POST /sync/ack': {
     summary: "Acknowledges deliveries to the caller's device: they leave its inbox and the senders learn",

@@ -1,6 +1,7 @@
 export * from './attachments.ts';
 export * from './audit.ts';
 export * from './auth.ts';
+export * from './calls.ts';
 export * from './contract.ts';
 export * from './conversations.ts';
 export * from './devices.ts';
