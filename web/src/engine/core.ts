@@ -251,6 +251,12 @@ export class Core {
     }
     await this.catchUp();
     void this.flush();
+    // The conversation list shows the peer's presence: ask once for the most recent direct conversations.
+    const direct = [...this.#serverConvs.values()].filter((c) => c.kind === 'direct').slice(0, 20);
+    for (const conv of direct) {
+      this.#presenceAsked.add(conv.id);
+      void this.presenceOf(conv.id);
+    }
   }
 
   /** This browser's device: keys from IndexedDB, registered with the server on first use. */

@@ -54,7 +54,28 @@ describe('direct conversation between two engines', () => {
     await eventually(() => expect(messages(alice.engine, conversationId)[0]?.state).toBe('read'));
   });
 
+  it("shows the peer's presence: online while connected, offline with a last-seen time after", async () => {
+    alice.engine.timeline(conversationId); // opening a conversation asks for its members' presence
+    await eventually(() =>
+      expect(alice.engine.conversations.value.find((c) => c.id === conversationId)?.peer?.presence).toBe('online'),
+    );
+    bob.net.goOffline();
+    await bob.engine.close();
+    await eventually(() =>
+      expect(alice.engine.conversations.value.find((c) => c.id === conversationId)?.peer).toMatchObject({
+        presence: 'offline',
+        lastSeenAt: expect.any(String),
+      }),
+    );
+    bob.net.goOnline();
+    await bob.reload();
+    await eventually(() =>
+      expect(alice.engine.conversations.value.find((c) => c.id === conversationId)?.peer?.presence).toBe('online'),
+    );
+  });
+
   it('shows typing while the other side types, and stops', async () => {
+    await eventually(() => expect(bob.engine.connection.value).toBe('online'));
     bob.engine.setTyping(conversationId, true);
     await eventually(() => expect(alice.engine.typingIn(conversationId).value).toEqual([bob.id]));
     bob.engine.setTyping(conversationId, false);
