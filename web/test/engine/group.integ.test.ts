@@ -1,5 +1,6 @@
 import { stackOnFreshSchema } from '@ciphertalk/infra/test/support/stack-fixture.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteRecord } from './idb-tamper.ts';
 import { eventually, type Person, person, texts } from './support.ts';
 
 const fixture = stackOnFreshSchema({ redisDb: 8 });
@@ -97,5 +98,19 @@ describe('a group of three with Sender Keys', () => {
     await eventually(() => expect(texts(alice.engine, groupId)).toContain('after Carol left'));
     await carol.engine.refresh();
     expect(texts(carol.engine, groupId)).not.toContain('after Carol left');
+  });
+
+  it('recovers a group message whose sender key this device lost: the sender re-sends its key and the message', async () => {
+    await alice.engine.send(groupId, 'the current key is out'); // any pending rotation happens here
+    await eventually(() => expect(texts(bob.engine, groupId)).toContain('the current key is out'));
+    await deleteRecord(`${bob.dbPrefix}${bob.id}`, 'senderKeys', `${alice.id}.1::${groupId}`);
+    await alice.engine.send(groupId, 'can you read this?');
+    await eventually(() => expect(texts(bob.engine, groupId)).toContain('can you read this?'));
+    expect(bob.events).toContain('resend.asked');
+    const copies = texts(bob.engine, groupId).filter((t) => t === 'can you read this?');
+    expect(copies).toHaveLength(1);
+    expect(bob.engine.timeline(groupId).value.items.some((i) => i.kind === 'message' && i.decryptError !== null)).toBe(
+      false,
+    );
   });
 });

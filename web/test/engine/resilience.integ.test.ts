@@ -1,6 +1,7 @@
 import { stackOnFreshSchema } from '@ciphertalk/infra/test/support/stack-fixture.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecryptErrorView } from '../../src/engine/types.ts';
+import { deleteRecord } from './idb-tamper.ts';
 import { eventually, messages, type Person, person, texts } from './support.ts';
 
 const fixture = stackOnFreshSchema({ redisDb: 9 });
@@ -99,9 +100,27 @@ describe('offline, lost answers, reloads and undecryptable messages', () => {
     expect(once(texts(alice.engine, conversationId), 'queued before the reload')).toBe(1);
   });
 
+  it('catches up with /sync after a reload: what arrived while the page was closed shows once', async () => {
+    await bob.engine.close();
+    await alice.engine.send(conversationId, 'while the page was closed 1');
+    await alice.engine.send(conversationId, 'while the page was closed 2');
+    await eventually(() =>
+      expect(messages(alice.engine, conversationId).filter((m) => m.state === 'sending')).toEqual([]),
+    );
+    const engine = await bob.reload();
+    await eventually(() =>
+      expect(texts(engine, conversationId).slice(-2)).toEqual([
+        'while the page was closed 1',
+        'while the page was closed 2',
+      ]),
+    );
+    expect(once(texts(engine, conversationId), 'while the page was closed 1')).toBe(1);
+    expect(once(texts(engine, conversationId), 'hello')).toBe(1); // history from the local store, not again
+  });
+
   it('shows why a message could not be decrypted, then recovers it from the sender', async () => {
     // Bob's device loses its session with Alice's device (as after restoring an old backup).
-    await deleteSession(`${bob.dbPrefix}${bob.id}`, `${alice.id}.1`);
+    await deleteRecord(`${bob.dbPrefix}${bob.id}`, 'sessions', `${alice.id}.1`);
     const seen: (DecryptErrorView | null)[] = [];
     const stop = bob.engine.timeline(conversationId).subscribe((view) => {
       for (const item of view.items) if (item.kind === 'message' && item.decryptError) seen.push(item.decryptError);
@@ -126,20 +145,3 @@ describe('offline, lost answers, reloads and undecryptable messages', () => {
     await eventually(() => expect(texts(alice.engine, conversationId)).toContain('back in business'));
   });
 });
-
-function deleteSession(database: string, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(database);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      const tx = db.transaction('sessions', 'readwrite');
-      tx.objectStore('sessions').delete(address);
-      tx.oncomplete = () => {
-        db.close();
-        resolve();
-      };
-      tx.onerror = () => reject(tx.error);
-    };
-  });
-}
