@@ -20,10 +20,22 @@ export function createEngine(config: EngineConfig): Engine {
   let core: Core | null = null;
   let starting: Promise<Core> | null = null;
 
+  let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
   api.onSession = (session: SessionAnswer) => {
     state.me.value = { ...session.user };
+    // Refresh a minute before the access token expires, so requests and socket tickets never wait on a 401.
+    if (refreshTimer) clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(
+      () => {
+        refreshTimer = null;
+        if (state.status.value !== 'signed-out') void api.refresh().catch(() => undefined);
+      },
+      Math.max(10, session.expiresIn - 60) * 1000,
+    );
   };
   api.onSignedOut = () => {
+    if (state.status.value === 'ready') state.problem.value = 'Your session ended. Sign in again.';
     void stop({ wipe: false });
   };
 
@@ -61,6 +73,8 @@ export function createEngine(config: EngineConfig): Engine {
     const current = core ?? (await starting?.catch(() => null)) ?? null;
     core = null;
     starting = null;
+    if (refreshTimer) clearTimeout(refreshTimer);
+    refreshTimer = null;
     if (current) await (options.wipe ? current.retire() : current.close());
     api.accessToken = null;
     resetState(state);

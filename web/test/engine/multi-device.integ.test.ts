@@ -87,6 +87,7 @@ describe('one user on two devices', () => {
     expect(bob.engine.devices.value).toHaveLength(1);
     await bobPhone.engine.refresh().catch(() => undefined);
     await eventually(() => expect(bobPhone.engine.status.value).toBe('signed-out'));
+    expect(bobPhone.engine.problem.value).toMatch(/session ended/);
 
     await alice.engine.send(conversationId, 'only the laptop now');
     await eventually(() => expect(texts(bob.engine, conversationId)).toContain('only the laptop now'));
