@@ -154,7 +154,12 @@ const randomUuid = () => globalThis.crypto.randomUUID();
 export async function startCore(deps: CoreDeps): Promise<Core> {
   await initCrypto();
   const core = new Core(deps);
-  await core.start();
+  try {
+    await core.start();
+  } catch (error) {
+    await core.close().catch(() => undefined);
+    throw error;
+  }
   return core;
 }
 
@@ -216,6 +221,7 @@ export class Core {
   // ---------------------------------------------------------------- start, device, close
 
   async start(): Promise<void> {
+    await this.#holdDeviceLock();
     this.#db = await Idb.open(this.#factory, dbName(this.#config, this.#userId));
     await this.#ensureDevice();
     this.#stores = idbStores(this.#db, IdentityKeyPair.deserialize(this.#device.identity), this.#device.registrationId);
@@ -257,6 +263,41 @@ export class Core {
       this.#presenceAsked.add(conv.id);
       void this.presenceOf(conv.id);
     }
+  }
+
+  #releaseDeviceLock: (() => void) | null = null;
+
+  /**
+   * One tab at a time runs the engine for a user: two would race on the same ratchet states in IndexedDB.
+   * (Web Locks where the browser has them; the lock is held until close.)
+   */
+  async #holdDeviceLock(): Promise<void> {
+    const locks = (
+      globalThis.navigator as
+        | {
+            locks?: {
+              request(
+                name: string,
+                options: { ifAvailable: boolean },
+                callback: (lock: unknown) => Promise<void>,
+              ): Promise<void>;
+            };
+          }
+        | undefined
+    )?.locks;
+    if (!locks) return;
+    await new Promise<void>((acquired, refused) => {
+      void locks.request(`ciphertalk-device-${this.#userId}`, { ifAvailable: true }, (lock) => {
+        if (lock === null) {
+          refused(new EngineError('other_tab', 'CipherTalk is already open in another tab of this browser'));
+          return Promise.resolve();
+        }
+        acquired();
+        return new Promise<void>((release) => {
+          this.#releaseDeviceLock = release;
+        });
+      });
+    });
   }
 
   /** This browser's device: keys from IndexedDB, registered with the server on first use. */
@@ -365,7 +406,9 @@ export class Core {
     for (const timers of this.#typingTimers.values()) for (const t of timers.values()) clearTimeout(t);
     await this.#queue.catch(() => undefined);
     await this.#flushing?.catch(() => undefined);
-    this.#db.close();
+    this.#db?.close();
+    this.#releaseDeviceLock?.();
+    this.#releaseDeviceLock = null;
   }
 
   /** Logout: this device stops existing (server and browser), so nobody encrypts for it any more. */

@@ -54,7 +54,10 @@ export class Api {
   refresh(): Promise<SessionAnswer | null> {
     this.#refreshing ??= (async () => {
       try {
-        const session = await this.request<SessionAnswer>('POST', '/auth/refresh', undefined, { auth: false });
+        // Tabs share the cookie: two refreshes with one token would revoke the session, so one at a time.
+        const session = await withWebLock('ciphertalk-refresh', () =>
+          this.request<SessionAnswer>('POST', '/auth/refresh', undefined, { auth: false }),
+        );
         this.accept(session);
         return session;
       } catch (error) {
@@ -109,4 +112,14 @@ async function errorOf(response: Response): Promise<EngineError> {
     // not JSON (API Gateway's own answers are {"message": ...}); keep the generic error
   }
   return new EngineError(code, message, { status: response.status, issues });
+}
+
+interface LockManagerLike {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+/** Runs `work` under a Web Lock shared by the tabs of this origin, where the browser has them. */
+export function withWebLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
+  return locks ? locks.request(name, work) : work();
 }

@@ -61,7 +61,7 @@ export function createEngine(config: EngineConfig): Engine {
       starting = null;
       state.problem.value = error instanceof Error ? error.message : String(error);
       log('engine.start_failed', { error: String(error) });
-      await api.request('POST', '/auth/logout').catch(() => undefined);
+      // The session stays (another tab may be using it); this tab just does not run.
       api.accessToken = null;
       resetState(state);
       state.status.value = 'signed-out';
