@@ -1,5 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { registered } from '@ciphertalk/infra/test/support/api.ts';
+import { deviceKeys } from '@ciphertalk/infra/test/support/device-keys.ts';
 import { stackOnFreshSchema } from '@ciphertalk/infra/test/support/stack-fixture.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineFor, eventually, messages, network, type Person, password, person, texts } from './support.ts';
@@ -109,4 +111,23 @@ describe('accounts through the engine', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(alice.engine.timeline(conversationId).value.hasOlder).toBe(false);
   }, 90_000);
+
+  it('tops up one-time prekeys when others have claimed most of them', async () => {
+    const claimer = await registered(fixture.stack.restUrl, 'claimer');
+    expect((await claimer.client.post('/devices', (await deviceKeys()).body())).status).toBe(201);
+    await alice.engine.refreshDevices();
+    const deviceId = alice.engine.devices.value.find((d) => d.current)?.deviceId;
+    const before = alice.engine.devices.value.find((d) => d.current)?.preKeysRemaining ?? 0;
+    for (let i = 0; i < before - 10; i++) {
+      const answer = await claimer.client.get(`/users/${alice.id}/devices/${deviceId}/prekey-bundle`);
+      expect(answer.status).toBe(200);
+    }
+    await alice.engine.refreshDevices();
+    expect(alice.engine.devices.value.find((d) => d.current)?.preKeysRemaining).toBe(10);
+
+    const engine = await alice.reload(); // the check runs at every start (and after each new session)
+    await engine.refreshDevices();
+    expect(engine.devices.value.find((d) => d.current)?.preKeysRemaining).toBe(110);
+    expect(alice.events).toContain('prekeys.uploaded');
+  });
 });
