@@ -121,6 +121,28 @@ describe('offline and back', () => {
       expect(await countMessages(page, text)).toBe(1);
   });
 
+  it('a long history scrolls back to its start', async () => {
+    await openConversation(ada.page, 'Bob Babbage');
+    const history = Array.from({ length: 60 }, (_, i) => say(`History line ${i + 1}`));
+    for (const text of history) await send(ada.page, text);
+    await messageInState(ada.page, 'History line 60', 'read').waitFor();
+
+    // Bob's tab is the one reopened above.
+    const page = bob.context.pages().at(-1);
+    if (!page) throw new Error('Bob has no open tab');
+    await page.reload();
+    await page.getByTestId('chat-view').waitFor();
+    await waitForMessage(page, 'History line 60');
+    // A page of the latest items is shown; the first lines come when the reader scrolls up.
+    expect(await countMessages(page, 'History line 1')).toBe(0);
+    await page.getByTestId('timeline').evaluate((element) => {
+      element.scrollTop = 0;
+    });
+    await waitForMessage(page, 'History line 1');
+    for (const text of ['History line 1', 'History line 30', 'History line 60'])
+      expect(await countMessages(page, text)).toBe(1);
+  });
+
   it('no page error, console error or CSP violation on either side', () => {
     expect(ada.problems).toEqual([]);
     expect(bob.problems).toEqual([]);
