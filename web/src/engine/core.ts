@@ -192,6 +192,7 @@ export class Core {
   readonly #typingSent = new Map<string, number>();
   readonly #resendAsked = new Set<string>();
   readonly #oldestReached = new Set<string>();
+  readonly #olderCursor = new Map<string, number>();
   readonly #groupLocks = new Map<string, Promise<unknown>>();
   #lastQueuedAt = 0;
   readonly #pendingAcks: { conversationId: string; seq: number }[] = [];
@@ -700,9 +701,11 @@ export class Core {
     if (sorted.length < window) {
       // Not enough kept locally: the server's timeline has the older system events (message ciphertext this
       // device already received is gone from the server; its plaintext is what we keep here).
-      const earliest =
+      const localEarliest =
         sorted.find((i) => i.seq !== null)?.seq ?? (this.#serverConvs.get(conversationId)?.lastSeq ?? 0) + 1;
-      if (earliest > 1) {
+      // Pages of the server's timeline may add nothing here (messages whose ciphertext is gone): keep going back.
+      const earliest = Math.min(localEarliest, this.#olderCursor.get(conversationId) ?? localEarliest);
+      if (earliest > 1 && !this.#oldestReached.has(conversationId)) {
         target.value = { ...target.value, loadingOlder: true };
         try {
           await this.#enqueue(async () => {
@@ -713,6 +716,8 @@ export class Core {
               }),
             );
             for (const entry of page.messages) await this.#ingest(conversationId, entry, { older: true });
+            const first = page.messages[0]?.seq;
+            if (first !== undefined) this.#olderCursor.set(conversationId, first);
             if (page.messages.length < PAGE || page.messages[0]?.seq === 1) this.#oldestReached.add(conversationId);
           });
         } finally {
