@@ -32,7 +32,7 @@ export function LoginScreen() {
           void run(() => engine.login({ email, password }));
         }}
       >
-        <FormAlert error={error} />
+        <FormAlert error={error ?? engine.problem.value} />
         <Field
           label="Work email"
           type="email"

@@ -116,6 +116,34 @@ describe('a group of three', () => {
     expect(await countMessages(ada.page, secret)).toBe(1);
   });
 
+  it('an admin renames the group, the owner adds the removed member back, and a member leaves', async () => {
+    await openConversation(bob.page, group);
+    await bob.page.getByTestId('details-link').click();
+    await bob.page.getByLabel('Group name').fill('Difference engine room');
+    await bob.page.getByRole('button', { name: 'Rename' }).click();
+    await bob.page.getByText('Group renamed.').waitFor();
+    await ada.page.getByTestId('chat-title').getByText('Difference engine room').waitFor();
+
+    await ada.page.getByTestId('details-link').click();
+    await ada.page.getByTestId('add-members').click();
+    await ada.page.getByTestId('user-search').fill('Carol');
+    await ada.page.getByTestId('user-result').filter({ hasText: 'Carol' }).click();
+    await ada.page.getByText('Carol Herschel was added.').waitFor();
+    await ada.page.getByRole('link', { name: 'Back to the conversation' }).click();
+    await send(ada.page, say('Welcome back, Carol'));
+    await openConversation(carol.page, 'Difference engine room');
+    await waitForMessage(carol.page, 'Welcome back, Carol');
+    expect(await countMessages(carol.page, 'Carol must not read this one')).toBe(0);
+
+    await bob.page.getByTestId('leave-group').click();
+    await bob.page.getByTestId('confirm-leave').click();
+    await bob.page
+      .getByTestId('conversation-row')
+      .filter({ hasText: 'Difference engine room' })
+      .waitFor({ state: 'detached' });
+    await ada.page.getByTestId('chat-subtitle').getByText('2 members').waitFor();
+  });
+
   it('no page error, console error or CSP violation for anyone', () => {
     expect(ada.problems).toEqual([]);
     expect(bob.problems).toEqual([]);
