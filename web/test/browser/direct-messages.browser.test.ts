@@ -229,6 +229,16 @@ describe('two people in a direct conversation', () => {
     await ada.page.getByRole('link', { name: 'Back to conversations' }).click();
     await ada.page.getByTestId('conversation-list').waitFor();
     await ada.page.setViewportSize({ width: 1280, height: 800 });
+
+    await ada.page.emulateMedia({ colorScheme: 'dark' });
+    await openConversation(ada.page, 'Bob Babbage');
+    await screenshot(ada.page, '16-dark-chat');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+    await ada.page.getByTestId('safety-link').click();
+    await ada.page.getByTestId('safety-digits').waitFor();
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
+    await ada.page.getByRole('link', { name: 'Back to the conversation' }).click();
+    await ada.page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('a contact back on a new device raises the safety-number warning', async () => {
