@@ -331,7 +331,10 @@ describe('receipts, typing, presence, call signals', () => {
 
     const receipt = await a1.waitFor((frame) => frame.type === 'receipt' && frame.status === 'read');
     expect(receipt).toMatchObject({ conversationId: id, userId: bob.userId, seq: sent.seq });
+    const after = (await a1.client.get(`/conversations/${id}`)).body.conversation as Conversation;
     expect(((await b1.client.get(`/conversations/${id}`)).body.conversation as Conversation).unreadCount).toBe(0);
+    // A sender who was offline when the receipt came reads it from the member list.
+    expect(after.members.find((m) => m.userId === bob.userId)?.lastReadSeq).toBe(sent.seq);
   });
 
   it('relays typing to the other members only, never stores it, and limits its rate', async () => {

@@ -57,6 +57,7 @@ interface MemberRow extends Record<string, unknown> {
   display_name: string;
   role: MemberRole;
   joined_at: Date;
+  last_read_seq: string;
 }
 
 const CONVERSATION_COLUMNS = `c.id, c.kind, c.name, c.avatar, c.created_by, c.created_at, c.last_activity_at,
@@ -179,7 +180,7 @@ export async function loadConversation(db: Db, principal: Principal, conversatio
   );
   if (!row) throw notFound();
   const members = await db.query<MemberRow>(
-    `SELECT m.conversation_id, m.user_id, u.display_name, m.role, m.joined_at
+    `SELECT m.conversation_id, m.user_id, u.display_name, m.role, m.joined_at, m.last_read_seq
        FROM conversation_members m JOIN users u ON u.id = m.user_id
       WHERE m.conversation_id = $1::uuid ORDER BY m.joined_at, m.user_id`,
     [conversationId],
@@ -196,7 +197,7 @@ export async function listConversations(deps: ConversationDeps, principal: Princ
     [principal.userId],
   );
   const members = await deps.db.query<MemberRow>(
-    `SELECT o.conversation_id, o.user_id, u.display_name, o.role, o.joined_at
+    `SELECT o.conversation_id, o.user_id, u.display_name, o.role, o.joined_at, o.last_read_seq
        FROM conversation_members m
        JOIN conversation_members o ON o.conversation_id = m.conversation_id
        JOIN users u ON u.id = o.user_id
@@ -430,7 +431,13 @@ export async function changeRole(
 }
 
 function toMember(row: MemberRow): ConversationMember {
-  return { userId: row.user_id, displayName: row.display_name, role: row.role, joinedAt: row.joined_at.toISOString() };
+  return {
+    userId: row.user_id,
+    displayName: row.display_name,
+    role: row.role,
+    joinedAt: row.joined_at.toISOString(),
+    lastReadSeq: Number(row.last_read_seq),
+  };
 }
 
 function toConversation(row: ConversationRow, members: ConversationMember[]): Conversation {

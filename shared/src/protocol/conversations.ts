@@ -68,6 +68,8 @@ export const ConversationMember = z.object({
   displayName: z.string(),
   role: MemberRole,
   joinedAt: z.iso.datetime(),
+  /** The member's read marker: the other members' read receipts, for a client that was offline when they came. */
+  lastReadSeq: z.number().int().nonnegative(),
 });
 export type ConversationMember = z.infer<typeof ConversationMember>;
 
