@@ -16,6 +16,7 @@ import { ensureBucket, ensureTables } from './services/bootstrap.ts';
 import { startDynalite } from './services/dynamodb.ts';
 import { startPglite } from './services/pglite.ts';
 import { startS3rver } from './services/s3.ts';
+import { startS3Verifier } from './services/s3-verifier.ts';
 import { startWebServer } from './web-server.ts';
 
 export interface LocalStackOptions {
@@ -60,6 +61,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const { dataDir } = options;
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
+  // The emulators' key (not a secret) and the SPA's origins: the functions and the S3 verifier share them.
+  const accessKey = { id: env.AWS_ACCESS_KEY_ID ?? 'S3RVER', secret: env.AWS_SECRET_ACCESS_KEY ?? 'S3RVER' };
+  const allowedOrigins = env.ALLOWED_ORIGINS ?? `http://localhost:${options.ports.web ?? 5173}`;
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const close of stops.reverse()) await close().catch(() => undefined);
@@ -73,9 +77,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           return pg.url;
         }),
       env.S3_ENDPOINT ??
-        startS3rver({ dataDir: dataDir && join(dataDir, 's3'), port: 0, host }).then((s3) => {
+        startS3rver({ dataDir: dataDir && join(dataDir, 's3'), port: 0, host }).then(async (s3) => {
           stops.push(() => s3.close());
-          return s3.endpoint;
+          // s3rver checks no signature, policy or expiry: functions and browsers reach it through a verifier that does.
+          const verifier = await startS3Verifier({
+            target: s3.endpoint,
+            port: 0,
+            host,
+            credentials: { [accessKey.id]: accessKey.secret },
+            allowedOrigins: allowedOrigins.split(','),
+          });
+          stops.push(() => verifier.close());
+          return verifier.endpoint;
         }),
       env.DYNAMODB_ENDPOINT ??
         startDynalite({ port: 0, host }).then((ddb) => {
@@ -108,9 +121,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (!dataDir) stops.push(() => rm(outboxDir, { recursive: true, force: true }));
     const functionEnv = {
       AWS_REGION: env.AWS_REGION ?? 'us-east-1',
-      // Emulators check no signature; s3rver only insists on its own key id. Not secrets.
-      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'S3RVER',
+      // s3rver insists on its own key id; the S3 verifier in front of it checks signatures with this pair.
+      AWS_ACCESS_KEY_ID: accessKey.id,
+      AWS_SECRET_ACCESS_KEY: accessKey.secret,
       DATABASE_URL: dataApi ? undefined : database,
       DB_CLUSTER_ARN: dataApi?.resourceArn,
       DB_SECRET_ARN: dataApi?.secretArn,
@@ -123,7 +136,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       RATE_LIMIT_TABLE: env.RATE_LIMIT_TABLE ?? 'ciphertalk-rate-limits-local',
       AUDIT_TABLE: env.AUDIT_TABLE ?? 'ciphertalk-audit-local',
       WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
-      ALLOWED_ORIGINS: env.ALLOWED_ORIGINS ?? `http://localhost:${options.ports.web ?? 5173}`,
+      ALLOWED_ORIGINS: allowedOrigins,
       POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL ?? env.LOG_LEVEL ?? 'WARN',
       JWT_SECRET: env.JWT_SECRET ?? (await localJwtSecret(dataDir)),
@@ -226,7 +239,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       services: {
         database: env.DATABASE_URL ? redact(env.DATABASE_URL) : 'embedded PGlite',
         redis: env.REDIS_URL ? redact(env.REDIS_URL) : 'in-process registry',
-        s3: env.S3_ENDPOINT ?? 'embedded s3rver',
+        s3: env.S3_ENDPOINT ?? 'embedded s3rver behind a SigV4 verifier',
         dynamodb: env.DYNAMODB_ENDPOINT ?? 'embedded dynalite',
       },
       stop,

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '@ciphertalk/functions/adapters/aws.ts';
 import { createPostgresDb } from '@ciphertalk/functions/adapters/postgres.ts';
 import { S3ObjectStore } from '@ciphertalk/functions/adapters/s3-object-store.ts';
@@ -10,8 +11,9 @@ import { envelopesFor, type LiveDevice, liveUser } from './support/live.ts';
 import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /**
- * Encrypted attachments through the twin: real handlers, real PostgreSQL, the embedded S3 emulator (which
- * enforces no POST policy: the server's own checks are what is tested, and the policy it signs is read back).
+ * Encrypted attachments through the twin: real handlers, real PostgreSQL, the embedded S3 emulator behind the
+ * verifier that enforces what S3 does (signatures, POST policies, expiry): both the server's own checks and
+ * the store's refusals are tested, and the policy the server signs is read back.
  */
 const MAX = 64 * 1024;
 const QUOTA = 3 * MAX;
@@ -53,6 +55,22 @@ async function upload(created: CreateAttachmentResponse, bytes: Uint8Array) {
   form.append('file', new Blob([bytes], { type: 'application/octet-stream' }));
   const response = await fetch(created.upload.url, { method: 'POST', body: form });
   expect(response.status, await response.clone().text()).toBeLessThan(300);
+}
+
+/** Writes an object straight into the store with the SDK, past the browser path and its policy. */
+async function plant(key: string, bytes: Uint8Array) {
+  const s3 = createS3Client('us-east-1', process.env.S3_ENDPOINT);
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: process.env.ATTACHMENTS_BUCKET ?? '', Key: key, Body: bytes }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** An S3 error answer: its status and `<Code>`. */
+async function refusal(response: Response) {
+  const text = await response.text();
+  return { status: response.status, code: /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? text };
 }
 
 const send = (from: LiveDevice, to: LiveDevice, conversationId: string, attachmentIds: string[], id = randomUUID()) =>
@@ -116,7 +134,8 @@ describe('attachments', () => {
     const withBob = await direct(alice, bob);
     const withCarol = await direct(alice, carol);
     const short = await slot(alice, withBob, 1_000);
-    await upload(short, randomBytes(999)); // the emulator accepts what S3's policy would refuse
+    // The store refuses this upload (see below): planted past the policy, the server's own check must catch it.
+    await plant(`attachments/${short.attachment.id}`, randomBytes(999));
     const never = await slot(alice, withBob, 500);
     const elsewhere = await slot(alice, withCarol, 100);
     await upload(elsewhere, randomBytes(100));
@@ -152,6 +171,48 @@ describe('attachments', () => {
     const reuse = await send(alice, bob, withBob, [good.attachment.id]);
     expect(reuse.status).toBe(400);
     expect(reuse.body.error).toMatchObject({ code: 'attachment_invalid', issues: [{ message: 'not usable' }] });
+  });
+
+  it('the store itself refuses an upload whose size differs from the slot’s, and links expired or tampered', async () => {
+    const alice = await user('ar-alice');
+    const bob = await user('ar-bob');
+    const id = await direct(alice, bob);
+    const created = await slot(alice, id, 1_000);
+    const post = (bytes: Uint8Array, change: Record<string, string> = {}) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries({ ...created.upload.fields, ...change })) form.append(name, value);
+      form.append('file', new Blob([bytes], { type: 'application/octet-stream' }));
+      return fetch(created.upload.url, { method: 'POST', body: form });
+    };
+
+    expect(await refusal(await post(randomBytes(999)))).toEqual({ status: 400, code: 'EntityTooSmall' });
+    expect(await refusal(await post(randomBytes(1_001)))).toEqual({ status: 400, code: 'EntityTooLarge' });
+    expect(await refusal(await post(randomBytes(1_000), { 'Content-Type': 'text/html' }))).toEqual({
+      status: 403,
+      code: 'AccessDenied',
+    });
+    const refused = await send(alice, bob, id, [created.attachment.id]);
+    expect(refused.body.error).toMatchObject({ issues: [{ message: 'not uploaded' }] });
+
+    const ciphertext = randomBytes(1_000);
+    expect((await post(ciphertext)).status).toBe(204);
+    expect((await send(alice, bob, id, [created.attachment.id])).status).toBe(201);
+    const link = new URL(String((await bob.client.get(`/attachments/${created.attachment.id}`)).body.url));
+    const extended = new URL(link);
+    extended.searchParams.set('X-Amz-Expires', '604800');
+    const elsewhere = new URL(link);
+    elsewhere.pathname = elsewhere.pathname.replace(created.attachment.id, randomUUID());
+    const s3 = createS3Client('us-east-1', process.env.S3_ENDPOINT);
+    const store = new S3ObjectStore(s3, process.env.ATTACHMENTS_BUCKET ?? '');
+    const shortLived = await store.presignDownload(`attachments/${created.attachment.id}`, 1);
+    s3.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    expect(Buffer.from(await (await fetch(link)).arrayBuffer()).equals(ciphertext)).toBe(true);
+    expect(await refusal(await fetch(shortLived.url))).toEqual({ status: 403, code: 'AccessDenied' });
+    for (const tampered of [extended, elsewhere]) {
+      expect(await refusal(await fetch(tampered))).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+    }
   });
 
   it('enforces the size limit and the per-user quota, pending uploads included', async () => {

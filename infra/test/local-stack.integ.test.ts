@@ -36,7 +36,7 @@ describe('local stack on embedded defaults', () => {
     expect(stack.services).toEqual({
       database: 'embedded PGlite',
       redis: 'in-process registry',
-      s3: 'embedded s3rver',
+      s3: 'embedded s3rver behind a SigV4 verifier',
       dynamodb: 'embedded dynalite',
     });
   });

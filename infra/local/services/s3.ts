@@ -10,7 +10,8 @@ export interface EmbeddedS3 {
 
 /**
  * s3rver: an S3 emulator on the local disk. It checks neither SigV4 signatures
- * nor POST policies, so no security check may rely on it (see README).
+ * nor POST policies: the local stack reaches it only through the verifier in
+ * `s3-verifier.ts`, which does (see README).
  */
 export async function startS3rver(options: {
   dataDir: string | null;
