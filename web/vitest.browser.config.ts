@@ -15,6 +15,8 @@ export default defineProject({
     // One file at a time: each runs a stack and a Chromium with two or three contexts, which is plenty for
     // a two-core CI machine that also runs the other projects.
     fileParallelism: false,
+    // And after the other projects (groups run in order): a starved CPU delays sockets into reconnect backoff.
+    sequence: { groupOrder: 1 },
     testTimeout: 120_000,
     env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },
   },

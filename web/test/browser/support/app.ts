@@ -11,14 +11,30 @@ export async function register(page: Page, person: { name: string; email: string
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
   // Registering creates the device's identity, signed and one-time prekeys: the heaviest step of all.
-  await page.getByTestId('new-chat').waitFor({ timeout: 90_000 });
+  await signedIn(page);
 }
 
 export async function signIn(page: Page, email: string, secret = password): Promise<void> {
   await page.getByLabel('Work email').fill(email);
   await page.getByLabel('Password').fill(secret);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('new-chat').waitFor({ timeout: 90_000 });
+  await signedIn(page);
+}
+
+/** Waits for the signed-in app, or fails at once with what the form or the splash says instead. */
+async function signedIn(page: Page): Promise<void> {
+  const outcome = page.getByTestId('new-chat').or(page.getByTestId('form-error'));
+  try {
+    await outcome.first().waitFor({ timeout: 90_000 });
+  } catch (error) {
+    const shown = await page
+      .locator('#app')
+      .textContent()
+      .catch(() => '(page gone)');
+    throw new Error(`not signed in; the page shows: ${shown.slice(0, 500)}`, { cause: error });
+  }
+  if (await page.getByTestId('form-error').isVisible())
+    throw new Error(`sign-in failed: ${await page.getByTestId('form-error').textContent()}`);
 }
 
 /** Opens (or creates) the direct conversation with the person whose name starts with `name`. */

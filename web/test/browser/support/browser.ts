@@ -38,9 +38,10 @@ export async function openUser(
   viewport = { width: 1280, height: 800 },
 ): Promise<BrowserUser> {
   const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'UTC' });
-  // Waits are for things that take a second or two; the bound is generous for a loaded CI machine, and a
-  // missing one still fails at its own step.
-  context.setDefaultTimeout(30_000);
+  // Waits are for things that take a second or two; the bound is generous for a loaded CI machine (it covers a
+  // socket that dropped and waits out the engine's reconnect backoff, capped at 30 s), and a missing one still
+  // fails at its own step.
+  context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const problems: string[] = [];
   watch(page, problems);
