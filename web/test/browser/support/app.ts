@@ -31,7 +31,7 @@ async function signedIn(page: Page): Promise<void> {
       .locator('#app')
       .textContent()
       .catch(() => '(page gone)');
-    throw new Error(`not signed in; the page shows: ${shown.slice(0, 500)}`, { cause: error });
+    throw new Error(`not signed in; the page shows: ${(shown ?? '').slice(0, 500)}`, { cause: error });
   }
   if (await page.getByTestId('form-error').isVisible())
     throw new Error(`sign-in failed: ${await page.getByTestId('form-error').textContent()}`);
