@@ -48,8 +48,12 @@ describe('one user on two devices', () => {
   });
 
   it("clears the unread count on Bob's other device when he reads on one", async () => {
+    // Whether the phone already counts Bob's laptop message as having read what came before depends on when
+    // it last refreshed the conversation list; a new message from Alice is unread on both either way.
+    await alice.engine.send(conversationId, 'unread on both');
+    await eventually(() => expect(texts(bobPhone.engine, conversationId)).toContain('unread on both'));
     await eventually(() =>
-      expect(bobPhone.engine.conversations.value.find((c) => c.id === conversationId)?.unreadCount).toBe(1),
+      expect(bobPhone.engine.conversations.value.find((c) => c.id === conversationId)?.unreadCount).toBeGreaterThan(0),
     );
     await bob.engine.markRead(conversationId);
     await eventually(() =>
