@@ -419,6 +419,15 @@ export class Core {
     await Idb.delete(this.#factory, dbName(this.#config, this.#userId));
   }
 
+  /**
+   * Forgets this browser's keys and history without telling the server (its session is already gone, as
+   * after logout-all): the device stays listed until revoked from another device's Devices page.
+   */
+  async discard(): Promise<void> {
+    await this.close();
+    await Idb.delete(this.#factory, dbName(this.#config, this.#userId));
+  }
+
   // ---------------------------------------------------------------- local state
 
   async #loadLocal(): Promise<void> {

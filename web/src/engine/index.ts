@@ -116,10 +116,13 @@ export function createEngine(config: EngineConfig): Engine {
       await stop({ wipe: false });
     },
     async logoutAll() {
+      // Every session ends, this one too, so nothing can be asked of the server after it: revoking this
+      // device would end this session first and make logout-all a 401. The device stays listed (without a
+      // session) until it is revoked from the Devices page of a new sign-in.
+      await api.request('POST', '/auth/logout-all');
       const current = core;
       core = null;
-      if (current) await current.retire();
-      await api.request('POST', '/auth/logout-all');
+      if (current) await current.discard();
       await stop({ wipe: false });
     },
     async requestPasswordReset(email) {

@@ -84,6 +84,22 @@ describe('accounts through the engine', () => {
     expect(messages(alice.engine, conversationId)[0]?.decryptError).toBeNull();
   });
 
+  it('logs out everywhere: this engine signs out cleanly, another browser of the same user is signed out too', async () => {
+    const other = engineFor(fixture.stack, network(), 'everywhere-');
+    await other.login({ email: alice.email, password: alice.password });
+    expect(other.status.value).toBe('ready');
+
+    await alice.engine.logoutAll();
+
+    expect(alice.engine.status.value).toBe('signed-out');
+    expect(alice.engine.me.value).toBeNull();
+    await other.refreshDevices().catch(() => undefined);
+    await eventually(() => expect(other.status.value).toBe('signed-out'));
+    await other.close();
+    await alice.engine.login({ email: alice.email, password: alice.password });
+    expect(alice.engine.status.value).toBe('ready');
+  });
+
   it('resets a forgotten password with the mailed token, which ends every session', async () => {
     await alice.engine.requestPasswordReset(alice.email);
     const token = await resetTokenFor(alice.email);
