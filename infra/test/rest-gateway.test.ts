@@ -257,6 +257,16 @@ describe('REST twin: CORS preflight', () => {
     expect(response.headers.get('access-control-allow-methods')).toBe('GET,POST,OPTIONS');
   });
 
+  it("puts CORS headers on the gateway's own errors for an allowed origin, as the deployment's GatewayResponses do", async () => {
+    const allowed = await fetch(`${gateway.url}/private`, { headers: { origin: 'http://localhost:5173' } });
+    expect(allowed.status).toBe(401);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await fetch(`${gateway.url}/private`, { headers: { origin: 'https://evil.example' } });
+    expect(other.status).toBe(401);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('grants nothing to another origin', async () => {
     const response = await fetch(`${gateway.url}/echo/1`, {
       method: 'OPTIONS',

@@ -150,6 +150,26 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
     return { context: { ...policy.context, principalId: policy.principalId } };
   }
 
+  /**
+   * API Gateway's own 4xx/5xx answers (authorizer denials, 413, 502, 504) carry CORS headers in the
+   * deployment (GatewayResponses in infra/lib/constructs/rest-api.ts), so a browser can read them; so here.
+   * Answers that already have CORS headers (every handler's) are left as they are.
+   */
+  function withGatewayCors(answer: GatewayAnswer, origin: string | undefined): GatewayAnswer {
+    if (answer.status < 400 || !origin || !allowedOrigins.has(origin)) return answer;
+    const headers = answer.headers ?? {};
+    if (Object.keys(headers).some((name) => name.toLowerCase() === 'access-control-allow-origin')) return answer;
+    return {
+      ...answer,
+      headers: {
+        ...headers,
+        'access-control-allow-origin': origin,
+        'access-control-allow-credentials': 'true',
+        vary: 'Origin',
+      },
+    };
+  }
+
   function preflight(req: IncomingMessage, path: string): GatewayAnswer {
     const methods = match.methodsAt(path);
     if (methods.length === 0) return gatewayError(answers.missingToken);
@@ -175,6 +195,7 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
         log({ level: 'ERROR', message: 'gateway failure', error: String(error) });
         return gatewayError(answers.internal);
       })
+      .then((answer) => withGatewayCors(answer, req.headers.origin))
       .then((answer) => {
         send(res, answer);
         log({
