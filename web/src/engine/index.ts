@@ -114,6 +114,8 @@ export function createEngine(config: EngineConfig): Engine {
       if (current) await current.retire();
       await api.request('POST', '/auth/logout').catch(() => undefined);
       await stop({ wipe: false });
+      // Revoking the device ended the session, so the logout's 401 reads as "session ended": not news here.
+      state.problem.value = null;
     },
     async logoutAll() {
       // Every session ends, this one too, so nothing can be asked of the server after it: revoking this
@@ -124,6 +126,7 @@ export function createEngine(config: EngineConfig): Engine {
       core = null;
       if (current) await current.discard();
       await stop({ wipe: false });
+      state.problem.value = null;
     },
     async requestPasswordReset(email) {
       await api.request('POST', '/auth/password-reset', { email }, { auth: false });
