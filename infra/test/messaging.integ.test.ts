@@ -52,6 +52,14 @@ async function group(owner: LiveDevice, memberIds: string[]): Promise<string> {
   return (answer.body.conversation as Conversation).id;
 }
 
+/** `message.send` of a pairwise message to these devices, answered by its ack (or error) frame. */
+const sendPairwise = (from: LiveDevice, conversationId: string, to: readonly LiveDevice[]) =>
+  from.request({
+    action: 'message.send',
+    conversationId,
+    message: { clientMessageId: randomUUID(), envelopes: envelopesFor(to.map((device) => device.address)) },
+  });
+
 const entryOf = (conversationId: string, seq: number) => (frame: Record<string, unknown>) =>
   frame.type === 'entry' &&
   frame.conversationId === conversationId &&
@@ -138,11 +146,7 @@ describe('message.send over the WebSocket', () => {
     const id = await direct(a1, bob);
     const before = await counts();
 
-    const missing = await a1.request({
-      action: 'message.send',
-      conversationId: id,
-      message: { clientMessageId: randomUUID(), envelopes: envelopesFor([b1.address]) },
-    });
+    const missing = await sendPairwise(a1, id, [b1]);
     const extra = await a1.request({
       action: 'message.send',
       conversationId: id,
@@ -295,11 +299,7 @@ describe('offline catch-up with GET /sync', () => {
     const bob = await user('r-bob');
     const [a1, b1] = [await alice.device(), await bob.device()];
     const id = await direct(a1, bob);
-    const sent = await a1.request({
-      action: 'message.send',
-      conversationId: id,
-      message: { clientMessageId: randomUUID(), envelopes: envelopesFor([b1.address]) },
-    });
+    const sent = await sendPairwise(a1, id, [b1]);
     await b1.waitFor(entryOf(id, sent.seq as number));
 
     const ack = await b1.request({ action: 'message.ack', deliveries: [{ conversationId: id, seq: sent.seq }] });
@@ -318,11 +318,7 @@ describe('receipts, typing, presence, call signals', () => {
     const bob = await user('rr-bob');
     const [a1, b1] = [await alice.device(), await bob.device()];
     const id = await direct(a1, bob);
-    const sent = await a1.request({
-      action: 'message.send',
-      conversationId: id,
-      message: { clientMessageId: randomUUID(), envelopes: envelopesFor([b1.address]) },
-    });
+    const sent = await sendPairwise(a1, id, [b1]);
     expect(((await b1.client.get(`/conversations/${id}`)).body.conversation as Conversation).unreadCount).toBe(1);
 
     expect(await b1.request({ action: 'receipt.read', conversationId: id, seq: sent.seq })).toMatchObject({
@@ -451,11 +447,7 @@ describe('stale connections and bad frames', () => {
     await fx.redis.set(`conn:${ghost.connectionId}`, JSON.stringify(ghost));
     await fx.redis.hset(`user:${bob.userId}:conns`, ghost.connectionId, JSON.stringify(ghost));
 
-    const sent = await a1.request({
-      action: 'message.send',
-      conversationId: id,
-      message: { clientMessageId: randomUUID(), envelopes: envelopesFor([b1.address]) },
-    });
+    const sent = await sendPairwise(a1, id, [b1]);
 
     await b1.waitFor(entryOf(id, sent.seq as number));
     await quietFor(100);

@@ -18,7 +18,7 @@ import { frameHandler, reply } from '#lib/ws.ts';
 const devices = new Map<string, DeviceRef>();
 const MAX_CACHED = 10_000;
 
-async function deviceOf(connectionId: string): Promise<DeviceRef> {
+async function connectionDevice(connectionId: string): Promise<DeviceRef> {
   const cached = devices.get(connectionId);
   if (cached) return cached;
   const record = await connectionRegistry().get(connectionId);
@@ -30,7 +30,7 @@ async function deviceOf(connectionId: string): Promise<DeviceRef> {
 }
 
 export const handler = frameHandler(ClientFrame, async ({ frame, connectionId }) => {
-  const device = await deviceOf(connectionId);
+  const device = await connectionDevice(connectionId);
   const now = new Date();
   switch (frame.action) {
     case 'message.send': {
