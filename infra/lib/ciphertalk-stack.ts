@@ -117,6 +117,7 @@ export class CipherTalkStack extends Stack {
       ...(config.domain ? { domain: config.domain } : {}),
       restApi: { host: executeApiHost(this.rest.api.restApiId), stageName },
       webSocket: { host: executeApiHost(this.realtime.api.apiId), url: this.realtime.url },
+      attachmentsBucketName: this.data.attachmentsBucketName,
       accessLogsBucket: accessLogs,
       logRetention,
     });

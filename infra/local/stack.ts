@@ -225,6 +225,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         host,
         root: options.webRoot,
         runtimeConfig: { apiUrl: restUrl, wsUrl },
+        objectStoreUrl: s3Endpoint,
       });
       stops.push(() => web.close());
       webUrl = web.url;

@@ -11,6 +11,8 @@ export interface WebServerOptions {
   readonly root: string;
   /** Served as `/config.json`: the SPA reads its API and WebSocket URLs at run time, as from S3 in AWS. */
   readonly runtimeConfig: { readonly apiUrl: string; readonly wsUrl: string };
+  /** Where browsers upload and download attachments (the S3 endpoint): allowed by the CSP's connect-src. */
+  readonly objectStoreUrl?: string;
 }
 
 const types: Record<string, string> = {
@@ -29,15 +31,18 @@ const types: Record<string, string> = {
 /**
  * The local stand-in for CloudFront + S3: static files, the runtime config,
  * SPA fallback to index.html, and the same security headers (CSP allowing
- * exactly the API and WebSocket origins).
+ * exactly the API, WebSocket and object store origins).
  */
 export async function startWebServer(options: WebServerOptions) {
   const root = normalize(options.root).replace(/[\\/]+$/, '');
   const { apiUrl, wsUrl } = options.runtimeConfig;
+  const origins = [apiUrl, wsUrl, ...(options.objectStoreUrl ? [options.objectStoreUrl] : [])].map(
+    (url) => new URL(url).origin,
+  );
   const security = {
     'content-security-policy': [
       "default-src 'self'",
-      `connect-src 'self' ${new URL(apiUrl).origin} ${new URL(wsUrl).origin}`,
+      `connect-src 'self' ${[...new Set(origins)].join(' ')}`,
       "script-src 'self' 'wasm-unsafe-eval'",
       "style-src 'self'",
       "img-src 'self' blob: data:",

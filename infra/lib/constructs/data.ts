@@ -1,5 +1,5 @@
 import { tables } from '@ciphertalk/functions/adapters/dynamodb-tables.ts';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -41,6 +41,12 @@ export class Data extends Construct {
   readonly rateLimitTable: dynamodb.Table;
   readonly auditTable: dynamodb.Table;
   readonly attachmentsBucket: s3.Bucket;
+  /**
+   * The attachments bucket's name, fixed from the environment, account and region (at most 63 characters,
+   * envName being at most 20) rather than generated: the SPA's CSP names the bucket while the bucket's CORS
+   * names the SPA's distribution, and a reference each way would be a cycle.
+   */
+  readonly attachmentsBucketName: string;
   readonly jwtKey: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: DataProps) {
@@ -114,7 +120,9 @@ export class Data extends Construct {
     this.rateLimitTable = table('RateLimits', tables.rateLimits);
     this.auditTable = table('AuditLog', tables.audit);
 
+    this.attachmentsBucketName = `ct-attachments-${props.envName}-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
     this.attachmentsBucket = new s3.Bucket(this, 'Attachments', {
+      bucketName: this.attachmentsBucketName,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,

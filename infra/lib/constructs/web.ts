@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -20,6 +20,12 @@ export interface WebProps {
   readonly restApi: { readonly host: string; readonly stageName: string };
   /** The WebSocket stage (`wss://{host}/prod`): the CSP's one origin besides the site's own. */
   readonly webSocket: { readonly host: string; readonly url: string };
+  /**
+   * The attachments bucket: browsers upload ciphertext to it with presigned POSTs and download with presigned
+   * GETs, so the CSP's connect-src names its virtual-hosted origins (regional, and the global one the SDK may
+   * sign for in us-east-1).
+   */
+  readonly attachmentsBucketName: string;
   readonly accessLogsBucket: s3.IBucket;
   readonly logRetention: logs.RetentionDays;
 }
@@ -27,7 +33,7 @@ export interface WebProps {
 /**
  * The SPA: a private bucket behind CloudFront with origin access control,
  * security headers (a CSP whose connect-src is exactly the API, which is the
- * site's own origin, and the WebSocket origin; HSTS), SPA routing to
+ * site's own origin, the WebSocket origin and the attachments bucket; HSTS), SPA routing to
  * index.html, the REST API under the stage path of the same origin, and
  * `config.json` written at deploy time with the API and WebSocket URLs.
  */
@@ -59,7 +65,7 @@ export class Web extends Construct {
 
     this.contentSecurityPolicy = [
       "default-src 'self'",
-      `connect-src 'self' wss://${props.webSocket.host}`,
+      `connect-src 'self' wss://${props.webSocket.host} https://${props.attachmentsBucketName}.s3.${Aws.REGION}.${Aws.URL_SUFFIX} https://${props.attachmentsBucketName}.s3.${Aws.URL_SUFFIX}`,
       "script-src 'self' 'wasm-unsafe-eval'",
       "style-src 'self'",
       "img-src 'self' blob: data:",

@@ -134,14 +134,14 @@ describe('CipherTalk stack: security', () => {
     });
   });
 
-  it('serves the SPA with a CSP that allows exactly the API (the site itself) and the WebSocket origin, and HSTS', () => {
+  it('serves the SPA with a CSP that allows exactly the API (the site itself), the WebSocket origin and the attachments bucket, and HSTS', () => {
     const [[, policy] = ['', {}]] = resources(s.template, 'AWS::CloudFront::ResponseHeadersPolicy');
     const headers = (policy.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, unknown> })
       .SecurityHeadersConfig;
     const csp = JSON.stringify(headers.ContentSecurityPolicy);
     const connectSrc = /connect-src ([^;]*);/.exec(csp)?.[1] ?? '';
     expect(connectSrc).toMatch(
-      /^'self' wss:\/\/",\{"Ref":"RealtimeApi\w+"\},"\.execute-api\.",\{"Ref":"AWS::Region"\},"\.",\{"Ref":"AWS::URLSuffix"\},"$/,
+      /^'self' wss:\/\/",\{"Ref":"RealtimeApi\w+"\},"\.execute-api\.",\{"Ref":"AWS::Region"\},"\.",\{"Ref":"AWS::URLSuffix"\}," https:\/\/ct-attachments-prod-",\{"Ref":"AWS::AccountId"\},"-",\{"Ref":"AWS::Region"\},"\.s3\.",\{"Ref":"AWS::Region"\},"\.",\{"Ref":"AWS::URLSuffix"\}," https:\/\/ct-attachments-prod-",\{"Ref":"AWS::AccountId"\},"-",\{"Ref":"AWS::Region"\},"\.s3\.",\{"Ref":"AWS::URLSuffix"\},"$/,
     );
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
