@@ -143,21 +143,26 @@ export async function checkAttachments(
     [sender.userId, conversationId, ...ids],
   );
   const known = new Map(rows.map((row) => [row.id, row]));
-  const issues: { path: string; message: string }[] = [];
-  for (const id of ids) {
-    const row = known.get(id);
-    if (!row) {
-      issues.push({ path: id, message: 'unknown' });
-      continue;
-    }
-    if (row.uploaded || row.used) continue;
-    const size = await deps.store.sizeOf(objectKey(id));
-    if (size !== Number(row.size)) {
-      issues.push({ path: id, message: size === null ? 'not uploaded' : 'not the declared size' });
-      continue;
-    }
-    await deps.store.retag(objectKey(id), REFERENCED_TAG);
-    await deps.db.query('UPDATE attachments SET uploaded_at = now() WHERE id = $1::uuid', [id]);
+  // Each new upload: its size in the store, then the tag that keeps the lifecycle rule off it. The attachments of
+  // one message (a photo and its thumbnail, say) are checked side by side, and marked uploaded in one statement.
+  const outcomes = await Promise.all(
+    ids.map(async (id): Promise<{ id: string; issue?: string; fresh?: boolean }> => {
+      const row = known.get(id);
+      if (!row) return { id, issue: 'unknown' };
+      if (row.uploaded || row.used) return { id };
+      const size = await deps.store.sizeOf(objectKey(id));
+      if (size !== Number(row.size)) return { id, issue: size === null ? 'not uploaded' : 'not the declared size' };
+      await deps.store.retag(objectKey(id), REFERENCED_TAG);
+      return { id, fresh: true };
+    }),
+  );
+  const issues = outcomes.flatMap(({ id, issue }) => (issue ? [{ path: id, message: issue }] : []));
+  const fresh = outcomes.filter((outcome) => outcome.fresh).map((outcome) => outcome.id);
+  if (fresh.length > 0) {
+    await deps.db.query(
+      `UPDATE attachments SET uploaded_at = now() WHERE id IN (${fresh.map((_, i) => `$${i + 1}::uuid`).join(', ')})`,
+      fresh,
+    );
   }
   if (issues.length > 0) throw new AttachmentInvalidError(issues);
 }
