@@ -291,9 +291,15 @@ export class CallManager {
 
   // ---------------------------------------------------------------- signals from the peer
 
-  /** A decrypted, schema-valid signal from `from`, about `callId` in the (direct) conversation. */
-  receive(from: DeviceAddress, conversationId: string, callId: string, signal: CallSignal): void {
-    const refuse = (why: string) => this.port.log('call.signal_ignored', { type: signal.type, why });
+  /**
+   * A decrypted, schema-valid signal from `from`, about `callId` in the (direct) conversation. Returns null when
+   * it was applied, else why it was ignored (not the peer, not the call's device, not expected in this state).
+   */
+  receive(from: DeviceAddress, conversationId: string, callId: string, signal: CallSignal): string | null {
+    const refuse = (why: string) => {
+      this.port.log('call.signal_ignored', { type: signal.type, why });
+      return why;
+    };
     if (signal.type === 'offer') {
       const peer = this.port.peerOf(conversationId);
       if (!peer || peer.userId !== from.userId) return refuse('not the peer of a direct conversation');
@@ -302,7 +308,7 @@ export class CallManager {
         void this.port
           .send(conversationId, callId, [from], { v: 1, type: 'busy' })
           .catch((error) => this.port.log('call.send_failed', { error: String(error) }));
-        return;
+        return null;
       }
       const a = this.#open({ callId, conversationId, peer, direction: 'incoming', media: signal.media });
       a.peerDevice = from.deviceId;
@@ -312,7 +318,7 @@ export class CallManager {
         this.#ringTimeoutMs + CALLEE_GRACE_MS,
       );
       void this.#signalPeer(a, { v: 1, type: 'ringing' });
-      return;
+      return null;
     }
     const a = this.#active;
     if (!a || a.ended || a.callId !== callId || a.conversationId !== conversationId) return refuse('no such call');
@@ -323,7 +329,7 @@ export class CallManager {
       case 'ringing':
         if (a.direction !== 'outgoing' || !fromOffered) return refuse('not a callee device');
         if (!a.view.ringing) this.#update(a, { ringing: true });
-        return;
+        return null;
       case 'answer':
         if (a.direction !== 'outgoing' || a.view.state !== 'outgoing' || !fromOffered) return refuse('unexpected');
         void this.#answered(a, from.deviceId, signal.sdp).catch((error) => {
@@ -331,17 +337,17 @@ export class CallManager {
           void this.#signalPeer(a, { v: 1, type: 'hangup', reason: 'failed' });
           this.#end(a, { reason: 'Call failed', outcome: 'failed' });
         });
-        return;
+        return null;
       case 'ice':
         if (a.direction === 'outgoing' && a.peerDevice === null && fromOffered) {
           // Relayed frames may overtake one another: keep them until this device's answer is in.
           a.earlyRemote.set(from.deviceId, [...(a.earlyRemote.get(from.deviceId) ?? []), ...signal.candidates]);
-          return;
+          return null;
         }
         if (!fromPeerDevice) return refuse('not the call’s device');
         a.pendingRemote.push(...signal.candidates);
         void this.#addRemoteCandidates(a);
-        return;
+        return null;
       case 'decline':
       case 'busy':
         if (a.direction !== 'outgoing' || a.view.state !== 'outgoing' || !fromOffered) return refuse('unexpected');
@@ -351,7 +357,7 @@ export class CallManager {
         });
         // The callee's other devices may still ring.
         void this.#signalOffered(a, { v: 1, type: 'hangup', reason: 'cancelled' }, from.deviceId);
-        return;
+        return null;
       case 'hangup':
         if (!fromPeerDevice) return refuse('not the call’s device');
         if (a.view.state === 'incoming') {
@@ -362,7 +368,7 @@ export class CallManager {
             outcome: a.connectedAt !== null ? 'completed' : 'failed',
           });
         }
-        return;
+        return null;
       case 'handled':
         if (from.userId !== this.port.userId || from.deviceId === this.port.deviceId) return refuse('not ours');
         if (a.direction !== 'incoming' || a.view.state !== 'incoming') return refuse('not ringing');
@@ -370,7 +376,7 @@ export class CallManager {
           reason: signal.outcome === 'accepted' ? 'Answered on another device' : 'Declined on another device',
           outcome: null,
         });
-        return;
+        return null;
     }
   }
 
