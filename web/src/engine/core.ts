@@ -52,8 +52,9 @@ import {
   TimelineResponse as TimelineResponseSchema,
 } from '@ciphertalk/shared/protocol';
 import { fromBase64, toBase64 } from './base64.ts';
+import { callEventText } from './call-format.ts';
 import { type CallSignal, decodeCallSignal, encodeCallSignal } from './call-signal.ts';
-import { CallManager, type CallPort, callEventText, type DeviceAddress } from './calls.ts';
+import { CallManager, type CallPort, type DeviceAddress } from './calls.ts';
 import { type Content, decodeContent, encodeContent } from './content.ts';
 import { EngineError, isEngineError } from './errors.ts';
 import type { Api } from './http.ts';
