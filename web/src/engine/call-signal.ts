@@ -51,14 +51,25 @@ export const CallSignal = z.discriminatedUnion('type', [
 ]);
 export type CallSignal = z.infer<typeof CallSignal>;
 
+/**
+ * What is encrypted: the signal bound to its call and conversation. The frame carries both in the clear for
+ * routing; the receiver checks them against these, so the server cannot move a signal to another call.
+ */
+export const BoundCallSignal = z.strictObject({
+  callId: z.uuid(),
+  conversationId: z.uuid(),
+  signal: CallSignal,
+});
+export type BoundCallSignal = z.infer<typeof BoundCallSignal>;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-export function encodeCallSignal(signal: CallSignal): Uint8Array {
-  return pad(encoder.encode(JSON.stringify(CallSignal.parse(signal))));
+export function encodeCallSignal(bound: BoundCallSignal): Uint8Array {
+  return pad(encoder.encode(JSON.stringify(BoundCallSignal.parse(bound))));
 }
 
-/** Decrypted bytes to a signal; throws on bad padding, UTF-8, JSON or shape. */
-export function decodeCallSignal(bytes: Uint8Array): CallSignal {
-  return CallSignal.parse(JSON.parse(decoder.decode(unpad(bytes))));
+/** Decrypted bytes to a bound signal; throws on bad padding, UTF-8, JSON or shape. */
+export function decodeCallSignal(bytes: Uint8Array): BoundCallSignal {
+  return BoundCallSignal.parse(JSON.parse(decoder.decode(unpad(bytes))));
 }

@@ -1620,7 +1620,7 @@ export class Core {
     to: readonly DeviceAddress[],
     signal: CallSignal,
   ): Promise<void> {
-    const plaintext = encodeCallSignal(signal);
+    const plaintext = encodeCallSignal({ callId, conversationId, signal });
     const envelopes: Envelope[] = [];
     for (const device of to) {
       const address = ProtocolAddress.of(device.userId, device.deviceId);
@@ -1661,7 +1661,11 @@ export class Core {
       const sender = ProtocolAddress.of(from.userId, from.deviceId);
       const result = await new SessionCipher(this.#stores, sender).decrypt(fromBase64(frame.envelope.ciphertext));
       if (result.newSession) void this.#topUpPreKeys().catch(() => undefined);
-      signal = decodeCallSignal(result.plaintext);
+      const bound = decodeCallSignal(result.plaintext);
+      if (bound.callId !== frame.callId || bound.conversationId !== frame.conversationId) {
+        throw new Error('the signal was encrypted for another call or conversation');
+      }
+      signal = bound.signal;
     } catch (error) {
       this.#log('call.signal_rejected', { error: String(error) });
       return;

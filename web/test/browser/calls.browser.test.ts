@@ -1,7 +1,14 @@
 import { type Browser, chromium, type Page, type WebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConversation, register, send, startDirectChat, waitForMessage } from './support/app.ts';
-import { type BrowserUser, chromiumArgs, chromiumPath, screenshot, watch } from './support/browser.ts';
+import {
+  type BrowserUser,
+  chromiumArgs,
+  chromiumPath,
+  screenshot,
+  seriousA11yViolations,
+  watch,
+} from './support/browser.ts';
 import { type BrowserStack, startBrowserStack } from './support/stack.ts';
 
 /**
@@ -154,6 +161,7 @@ describe('one-to-one calls', () => {
     expect(await bob.page.getByTestId('incoming-call-kind').textContent()).toContain('Video call');
     await expect.poll(() => ada.page.getByTestId('call-status').textContent()).toBe('Ringing…');
     await screenshot(bob.page, 'calls-01-incoming');
+    expect(await seriousA11yViolations(bob.page)).toEqual([]);
     await bob.page.getByTestId('call-accept-video').click();
 
     await expect.poll(() => callState(ada.page), { timeout: 30_000 }).toBe('connected');
@@ -161,6 +169,7 @@ describe('one-to-one calls', () => {
     await expectMediaFlowing(ada.page);
     await expectMediaFlowing(bob.page);
     await screenshot(ada.page, 'calls-02-connected');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
 
     // Controls: mute and camera off are local; screen sharing swaps the video track (no renegotiation).
     await ada.page.getByTestId('call-mute').click();

@@ -167,14 +167,14 @@ function network(spec: Record<string, number[]>) {
         send: async (conversationId, callId, to, signal) => {
           device.sent.push({ to, signal });
           // As the relay and the core do: the bytes are the padded, validated encoding.
-          const bytes = encodeCallSignal(signal);
+          const bytes = encodeCallSignal({ callId, conversationId, signal });
           queueMicrotask(() => {
             for (const target of to) {
               const why = find(target)?.manager.receive(
                 { userId, deviceId },
                 conversationId,
                 callId,
-                decodeCallSignal(bytes),
+                decodeCallSignal(bytes).signal,
               );
               if (why) find(target)?.ignored.push(why);
             }
@@ -364,9 +364,10 @@ describe('call signal encoding', () => {
       { v: 1, type: 'handled', outcome: 'declined' },
     ];
     for (const signal of signals) {
-      const bytes = encodeCallSignal(signal);
+      const bound = { callId: crypto.randomUUID(), conversationId: ADA_BOB, signal };
+      const bytes = encodeCallSignal(bound);
       expect(bytes.length % 160).toBe(0);
-      expect(decodeCallSignal(bytes)).toEqual(signal);
+      expect(decodeCallSignal(bytes)).toEqual(bound);
     }
   });
 
@@ -378,10 +379,15 @@ describe('call signal encoding', () => {
       out[json.length] = 0x80;
       return out;
     };
-    expect(() => decodeCallSignal(raw({ v: 1, type: 'transfer' }))).toThrow();
-    expect(() => decodeCallSignal(raw({ v: 1, type: 'busy', extra: 1 }))).toThrow();
-    expect(() => decodeCallSignal(raw({ v: 2, type: 'busy' }))).toThrow();
-    expect(() => decodeCallSignal(raw({ ...offer(), sdp: 'x'.repeat(MAX_SDP_LENGTH + 1) }))).toThrow();
+    const bind = (signal: unknown) => ({ callId: crypto.randomUUID(), conversationId: ADA_BOB, signal });
+    expect(decodeCallSignal(raw(bind({ v: 1, type: 'busy' }))).signal.type).toBe('busy');
+    expect(() => decodeCallSignal(raw(bind({ v: 1, type: 'transfer' })))).toThrow();
+    expect(() => decodeCallSignal(raw(bind({ v: 1, type: 'busy', extra: 1 })))).toThrow();
+    expect(() => decodeCallSignal(raw(bind({ v: 2, type: 'busy' })))).toThrow();
+    expect(() => decodeCallSignal(raw(bind({ ...offer(), sdp: 'x'.repeat(MAX_SDP_LENGTH + 1) })))).toThrow();
+    expect(() => decodeCallSignal(raw({ v: 1, type: 'busy' }))).toThrow();
+    expect(() => decodeCallSignal(raw({ ...bind({ v: 1, type: 'busy' }), callId: 'not-a-uuid' }))).toThrow();
+    // A message's content decrypted as a signal (or the reverse) fails: the shapes are disjoint.
     expect(() => decodeCallSignal(raw({ v: 1, id: crypto.randomUUID(), kind: 'text', text: 'hi' }))).toThrow();
   });
 });
