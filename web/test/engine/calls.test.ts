@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { callEventText, formatDuration } from '../../src/engine/call-format.ts';
 import { type CallSignal, decodeCallSignal, encodeCallSignal, MAX_SDP_LENGTH } from '../../src/engine/call-signal.ts';
 import { CallManager, type CallPort, type DeviceAddress } from '../../src/engine/calls.ts';
-import type { CallEventView, CallMediaDeps, CallStatsView, CallView } from '../../src/engine/types.ts';
+import type { CallEventView, CallStatsView, CallView } from '../../src/engine/types.ts';
+import { FakePc, FakeStream, fakeMedia as media } from './fake-media.ts';
 
 /**
  * The call state machine with fake media and a fake relay: every device is a CallManager, and `send` hands the
@@ -16,106 +17,6 @@ const CAROL = '33333333-3333-4333-8333-333333333333';
 const ADA_BOB = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
 const CAROL_BOB = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
 
-class FakeTrack {
-  enabled = true;
-  stopped = false;
-  constructor(readonly kind: string) {}
-  stop() {
-    this.stopped = true;
-  }
-  addEventListener() {}
-}
-
-class FakeStream {
-  readonly tracks: FakeTrack[];
-  constructor(tracks: FakeTrack[] = []) {
-    this.tracks = [...tracks];
-  }
-  getTracks() {
-    return this.tracks;
-  }
-  getAudioTracks() {
-    return this.tracks.filter((t) => t.kind === 'audio');
-  }
-  getVideoTracks() {
-    return this.tracks.filter((t) => t.kind === 'video');
-  }
-}
-
-class FakePc {
-  static all: FakePc[] = [];
-  onicecandidate: ((e: unknown) => void) | null = null;
-  ontrack: ((e: unknown) => void) | null = null;
-  onconnectionstatechange: (() => void) | null = null;
-  connectionState = 'new';
-  localDescription: { type: string; sdp: string } | null = null;
-  remote: { type: string; sdp: string } | null = null;
-  added: unknown[] = [];
-  closed = false;
-  readonly transceivers: {
-    direction: string;
-    receiver: { track: { kind: string } };
-    sender: { track: unknown; replaceTrack(t: unknown): Promise<void>; setStreams(): void };
-  }[] = [];
-  constructor() {
-    FakePc.all.push(this);
-  }
-  addTransceiver(trackOrKind: FakeTrack | string, init: { direction: string }) {
-    const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
-    const sender: { track: unknown; replaceTrack(t: unknown): Promise<void>; setStreams(): void } = {
-      track: typeof trackOrKind === 'string' ? null : trackOrKind,
-      async replaceTrack(t: unknown) {
-        sender.track = t;
-      },
-      setStreams() {},
-    };
-    this.transceivers.push({ direction: init.direction, receiver: { track: { kind } }, sender });
-  }
-  getTransceivers() {
-    return this.transceivers;
-  }
-  async createOffer() {
-    return { type: 'offer', sdp: 'v=0 offer a=fingerprint:sha-256 AA' };
-  }
-  async createAnswer() {
-    return { type: 'answer', sdp: 'v=0 answer a=fingerprint:sha-256 BB' };
-  }
-  async setLocalDescription(d: { type: string; sdp: string }) {
-    this.localDescription = d;
-    queueMicrotask(() =>
-      this.onicecandidate?.({
-        candidate: {
-          candidate: `candidate:1 1 udp 1 192.0.2.2 ${d.type === 'offer' ? 5000 : 6000} typ host`,
-          sdpMid: '0',
-          sdpMLineIndex: 0,
-          usernameFragment: 'u',
-        },
-      }),
-    );
-  }
-  async setRemoteDescription(d: { type: string; sdp: string }) {
-    this.remote = d;
-    if (d.type === 'offer') {
-      this.addTransceiver('audio', { direction: 'recvonly' });
-      this.addTransceiver('video', { direction: 'recvonly' });
-    }
-  }
-  async addIceCandidate(c: unknown) {
-    this.added.push(c);
-  }
-  async getStats() {
-    return new Map([['in', { type: 'inbound-rtp', kind: 'video', bytesReceived: 1000 }]]);
-  }
-  close() {
-    this.closed = true;
-  }
-  /** ICE and DTLS done. */
-  connect() {
-    this.connectionState = 'connected';
-    this.onconnectionstatechange?.();
-  }
-}
-
 interface Device {
   readonly address: DeviceAddress;
   readonly manager: CallManager;
@@ -125,15 +26,6 @@ interface Device {
   readonly ignored: string[];
   readonly sent: { to: readonly DeviceAddress[]; signal: CallSignal }[];
 }
-
-const media: CallMediaDeps = {
-  RTCPeerConnection: FakePc as unknown as typeof RTCPeerConnection,
-  getUserMedia: async (c) =>
-    new FakeStream([
-      ...(c.audio ? [new FakeTrack('audio')] : []),
-      ...(c.video ? [new FakeTrack('video')] : []),
-    ]) as unknown as MediaStream,
-};
 
 const names: Record<string, string> = { [ADA]: 'Ada', [BOB]: 'Bob', [CAROL]: 'Carol' };
 const members: Record<string, [string, string]> = { [ADA_BOB]: [ADA, BOB], [CAROL_BOB]: [CAROL, BOB] };
