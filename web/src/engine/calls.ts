@@ -34,6 +34,7 @@ const ENDED_LINGER_MS = 2500;
 const STATS_INTERVAL_MS = 1000;
 const ICE_BATCH_MS = 50;
 const POOR_RTT_MS = 400;
+const DISCONNECTED_GRACE_MS = 10_000;
 
 export interface DeviceAddress {
   readonly userId: string;
@@ -87,6 +88,8 @@ interface ActiveCall {
   iceTimer: ReturnType<typeof setTimeout> | null;
   ringTimer: ReturnType<typeof setTimeout> | null;
   statsTimer: ReturnType<typeof setInterval> | null;
+  /** Runs while the connection is `disconnected`. */
+  lostTimer: ReturnType<typeof setTimeout> | null;
   lastInbound: number | null;
   connectedAt: number | null;
   ended: boolean;
@@ -107,7 +110,14 @@ export class CallManager {
   ) {
     this.#ringTimeoutMs = config.callRingTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS;
     this.#media = config.media ?? {};
+    if (typeof globalThis.addEventListener === 'function') globalThis.addEventListener('pagehide', this.#onPageHide);
   }
+
+  /** The tab goes away: try to say goodbye, and close the connection (the peer notices it go). */
+  readonly #onPageHide = () => {
+    const a = this.#active;
+    if (a && !a.ended) void this.hangUp().catch(() => undefined);
+  };
 
   get busy(): boolean {
     return this.#active !== null && !this.#active.ended;
@@ -281,6 +291,9 @@ export class CallManager {
 
   /** Logout or close: the call ends (the peer is told, best effort). */
   dispose(): void {
+    if (typeof globalThis.removeEventListener === 'function') {
+      globalThis.removeEventListener('pagehide', this.#onPageHide);
+    }
     const a = this.#active;
     if (!a) return;
     if (!a.ended) void this.hangUp().catch(() => undefined);
@@ -359,6 +372,12 @@ export class CallManager {
         void this.#signalOffered(a, { v: 1, type: 'hangup', reason: 'cancelled' }, from.deviceId);
         return null;
       case 'hangup':
+        if (a.direction === 'outgoing' && a.view.state === 'outgoing' && fromOffered) {
+          // A callee device could not take the call (no microphone...): the others may still answer.
+          a.offeredTo = a.offeredTo.filter((d) => d !== from.deviceId);
+          if (a.offeredTo.length === 0) this.#end(a, { reason: 'Call failed', outcome: 'failed' });
+          return null;
+        }
         if (!fromPeerDevice) return refuse('not the call’s device');
         if (a.view.state === 'incoming') {
           this.#end(a, { reason: 'Missed call', outcome: null });
@@ -419,6 +438,7 @@ export class CallManager {
       iceTimer: null,
       ringTimer: null,
       statsTimer: null,
+      lostTimer: null,
       lastInbound: null,
       connectedAt: null,
       ended: false,
@@ -483,12 +503,26 @@ export class CallManager {
         a.connectedAt = Date.now();
         this.#update(a, { state: 'connected', startedAt: new Date(a.connectedAt).toISOString() });
         a.statsTimer = setInterval(() => void this.#readStats(a), STATS_INTERVAL_MS);
+        if (a.lostTimer) clearTimeout(a.lostTimer);
+        a.lostTimer = null;
+      } else if (state === 'connected' && a.lostTimer) {
+        clearTimeout(a.lostTimer);
+        a.lostTimer = null;
+      } else if (state === 'disconnected' && !a.lostTimer) {
+        // Often a blip that ICE recovers from; if not (the peer's tab closed, the network went), give up
+        // sooner than the browser's own 'failed' (~30 s).
+        a.lostTimer = setTimeout(() => this.#lost(a), DISCONNECTED_GRACE_MS);
       } else if (state === 'failed') {
-        void this.#signalPeer(a, { v: 1, type: 'hangup', reason: 'failed' });
-        this.#end(a, { reason: 'Connection lost', outcome: a.connectedAt !== null ? 'completed' : 'failed' });
+        this.#lost(a);
       }
     };
     return pc;
+  }
+
+  #lost(a: ActiveCall): void {
+    if (a.ended) return;
+    void this.#signalPeer(a, { v: 1, type: 'hangup', reason: 'failed' });
+    this.#end(a, { reason: 'Connection lost', outcome: a.connectedAt !== null ? 'completed' : 'failed' });
   }
 
   async #answered(a: ActiveCall, deviceId: number, sdp: string): Promise<void> {
@@ -590,6 +624,8 @@ export class CallManager {
     this.#clearRing(a);
     if (a.iceTimer) clearTimeout(a.iceTimer);
     if (a.statsTimer) clearInterval(a.statsTimer);
+    if (a.lostTimer) clearTimeout(a.lostTimer);
+    a.lostTimer = null;
     a.iceTimer = null;
     a.statsTimer = null;
     a.pc?.close();

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatDuration } from '../engine/call-format.ts';
 import type { CallStatsView, CallView } from '../engine/types.ts';
 import { Avatar } from './Avatar.tsx';
@@ -21,6 +21,9 @@ export function CallScreen(props: { call: CallView; stats: CallStatsView | null 
   const engine = useEngine();
   const action = useAction();
   const seconds = useSecondsSince(call.startedAt);
+  const hangUp = useRef<HTMLButtonElement>(null);
+  // The call screen covers the app: keyboard and screen-reader focus go to it.
+  useEffect(() => hangUp.current?.focus(), []);
   const status =
     call.state === 'connected'
       ? formatDuration(seconds)
@@ -115,6 +118,7 @@ export function CallScreen(props: { call: CallView; stats: CallStatsView | null 
               <Icon name="screen" />
             </button>
             <button
+              ref={hangUp}
               type="button"
               class="call-control call-control--hangup"
               aria-label="Hang up"

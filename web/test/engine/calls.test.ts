@@ -198,6 +198,39 @@ describe('call state machine', () => {
     expect(device(ADA).recorded[0]?.event.outcome).toBe('cancelled');
   });
 
+  it('a callee device that cannot take the call drops out; the call fails when none is left', async () => {
+    const device = network({ [ADA]: [1], [BOB]: [1, 2] });
+    const ada = device(ADA);
+    await ada.manager.start(ADA_BOB, 'audio');
+    await settle();
+    const callId = ada.call.value?.callId as string;
+    const failed: CallSignal = { v: 1, type: 'hangup', reason: 'failed' };
+    expect(ada.manager.receive({ userId: BOB, deviceId: 2 }, ADA_BOB, callId, failed)).toBeNull();
+    expect(ada.call.value?.state).toBe('outgoing');
+    expect(ada.manager.receive({ userId: BOB, deviceId: 1 }, ADA_BOB, callId, failed)).toBeNull();
+    expect(ada.call.value).toMatchObject({ state: 'ended', endedReason: 'Call failed' });
+    expect(ada.recorded[0]?.event.outcome).toBe('failed');
+  });
+
+  it('a connection that stays disconnected ends the call', async () => {
+    const device = network({ [ADA]: [1], [BOB]: [1] });
+    await device(ADA).manager.start(ADA_BOB, 'video');
+    await settle();
+    await device(BOB).manager.accept('video');
+    await settle();
+    for (const pc of FakePc.all) pc.connect();
+    const adaPc = FakePc.all[0] as FakePc;
+    adaPc.connectionState = 'disconnected';
+    adaPc.onconnectionstatechange?.();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(device(ADA).call.value?.state).toBe('connected');
+    await vi.advanceTimersByTimeAsync(6000);
+    await settle();
+    expect(device(ADA).call.value).toMatchObject({ state: 'ended', endedReason: 'Connection lost' });
+    expect(device(BOB).call.value).toMatchObject({ state: 'ended', endedReason: 'Call failed' });
+    expect(device(ADA).recorded[0]?.event).toMatchObject({ outcome: 'completed', durationSeconds: 10 });
+  });
+
   it('ignores signals from devices that are not part of the call', async () => {
     const device = network({ [ADA]: [1, 2], [BOB]: [1], [CAROL]: [1] });
     const bob = device(BOB);
