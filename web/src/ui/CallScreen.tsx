@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatDuration } from '../engine/call-format.ts';
 import type { CallStatsView, CallView } from '../engine/types.ts';
 import { Avatar } from './Avatar.tsx';
+import { CallTrust } from './CallTrust.tsx';
 import { useEngine } from './engine-context.ts';
 import { Icon } from './Icon.tsx';
 import { useAction } from './use-action.ts';
@@ -62,6 +63,7 @@ export function CallScreen(props: { call: CallView; stats: CallStatsView | null 
           <p class="call-screen__status" data-testid="call-status" data-state={call.state} aria-live="polite">
             {status}
           </p>
+          <CallTrust userId={call.peer.userId} displayName={call.peer.displayName} />
           {stats && (
             <span
               class={`call-quality call-quality--${stats.quality}`}

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { CallView } from '../engine/types.ts';
 import { Avatar } from './Avatar.tsx';
+import { CallTrust } from './CallTrust.tsx';
 import { useEngine } from './engine-context.ts';
 import { Icon } from './Icon.tsx';
 import { useAction } from './use-action.ts';
@@ -37,6 +38,7 @@ export function IncomingCallDialog(props: { call: CallView }) {
           </p>
         </div>
       </div>
+      <CallTrust userId={call.peer.userId} displayName={call.peer.displayName} />
       {action.error && (
         <p class="call-error" role="alert">
           {action.error}

@@ -159,6 +159,7 @@ describe('one-to-one calls', () => {
     const ringing = bob.page.getByTestId('incoming-call');
     await ringing.waitFor();
     expect(await bob.page.getByTestId('incoming-call-kind').textContent()).toContain('Video call');
+    expect(await bob.page.getByTestId('call-trust').textContent()).toContain('End-to-end encrypted');
     await expect.poll(() => ada.page.getByTestId('call-status').textContent()).toBe('Ringing…');
     await screenshot(bob.page, 'calls-01-incoming');
     expect(await seriousA11yViolations(bob.page)).toEqual([]);
