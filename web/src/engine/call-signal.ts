@@ -45,7 +45,7 @@ export const CallSignal = z.discriminatedUnion('type', [
   z.strictObject({
     v: z.literal(1),
     type: z.literal('hangup'),
-    reason: z.enum(['ended', 'cancelled', 'timeout', 'failed']),
+    reason: z.enum(['ended', 'cancelled', 'timeout', 'failed', 'answered_elsewhere']),
   }),
   z.strictObject({ v: z.literal(1), type: z.literal('handled'), outcome: z.enum(['accepted', 'declined']) }),
 ]);

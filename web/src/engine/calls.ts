@@ -35,6 +35,8 @@ const STATS_INTERVAL_MS = 1000;
 const ICE_BATCH_MS = 50;
 const POOR_RTT_MS = 400;
 const DISCONNECTED_GRACE_MS = 10_000;
+/** From the answer to media flowing: ICE and DTLS take a second or two; beyond this the call failed. */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 export interface DeviceAddress {
   readonly userId: string;
@@ -88,7 +90,7 @@ interface ActiveCall {
   iceTimer: ReturnType<typeof setTimeout> | null;
   ringTimer: ReturnType<typeof setTimeout> | null;
   statsTimer: ReturnType<typeof setInterval> | null;
-  /** Runs while the connection is `disconnected`. */
+  /** Runs while the connection is not up: from the answer until connected, and while `disconnected`. */
   lostTimer: ReturnType<typeof setTimeout> | null;
   lastInbound: number | null;
   connectedAt: number | null;
@@ -172,6 +174,7 @@ export class CallManager {
     const caller = a.peerDevice as number;
     this.#clearRing(a);
     this.#update(a, { state: 'connecting' });
+    a.lostTimer = setTimeout(() => this.#lost(a), CONNECT_TIMEOUT_MS);
     try {
       const local = await this.#capture({ audio: true, video: media === 'video' });
       if (a.ended) {
@@ -232,7 +235,8 @@ export class CallManager {
       await this.#signalOffered(a, { v: 1, type: 'hangup', reason: 'cancelled' });
       return;
     }
-    this.#end(a, { reason: 'Call ended', outcome: 'completed' });
+    // Answered but hung up before media flowed: no 0:00 "completed" call.
+    this.#end(a, { reason: 'Call ended', outcome: a.connectedAt !== null ? 'completed' : 'cancelled' });
     await this.#signalPeer(a, { v: 1, type: 'hangup', reason: 'ended' });
   }
 
@@ -344,6 +348,11 @@ export class CallManager {
         if (!a.view.ringing) this.#update(a, { ringing: true });
         return null;
       case 'answer':
+        if (a.direction === 'outgoing' && fromOffered && a.peerDevice !== null && from.deviceId !== a.peerDevice) {
+          // Two of the callee's devices answered at once: the first one has the call, this one is let go.
+          void this.#sendQuietly(a, [from], { v: 1, type: 'hangup', reason: 'answered_elsewhere' });
+          return refuse('another device answered first');
+        }
         if (a.direction !== 'outgoing' || a.view.state !== 'outgoing' || !fromOffered) return refuse('unexpected');
         void this.#answered(a, from.deviceId, signal.sdp).catch((error) => {
           this.port.log('call.answer_failed', { error: String(error) });
@@ -383,7 +392,12 @@ export class CallManager {
           this.#end(a, { reason: 'Missed call', outcome: null });
         } else {
           this.#end(a, {
-            reason: signal.reason === 'failed' ? 'Call failed' : 'Call ended',
+            reason:
+              signal.reason === 'failed'
+                ? 'Call failed'
+                : signal.reason === 'answered_elsewhere'
+                  ? 'Answered on another device'
+                  : 'Call ended',
             outcome: a.connectedAt !== null ? 'completed' : 'failed',
           });
         }
@@ -531,6 +545,7 @@ export class CallManager {
     a.earlyRemote.clear();
     this.#clearRing(a);
     this.#update(a, { state: 'connecting' });
+    a.lostTimer = setTimeout(() => this.#lost(a), CONNECT_TIMEOUT_MS);
     await a.pc?.setRemoteDescription({ type: 'answer', sdp });
     a.remoteDescribed = true;
     await this.#addRemoteCandidates(a);

@@ -152,6 +152,34 @@ describe('call state machine', () => {
     expect(ada.call.value).toBeNull();
   });
 
+  it('two callee devices answering at once: the first keeps the call, the second is let go', async () => {
+    const device = network({ [ADA]: [1], [BOB]: [1, 2] });
+    await device(ADA).manager.start(ADA_BOB, 'audio');
+    await settle();
+    await Promise.all([device(BOB, 1).manager.accept('audio'), device(BOB, 2).manager.accept('audio')]);
+    await settle();
+    const bobs = [device(BOB, 1).call.value, device(BOB, 2).call.value];
+    expect(bobs.filter((v) => v?.state === 'connecting')).toHaveLength(1);
+    expect(bobs.filter((v) => v?.state === 'ended')).toEqual([
+      expect.objectContaining({ endedReason: 'Answered on another device' }),
+    ]);
+    expect(device(ADA).call.value?.state).toBe('connecting');
+  });
+
+  it('an answered call that never connects fails after 30 s', async () => {
+    const device = network({ [ADA]: [1], [BOB]: [1] });
+    await device(ADA).manager.start(ADA_BOB, 'video');
+    await settle();
+    await device(BOB).manager.accept('video');
+    await settle();
+    await vi.advanceTimersByTimeAsync(30_000);
+    await settle();
+    // Bob's bound ran out first (he answered first) and he told Ada.
+    expect(device(BOB).call.value).toMatchObject({ state: 'ended', endedReason: 'Connection lost' });
+    expect(device(ADA).call.value).toMatchObject({ state: 'ended', endedReason: 'Call failed' });
+    expect(device(ADA).recorded[0]?.event.outcome).toBe('failed');
+  });
+
   it('decline: the caller ends with "Declined" and records it; the callee’s other device stops ringing', async () => {
     const device = network({ [ADA]: [1], [BOB]: [1, 2] });
     await device(ADA).manager.start(ADA_BOB, 'audio');
