@@ -17,7 +17,11 @@ async function start(element: HTMLElement): Promise<void> {
     render(<Splash message="CipherTalk cannot reach its configuration. Check your connection and reload." />, element);
     return;
   }
-  const engine = createEngine({ apiUrl: config.apiUrl, wsUrl: config.wsUrl });
+  const engine = createEngine({
+    apiUrl: config.apiUrl,
+    wsUrl: config.wsUrl,
+    ...(config.callRingTimeoutSeconds ? { callRingTimeoutMs: config.callRingTimeoutSeconds * 1000 } : {}),
+  });
   render(<App engine={engine} />, element);
   // The app answers input from here on (the sign-in form, or the splash while a session resumes): a mark for
   // real-user monitoring and for `npm run bench:web`.

@@ -6,6 +6,8 @@
 export interface RuntimeConfig {
   readonly apiUrl: string;
   readonly wsUrl: string;
+  /** Optional: how long an outgoing call rings before it counts as missed (default 45). */
+  readonly callRingTimeoutSeconds?: number;
 }
 
 export async function loadRuntimeConfig(): Promise<RuntimeConfig> {
@@ -13,5 +15,10 @@ export async function loadRuntimeConfig(): Promise<RuntimeConfig> {
   if (!response.ok) throw new Error(`config.json answered ${response.status}`);
   const value = (await response.json()) as Partial<RuntimeConfig>;
   if (typeof value.apiUrl !== 'string' || typeof value.wsUrl !== 'string') throw new Error('config.json is incomplete');
-  return { apiUrl: value.apiUrl, wsUrl: value.wsUrl };
+  const ring = value.callRingTimeoutSeconds;
+  return {
+    apiUrl: value.apiUrl,
+    wsUrl: value.wsUrl,
+    ...(typeof ring === 'number' && ring > 0 ? { callRingTimeoutSeconds: ring } : {}),
+  };
 }

@@ -9,6 +9,7 @@
  * - `reaction`: toggles one emoji of the sender on a message (`on`).
  * - `sender_key`: the sender's Sender Key distribution for this group (pairwise only).
  * - `resend_request`: "I could not decrypt your message at `seq`": the named device sends it again.
+ * - `call`: a call is over (sent by the caller): its media, outcome and duration, shown as a timeline event.
  * A `text` with `resendOf` is such a copy: receivers that already have `id` ignore it.
  */
 import { z } from 'zod';
@@ -49,6 +50,19 @@ export const Content = z.discriminatedUnion('kind', [
     seq: z.number().int().positive(),
     /** The device asked to send again (the original sender's). */
     device: DeviceRef,
+  }),
+  z.object({
+    v: z.literal(1),
+    id: Id,
+    kind: z.literal('call'),
+    callId: Id,
+    media: z.enum(['audio', 'video']),
+    outcome: z.enum(['completed', 'missed', 'declined', 'busy', 'cancelled', 'failed']),
+    durationSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600),
   }),
 ]);
 export type Content = z.infer<typeof Content>;

@@ -47,10 +47,14 @@ import type {
   UserProfileResponse,
 } from '@ciphertalk/shared/protocol';
 import {
+  IceServersResponse as IceServersResponseSchema,
   SyncResponse as SyncResponseSchema,
   TimelineResponse as TimelineResponseSchema,
 } from '@ciphertalk/shared/protocol';
 import { fromBase64, toBase64 } from './base64.ts';
+import { callEventText } from './call-format.ts';
+import { type CallSignal, decodeCallSignal, encodeCallSignal } from './call-signal.ts';
+import { CallManager, type CallPort, type DeviceAddress } from './calls.ts';
 import { type Content, decodeContent, encodeContent } from './content.ts';
 import { EngineError, isEngineError } from './errors.ts';
 import type { Api } from './http.ts';
@@ -61,6 +65,7 @@ import { Socket } from './socket.ts';
 import { EMPTY_TIMELINE, type EngineState, timelineSignal, typingSignal } from './state.ts';
 import { systemText } from './system-text.ts';
 import type {
+  CallEventView,
   ConversationView,
   DecryptErrorView,
   EngineConfig,
@@ -113,6 +118,8 @@ interface ItemRecord {
   deleted: boolean;
   state: MessageState;
   decryptError: DecryptErrorView | null;
+  /** A call event (`text` holds its wording); absent on other items. */
+  call?: CallEventView | null;
   /** Search terms this item is indexed under. */
   terms: string[];
 }
@@ -203,6 +210,8 @@ export class Core {
   #catchUpAgain = false;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #refreshConvTimer: ReturnType<typeof setTimeout> | null = null;
+  #calls: CallManager | null = null;
+  #iceCache: { servers: RTCIceServer[]; until: number } | null = null;
 
   constructor(deps: CoreDeps) {
     this.#api = deps.api;
@@ -234,6 +243,7 @@ export class Core {
     await this.#rotateSignedPreKeyIfStale().catch((error) =>
       this.#log('signed_prekey.rotation_failed', { error: String(error) }),
     );
+    this.#calls = new CallManager(this.#callPort(), this.#state.call, this.#state.callStats, this.#config);
     const WS = this.#config.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketConstructor | undefined);
     if (WS) {
       this.#socket = new Socket({
@@ -400,6 +410,7 @@ export class Core {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#calls?.dispose();
     if (typeof globalThis.removeEventListener === 'function') globalThis.removeEventListener('online', this.#onOnline);
     this.#socket?.stop();
     this.#socket = null;
@@ -536,6 +547,7 @@ export class Core {
       deleted: item.deleted,
       state: item.state,
       decryptError: item.decryptError,
+      call: item.call ?? null,
     };
     return view;
   }
@@ -957,6 +969,7 @@ export class Core {
           await this.#saveItem(item, item.terms);
         }
       }
+      if (content.kind === 'call') await this.#callEventSent(conversationId, content.id, stored);
       this.#log('message.sent', { conversationId, seq: stored.seq, kind: content.kind });
       return true;
     } catch (error) {
@@ -1273,6 +1286,9 @@ export class Core {
         this.#presence.set(frame.userId, { status: frame.status, lastSeenAt: frame.lastSeenAt });
         this.#renderConversations();
         return;
+      case 'call.signal':
+        void this.#receiveCallSignal(frame);
+        return;
       case 'error':
         this.#log('ws.error', { code: frame.error.code });
         return;
@@ -1433,7 +1449,7 @@ export class Core {
       case 'edit':
       case 'delete': {
         const target = this.#findByContent(conversationId, content.target);
-        if (!target || target.senderId !== entry.senderId) return;
+        if (!target || target.senderId !== entry.senderId || target.call) return;
         const previous = target.terms;
         if (content.kind === 'edit') {
           target.text = content.text;
@@ -1451,6 +1467,24 @@ export class Core {
         const users = (target.reactions[content.emoji] ?? []).filter((u) => u !== entry.senderId);
         target.reactions = { ...target.reactions, [content.emoji]: content.on ? [...users, entry.senderId] : users };
         await this.#saveItem(target, target.terms);
+        return;
+      }
+      case 'call': {
+        if (this.#findByContent(conversationId, content.id)) return;
+        const call: CallEventView = {
+          callId: content.callId,
+          media: content.media,
+          outcome: content.outcome,
+          durationSeconds: content.durationSeconds,
+        };
+        await this.#saveItem({
+          ...blankItem(conversationId, `${conversationId}|${content.id}`, entry.seq, entry.createdAt),
+          contentId: content.id,
+          senderId: entry.senderId,
+          senderDeviceId: entry.senderDeviceId,
+          text: callEventText(call, mine),
+          call,
+        });
         return;
       }
       case 'sender_key':
@@ -1553,6 +1587,131 @@ export class Core {
       device: { userId: sender.name, deviceId: sender.deviceId },
     });
     this.#log('resend.asked', { conversationId, seq });
+  }
+
+  // ---------------------------------------------------------------- calls (the state machine is in calls.ts)
+
+  get calls(): CallManager {
+    if (!this.#calls) throw new EngineError('signed_out', 'Sign in first');
+    return this.#calls;
+  }
+
+  #callPort(): CallPort {
+    return {
+      userId: this.#userId,
+      deviceId: this.#device.deviceId,
+      peerOf: (conversationId) => {
+        const conv = this.#serverConvs.get(conversationId);
+        const peer = conv?.kind === 'direct' ? conv.members.find((m) => m.userId !== this.#userId) : undefined;
+        return peer ? { userId: peer.userId, displayName: peer.displayName } : null;
+      },
+      devicesOf: async (userId) => (await this.#devicesOf(userId, true)).map((d) => d.deviceId),
+      send: (conversationId, callId, to, signal) => this.#sendCallSignal(conversationId, callId, to, signal),
+      iceServers: () => this.#iceServers(),
+      record: (conversationId, event) => this.#recordCall(conversationId, event),
+      log: this.#log,
+    };
+  }
+
+  /** One pairwise ciphertext per device (the same sessions as direct messages), relayed, never stored. */
+  async #sendCallSignal(
+    conversationId: string,
+    callId: string,
+    to: readonly DeviceAddress[],
+    signal: CallSignal,
+  ): Promise<void> {
+    const plaintext = encodeCallSignal({ callId, conversationId, signal });
+    const envelopes: Envelope[] = [];
+    for (const device of to) {
+      const address = ProtocolAddress.of(device.userId, device.deviceId);
+      const body = await (await this.#sessionWith(address)).encrypt(plaintext);
+      envelopes.push({
+        userId: device.userId,
+        deviceId: device.deviceId,
+        type: messageType(body) === MessageType.PreKey ? 'prekey' : 'signal',
+        ciphertext: toBase64(body),
+      });
+    }
+    // API Gateway's 32 KB frame limit: an offer's SDP is a few kB per device, so many devices take more frames.
+    const frames: Envelope[][] = [[]];
+    let size = 0;
+    for (const envelope of envelopes) {
+      const current = frames.at(-1) as Envelope[];
+      if (current.length > 0 && size + envelope.ciphertext.length > WS_SEND_MAX_CHARS - 2000) {
+        frames.push([envelope]);
+        size = envelope.ciphertext.length;
+      } else {
+        current.push(envelope);
+        size += envelope.ciphertext.length;
+      }
+    }
+    for (const batch of frames) {
+      const socket = this.#socket;
+      if (!socket?.online) throw new EngineError('offline', 'Not connected');
+      await socket.request({ action: 'call.signal', conversationId, callId, envelopes: batch });
+    }
+    this.#log('call.signal_sent', { type: signal.type, devices: envelopes.length });
+  }
+
+  async #receiveCallSignal(frame: ServerFrame & { type: 'call.signal' }): Promise<void> {
+    const from = { userId: frame.fromUserId, deviceId: frame.fromDeviceId };
+    let signal: CallSignal;
+    try {
+      if (frame.envelope.type === 'sender_key') throw new Error('call signals are pairwise');
+      const sender = ProtocolAddress.of(from.userId, from.deviceId);
+      const result = await new SessionCipher(this.#stores, sender).decrypt(fromBase64(frame.envelope.ciphertext));
+      if (result.newSession) void this.#topUpPreKeys().catch(() => undefined);
+      const bound = decodeCallSignal(result.plaintext);
+      if (bound.callId !== frame.callId || bound.conversationId !== frame.conversationId) {
+        throw new Error('the signal was encrypted for another call or conversation');
+      }
+      signal = bound.signal;
+    } catch (error) {
+      this.#log('call.signal_rejected', { error: String(error) });
+      return;
+    }
+    if (!this.#serverConvs.has(frame.conversationId)) await this.refreshConversations().catch(() => undefined);
+    this.#calls?.receive(from, frame.conversationId, frame.callId, signal);
+  }
+
+  /** `GET /calls/ice-servers`, kept until a minute before the TURN credentials expire. */
+  async #iceServers(): Promise<RTCIceServer[]> {
+    const cached = this.#iceCache;
+    if (cached && cached.until > Date.now()) return cached.servers;
+    const answer = IceServersResponseSchema.parse(await this.#api.get('/calls/ice-servers'));
+    const servers: RTCIceServer[] = answer.iceServers.map((s) => ({
+      urls: s.urls,
+      ...(s.username !== undefined ? { username: s.username } : {}),
+      ...(s.credential !== undefined ? { credential: s.credential } : {}),
+    }));
+    const until = answer.expiresAt ? Date.parse(answer.expiresAt) - 60_000 : Date.now() + 10 * 60_000;
+    this.#iceCache = { servers, until };
+    return servers;
+  }
+
+  /** The caller's call event: a `call` content item through the outbox, like a message. */
+  async #recordCall(conversationId: string, event: CallEventView): Promise<void> {
+    const contentId = randomUuid();
+    const now = Date.now();
+    await this.#saveItem({
+      ...blankItem(conversationId, `${conversationId}|${contentId}`, null, new Date(now).toISOString()),
+      contentId,
+      senderId: this.#userId,
+      senderDeviceId: this.#device.deviceId,
+      text: callEventText(event, true),
+      call: event,
+      state: 'sending',
+    });
+    await this.#queueContent(conversationId, { v: 1, id: contentId, kind: 'call', ...event });
+  }
+
+  async #callEventSent(conversationId: string, contentId: string, stored: SendMessageResponse): Promise<void> {
+    const item = this.#findByContent(conversationId, contentId);
+    if (!item) return;
+    item.seq = stored.seq;
+    item.at = stored.createdAt;
+    if (STATE_RANK[item.state] < STATE_RANK.sent) item.state = 'sent';
+    await this.#saveItem(item, item.terms);
   }
 
   // ---------------------------------------------------------------- safety numbers

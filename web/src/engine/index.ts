@@ -273,6 +273,30 @@ export function createEngine(config: EngineConfig): Engine {
     async search(query) {
       return (await ready()).search(query);
     },
+
+    call: state.call,
+    callStats: state.callStats,
+    async startCall(conversationId, media) {
+      await (await ready()).calls.start(conversationId, media);
+    },
+    async acceptCall(media) {
+      await (await ready()).calls.accept(media);
+    },
+    async declineCall() {
+      await core?.calls.decline();
+    },
+    async hangUp() {
+      await core?.calls.hangUp();
+    },
+    setMuted(muted) {
+      core?.calls.setMuted(muted);
+    },
+    async setCameraOff(off) {
+      await core?.calls.setCameraOff(off);
+    },
+    async shareScreen(on) {
+      await (await ready()).calls.shareScreen(on);
+    },
   };
   return engine;
 }

@@ -1,6 +1,8 @@
 /** The engine's signals, created up front (first-paint bundle) and filled by the core once it is loaded. */
 import { type Signal, signal } from '@preact/signals';
 import type {
+  CallStatsView,
+  CallView,
   ConnectionState,
   ConversationView,
   DeviceView,
@@ -20,6 +22,8 @@ export interface EngineState {
   trust: Signal<Readonly<Record<string, TrustView>>>;
   timelines: Map<string, Signal<TimelineView>>;
   typing: Map<string, Signal<readonly string[]>>;
+  call: Signal<CallView | null>;
+  callStats: Signal<CallStatsView | null>;
 }
 
 export const EMPTY_TIMELINE: TimelineView = { items: [], hasOlder: false, loadingOlder: false };
@@ -35,6 +39,8 @@ export function createState(): EngineState {
     trust: signal({}),
     timelines: new Map(),
     typing: new Map(),
+    call: signal(null),
+    callStats: signal(null),
   };
 }
 
@@ -65,4 +71,6 @@ export function resetState(state: EngineState): void {
   state.trust.value = {};
   for (const s of state.timelines.values()) s.value = EMPTY_TIMELINE;
   for (const s of state.typing.values()) s.value = [];
+  state.call.value = null;
+  state.callStats.value = null;
 }

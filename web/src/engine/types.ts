@@ -39,6 +39,10 @@ export interface EngineConfig {
   readonly deviceName?: string;
   /** Diagnostics hook (tests, dev console). Never receives keys or plaintext. */
   readonly log?: (event: string, detail?: Record<string, unknown>) => void;
+  /** Calls: how long an outgoing call rings before it counts as missed (default 45 s; tests shorten it). */
+  readonly callRingTimeoutMs?: number;
+  /** Calls: WebRTC and media capture, defaulting to the browser's (tests inject fakes). */
+  readonly media?: CallMediaDeps;
 }
 
 export type SessionStatus = 'signed-out' | 'starting' | 'ready';
@@ -164,6 +168,8 @@ export interface MessageView extends MessageRef {
   readonly deleted: boolean;
   readonly state: MessageState;
   readonly decryptError: DecryptErrorView | null;
+  /** A call event ("Video call · 2:13", "Missed voice call"); `text` holds its wording. */
+  readonly call: CallEventView | null;
 }
 
 export interface SystemItemView {
@@ -289,4 +295,73 @@ export interface Engine {
 
   // --- search (local, over decrypted history) ---
   search(query: string): Promise<readonly SearchHit[]>;
+
+  // --- calls (one-to-one, direct conversations; signalling end-to-end encrypted) ---
+  /** The call in progress, ringing or just ended (cleared a moment after it ends); null when none. */
+  readonly call: ReadonlySignal<CallView | null>;
+  /** Transport statistics of the connected call, read about once a second. */
+  readonly callStats: ReadonlySignal<CallStatsView | null>;
+  /** Calls the peer of a direct conversation; rejects with `busy` when a call is already going on. */
+  startCall(conversationId: string, media: CallMedia): Promise<void>;
+  /** Answers the ringing incoming call, with the camera on or off (`audio`). */
+  acceptCall(media: CallMedia): Promise<void>;
+  declineCall(): Promise<void>;
+  /** Ends the current call (cancels it while ringing). */
+  hangUp(): Promise<void>;
+  setMuted(muted: boolean): void;
+  setCameraOff(off: boolean): Promise<void>;
+  /** Shares the screen in place of the camera (`getDisplayMedia`), or goes back to the camera. */
+  shareScreen(on: boolean): Promise<void>;
+}
+
+// --- calls ---
+
+export type CallMedia = 'audio' | 'video';
+export type CallDirection = 'outgoing' | 'incoming';
+/** outgoing/incoming: ringing; connecting: answered, media not flowing yet; connected; ended (briefly shown). */
+export type CallState = 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'ended';
+export type CallOutcome = 'completed' | 'missed' | 'declined' | 'busy' | 'cancelled' | 'failed';
+
+export interface CallView {
+  readonly callId: string;
+  readonly conversationId: string;
+  readonly peer: { readonly userId: string; readonly displayName: string };
+  readonly direction: CallDirection;
+  readonly state: CallState;
+  /** Outgoing: at least one of the peer's devices rings. */
+  readonly ringing: boolean;
+  /** What the caller offered. */
+  readonly media: CallMedia;
+  readonly muted: boolean;
+  readonly cameraOff: boolean;
+  readonly sharingScreen: boolean;
+  readonly localStream: MediaStream | null;
+  readonly remoteStream: MediaStream | null;
+  /** When media started flowing (connected). */
+  readonly startedAt: string | null;
+  /** Why it ended, for people ("Call ended", "Declined", "Answered on another device"...). */
+  readonly endedReason: string | null;
+}
+
+export interface CallStatsView {
+  readonly inboundAudioBytes: number;
+  readonly inboundVideoBytes: number;
+  readonly outboundBytes: number;
+  readonly roundTripTimeMs: number | null;
+  /** `poor` when the round trip is long or nothing arrived since the last reading. */
+  readonly quality: 'good' | 'poor' | 'unknown';
+}
+
+/** The call event item in a conversation (sent by the caller when the call is over). */
+export interface CallEventView {
+  readonly callId: string;
+  readonly media: CallMedia;
+  readonly outcome: CallOutcome;
+  readonly durationSeconds: number;
+}
+
+export interface CallMediaDeps {
+  readonly RTCPeerConnection?: typeof RTCPeerConnection;
+  getUserMedia?(constraints: MediaStreamConstraints): Promise<MediaStream>;
+  getDisplayMedia?(constraints: DisplayMediaStreamOptions): Promise<MediaStream>;
 }

@@ -1,6 +1,7 @@
 import type { ConversationView } from '../engine/types.ts';
 import { paths } from '../store/route.ts';
 import { Avatar } from './Avatar.tsx';
+import { CallButtons } from './CallButtons.tsx';
 import { useEngine } from './engine-context.ts';
 import { formatLastSeen } from './format.ts';
 import { Icon } from './Icon.tsx';
@@ -41,6 +42,7 @@ export function ChatHeader(props: { conversation: ConversationView }) {
         </p>
       </div>
       <div class="chat-header__actions">
+        <CallButtons conversation={c} />
         {c.peer && (
           <a
             class="icon-button"

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { watchNetwork } from '../store/network.ts';
 import { navigate, paths, type Route, route } from '../store/route.ts';
+import { CallOverlay } from './CallOverlay.tsx';
 import { ChatView } from './ChatView.tsx';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
 import { ConversationDetails } from './ConversationDetails.tsx';
@@ -81,6 +82,7 @@ export function MainLayout() {
         <Screen route={current} />
       </main>
       <ShortcutsDialog open={shortcutsOpen} onClose={() => setShortcutsOpen(false)} />
+      <CallOverlay />
       {engine.status.value !== 'ready' && <p class="visually-hidden">Loading</p>}
     </div>
   );

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { MemberView, MessageView } from '../engine/types.ts';
 import { composerMode, requestComposerFocus } from '../store/composer.ts';
 import { Avatar } from './Avatar.tsx';
+import { CallEventItem } from './CallEventItem.tsx';
 import { useEngine } from './engine-context.ts';
 import { formatFull, formatTime } from './format.ts';
 import { Icon } from './Icon.tsx';
@@ -19,6 +20,7 @@ export function MessageItem(props: { message: MessageView; showSender: boolean; 
   const [confirmDelete, setConfirmDelete] = useState(false);
   const nameOf = (userId: string) => members.find((member) => member.userId === userId)?.displayName ?? 'Someone';
   const canAct = !m.deleted && m.seq !== null && !m.decryptError;
+  if (m.call) return <CallEventItem message={m} />;
   return (
     <li
       class={`message${m.mine ? ' message--mine' : ''}${showSender ? ' message--first' : ''}`}
