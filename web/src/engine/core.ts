@@ -50,8 +50,21 @@ import {
   SyncResponse as SyncResponseSchema,
   TimelineResponse as TimelineResponseSchema,
 } from '@ciphertalk/shared/protocol';
+import type { AttachmentRef } from './attachment-content.ts';
+import {
+  AttachmentTransport,
+  attachmentSummary,
+  attachmentView,
+  displayOf,
+  type StoredAttachment,
+  safeName,
+  safeType,
+  storedOf,
+  TransferBoard,
+  uploadFiles,
+} from './attachments.ts';
 import { fromBase64, toBase64 } from './base64.ts';
-import { type Content, decodeContent, encodeContent } from './content.ts';
+import { type Content, decodeContent, encodeContent, MAX_TEXT_LENGTH } from './content.ts';
 import { EngineError, isEngineError } from './errors.ts';
 import type { Api } from './http.ts';
 import { Idb, STORES } from './idb.ts';
@@ -60,6 +73,7 @@ import { snippet, tokenize } from './search-terms.ts';
 import { Socket } from './socket.ts';
 import { EMPTY_TIMELINE, type EngineState, timelineSignal, typingSignal } from './state.ts';
 import { systemText } from './system-text.ts';
+import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_MESSAGE, transferKey } from './transfers.ts';
 import type {
   ConversationView,
   DecryptErrorView,
@@ -115,6 +129,8 @@ interface ItemRecord {
   decryptError: DecryptErrorView | null;
   /** Search terms this item is indexed under. */
   terms: string[];
+  /** Files (absent in items stored before attachments existed). */
+  attachments?: StoredAttachment[];
 }
 
 interface OutboxRecord {
@@ -123,6 +139,8 @@ interface OutboxRecord {
   clientMessageId: string;
   content: Content;
   queuedAt: number;
+  /** The uploads the message references, named in clear for the server's checks. */
+  attachmentIds?: string[];
 }
 
 interface TrustRecord {
@@ -203,6 +221,10 @@ export class Core {
   #catchUpAgain = false;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #refreshConvTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #transfers: TransferBoard;
+  readonly #transport: AttachmentTransport;
+  /** Uploads of messages not yet queued, by item key. */
+  readonly #uploads = new Map<string, AbortController>();
 
   constructor(deps: CoreDeps) {
     this.#api = deps.api;
@@ -213,6 +235,8 @@ export class Core {
     const factory = deps.config.indexedDB ?? globalThis.indexedDB;
     if (!factory) throw new EngineError('unsupported', 'This browser has no IndexedDB');
     this.#factory = factory;
+    this.#transfers = new TransferBoard(deps.state);
+    this.#transport = new AttachmentTransport(deps.api, deps.config.fetch ?? globalThis.fetch.bind(globalThis));
   }
 
   get deviceId(): number {
@@ -407,6 +431,8 @@ export class Core {
     for (const timers of this.#typingTimers.values()) for (const t of timers.values()) clearTimeout(t);
     await this.#queue.catch(() => undefined);
     await this.#flushing?.catch(() => undefined);
+    for (const controller of this.#uploads.values()) controller.abort();
+    this.#transfers.clear();
     this.#db?.close();
     this.#releaseDeviceLock?.();
     this.#releaseDeviceLock = null;
@@ -461,7 +487,9 @@ export class Core {
   }
 
   async #saveItem(item: ItemRecord, previousTerms: readonly string[] = []): Promise<void> {
-    const terms = item.kind === 'message' && !item.deleted && item.decryptError === null ? tokenize(item.text) : [];
+    const names = (item.attachments ?? []).map((a) => a.name).join(' ');
+    const terms =
+      item.kind === 'message' && !item.deleted && item.decryptError === null ? tokenize(`${item.text} ${names}`) : [];
     item.terms = terms;
     await this.#db.write([STORES.items, STORES.postings], (put, del) => {
       put(STORES.items, item);
@@ -536,6 +564,7 @@ export class Core {
       deleted: item.deleted,
       state: item.state,
       decryptError: item.decryptError,
+      attachments: item.deleted ? [] : (item.attachments ?? []).map(attachmentView),
     };
     return view;
   }
@@ -602,7 +631,7 @@ export class Core {
                 ? 'Message deleted'
                 : last.decryptError
                   ? 'Message could not be decrypted'
-                  : last.text.slice(0, 120),
+                  : last.text.slice(0, 120) || (last.attachments?.length ? attachmentSummary(last.attachments) : ''),
               at: last.at,
             }
           : null,
@@ -868,17 +897,171 @@ export class Core {
   async retry(ref: MessageRef): Promise<void> {
     const item = this.#ownItem(ref);
     if (item.state !== 'failed') return;
+    const refs = refsOf(item);
+    if (refs === null) throw new EngineError('upload_lost', 'The files were not uploaded: send them again');
     item.state = 'sending';
     await this.#saveItem(item, item.terms);
-    await this.#queueContent(ref.conversationId, {
-      v: 1,
-      id: ref.contentId,
-      kind: 'text',
-      text: item.text,
-      ...(item.replyTo
-        ? { replyTo: { id: item.replyTo.contentId, senderId: item.replyTo.senderId, excerpt: item.replyTo.excerpt } }
-        : {}),
+    await this.#queueContent(
+      ref.conversationId,
+      {
+        v: 1,
+        id: ref.contentId,
+        kind: 'text',
+        text: item.text,
+        ...(item.replyTo
+          ? { replyTo: { id: item.replyTo.contentId, senderId: item.replyTo.senderId, excerpt: item.replyTo.excerpt } }
+          : {}),
+        ...(refs.length > 0 ? { attachments: refs } : {}),
+      },
+      attachmentIdsOf(refs),
+    );
+  }
+
+  // ---------------------------------------------------------------- attachments (see attachments.ts)
+
+  async sendFiles(conversationId: string, files: readonly File[], text = ''): Promise<MessageRef> {
+    if (files.length === 0) return this.send(conversationId, text);
+    if (files.length > MAX_ATTACHMENTS_PER_MESSAGE) {
+      throw new EngineError('too_many_files', `At most ${MAX_ATTACHMENTS_PER_MESSAGE} files per message`);
+    }
+    const tooLarge = files.find((f) => f.size > MAX_ATTACHMENT_BYTES);
+    if (tooLarge) throw new EngineError('file_too_large', `${tooLarge.name} is larger than the 100 MB limit`);
+    const trimmed = text.trim();
+    if (trimmed.length > MAX_TEXT_LENGTH) throw new EngineError('too_long', 'The message is too long');
+    this.setTyping(conversationId, false);
+    const contentId = randomUuid();
+    const ref: MessageRef = { conversationId, contentId };
+    const now = Date.now();
+    // The local echo lives in memory until the uploads are done: a reload or a cancel leaves nothing behind.
+    const item: ItemRecord = {
+      ...blankItem(conversationId, `${conversationId}|${contentId}`, null, new Date(now).toISOString()),
+      contentId,
+      senderId: this.#userId,
+      senderDeviceId: this.#device.deviceId,
+      localTime: now,
+      text: trimmed,
+      state: 'sending',
+      attachments: files.map((f) => ({ name: safeName(f.name), type: safeType(f.type), size: f.size, ref: null })),
+    };
+    const controller = new AbortController();
+    this.#uploads.set(item.key, controller);
+    files.forEach((_, index) =>
+      this.#transfers.set(transferKey(ref, index), {
+        direction: 'upload',
+        loaded: 0,
+        total: 0,
+        state: 'active',
+        error: null,
+        url: null,
+      }),
+    );
+    this.#conversationItems(conversationId).set(item.key, item);
+    this.#render(conversationId);
+    void (async () => {
+      try {
+        const refs = await uploadFiles(
+          this.#transport,
+          this.#transfers,
+          conversationId,
+          files,
+          (index, thumbnail) => transferKey(ref, index, thumbnail),
+          controller.signal,
+          (index, facts) => {
+            Object.assign(item.attachments?.[index] ?? {}, facts);
+            this.#render(conversationId);
+          },
+        );
+        if (controller.signal.aborted || this.#closed) return;
+        this.#uploads.delete(item.key);
+        item.attachments = refs.map(storedOf);
+        await this.#saveItem(item);
+        await this.#queueContent(
+          conversationId,
+          { v: 1, id: contentId, kind: 'text', text: trimmed, attachments: refs },
+          attachmentIdsOf(refs),
+        );
+      } catch (error) {
+        this.#uploads.delete(item.key);
+        if (controller.signal.aborted) return;
+        this.#log('attachment.upload_failed', { conversationId, error: String(error) });
+        const reason = error instanceof Error ? error.message : String(error);
+        files.forEach((_, index) => {
+          const key = transferKey(ref, index);
+          const current = this.#transfers.get(key);
+          if (current?.state === 'active') this.#transfers.set(key, { ...current, state: 'failed', error: reason });
+        });
+        item.state = 'failed';
+        this.#render(conversationId);
+      }
+    })();
+    return ref;
+  }
+
+  async cancelUpload(ref: MessageRef): Promise<void> {
+    const item = this.#findByContent(ref.conversationId, ref.contentId);
+    if (!item) return;
+    const controller = this.#uploads.get(item.key);
+    if (controller) {
+      controller.abort();
+      this.#uploads.delete(item.key);
+    } else if (item.state !== 'failed' || refsOf(item) !== null) {
+      throw new EngineError('too_late', 'The files are uploaded and the message is on its way');
+    }
+    (item.attachments ?? []).forEach((_, index) => {
+      const key = transferKey(ref, index);
+      const current = this.#transfers.get(key);
+      if (current?.state === 'active') this.#transfers.set(key, { ...current, state: 'cancelled' });
     });
+    this.#conversationItems(ref.conversationId).delete(item.key);
+    this.#render(ref.conversationId);
+    this.#log('attachment.upload_cancelled', { conversationId: ref.conversationId });
+  }
+
+  #attachmentOf(ref: MessageRef, index: number): StoredAttachment {
+    const file = this.#findByContent(ref.conversationId, ref.contentId)?.attachments?.[index];
+    if (!file) throw new EngineError('not_found', 'No such file');
+    return file;
+  }
+
+  download(ref: MessageRef, index: number): Promise<string> {
+    const file = this.#attachmentOf(ref, index);
+    const key = transferKey(ref, index);
+    const own = this.#transfers.get(key);
+    if (own?.url) return Promise.resolve(own.url);
+    const attachment = file.ref;
+    if (!attachment) return Promise.reject(new EngineError('uploading', 'The file is still uploading'));
+    // Only types the UI shows inline keep their type; anything else is saved as bytes, never rendered.
+    const type = displayOf(file.type) === 'file' ? 'application/octet-stream' : file.type;
+    return this.#transfers.once(key, 'download', (signal) =>
+      this.#transport.download(attachment, type, {
+        signal,
+        onProgress: (loaded, total) => this.#transfers.progress(key, loaded, total),
+      }),
+    );
+  }
+
+  async thumbnail(ref: MessageRef, index: number): Promise<string | null> {
+    const file = this.#attachmentOf(ref, index);
+    const key = transferKey(ref, index, true);
+    const local = this.#transfers.get(key);
+    if (local?.url) return local.url;
+    const thumb = file.ref?.thumbnail;
+    if (!thumb || displayOf(thumb.type) !== 'image') return null;
+    return this.#transfers.once(key, 'download', (signal) => this.#transport.download(thumb, thumb.type, { signal }));
+  }
+
+  // ---------------------------------------------------------------- avatars (see avatars.ts)
+
+  async setMyAvatar(_file: File | null): Promise<void> {
+    throw new EngineError('unsupported', 'Not yet');
+  }
+
+  async setGroupAvatar(_conversationId: string, _file: File | null): Promise<void> {
+    throw new EngineError('unsupported', 'Not yet');
+  }
+
+  cancelDownload(ref: MessageRef, index: number): void {
+    this.#transfers.abort(transferKey(ref, index));
   }
 
   #ownItem(ref: MessageRef): ItemRecord {
@@ -894,13 +1077,14 @@ export class Core {
     return this.#lastQueuedAt;
   }
 
-  async #queueContent(conversationId: string, content: Content): Promise<void> {
+  async #queueContent(conversationId: string, content: Content, attachmentIds: string[] = []): Promise<void> {
     const record: OutboxRecord = {
       contentId: content.id,
       conversationId,
       clientMessageId: randomUuid(),
       content,
       queuedAt: this.#nextQueuedAt(),
+      ...(attachmentIds.length > 0 ? { attachmentIds } : {}),
     };
     await this.#db.put(STORES.outbox, record);
     void this.flush();
@@ -943,7 +1127,12 @@ export class Core {
   async #sendRecord(record: OutboxRecord): Promise<boolean> {
     const { conversationId, content } = record;
     try {
-      const stored = await this.#sendContent(conversationId, encodeContent(content), record.clientMessageId);
+      const stored = await this.#sendContent(
+        conversationId,
+        encodeContent(content),
+        record.clientMessageId,
+        record.attachmentIds,
+      );
       await this.#db.write([STORES.outbox, STORES.seen], (put, del) => {
         del(STORES.outbox, record.contentId);
         put(STORES.seen, true, `${conversationId}:${stored.seq}`);
@@ -983,6 +1172,7 @@ export class Core {
     conversationId: string,
     plaintext: Uint8Array,
     clientMessageId: string,
+    attachmentIds?: string[],
   ): Promise<SendMessageResponse> {
     let conv = this.#serverConvs.get(conversationId);
     if (!conv) {
@@ -990,8 +1180,8 @@ export class Core {
       this.#serverConvs.set(conversationId, conv);
     }
     return conv.kind === 'direct'
-      ? this.#sendPairwise(conversationId, plaintext, clientMessageId)
-      : this.#sendGroup(conversationId, plaintext, clientMessageId);
+      ? this.#sendPairwise(conversationId, plaintext, clientMessageId, attachmentIds)
+      : this.#sendGroup(conversationId, plaintext, clientMessageId, attachmentIds);
   }
 
   async #memberIds(conversationId: string): Promise<string[]> {
@@ -1045,6 +1235,7 @@ export class Core {
     conversationId: string,
     plaintext: Uint8Array,
     clientMessageId: string,
+    attachmentIds?: string[],
   ): Promise<SendMessageResponse> {
     const envelopes = new Map<string, Envelope>();
     for (let attempt = 1; ; attempt++) {
@@ -1062,7 +1253,11 @@ export class Core {
         });
       }
       try {
-        return await this.#postMessage(conversationId, { clientMessageId, envelopes: [...envelopes.values()] });
+        return await this.#postMessage(conversationId, {
+          clientMessageId,
+          ...(attachmentIds ? { attachmentIds } : {}),
+          envelopes: [...envelopes.values()],
+        });
       } catch (error) {
         if (!isEngineError(error, 'devices_changed') || attempt >= SEND_ATTEMPTS) throw error;
         await this.#devicesChanged(conversationId, error);
@@ -1074,6 +1269,7 @@ export class Core {
     conversationId: string,
     plaintext: Uint8Array,
     clientMessageId: string,
+    attachmentIds?: string[],
   ): Promise<SendMessageResponse> {
     let ciphertext: string | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -1115,6 +1311,7 @@ export class Core {
       try {
         return await this.#postMessage(conversationId, {
           clientMessageId,
+          ...(attachmentIds ? { attachmentIds } : {}),
           senderKeyCiphertext: ciphertext,
           recipients: targets.map((t) => ({ userId: t.name, deviceId: t.deviceId })),
         });
@@ -1427,6 +1624,7 @@ export class Core {
             ? { contentId: content.replyTo.id, senderId: content.replyTo.senderId, excerpt: content.replyTo.excerpt }
             : null,
           state: mine ? 'sent' : 'sent',
+          ...(content.attachments ? { attachments: content.attachments.map(storedOf) } : {}),
         });
         return;
       }
@@ -1488,6 +1686,8 @@ export class Core {
           kind: 'text',
           text: original.text,
           resendOf: content.seq,
+          // Inside the ciphertext only: the uploads were used by the original, which the server recorded.
+          ...(refsOf(original)?.length ? { attachments: refsOf(original) ?? [] } : {}),
           ...(original.replyTo
             ? {
                 replyTo: {
@@ -1684,6 +1884,21 @@ export class Core {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** The references of an item's files; null when an upload never finished. */
+function refsOf(item: ItemRecord): AttachmentRef[] | null {
+  const refs: AttachmentRef[] = [];
+  for (const file of item.attachments ?? []) {
+    if (!file.ref) return null;
+    refs.push(file.ref);
+  }
+  return refs;
+}
+
+/** What the server checks: every upload a message names, files and thumbnails. */
+function attachmentIdsOf(refs: readonly AttachmentRef[]): string[] {
+  return refs.flatMap((r) => (r.thumbnail ? [r.id, r.thumbnail.id] : [r.id]));
+}
 
 function blankItem(conversationId: string, key: string, seq: number | null, at: string): ItemRecord {
   return {

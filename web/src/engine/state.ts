@@ -7,6 +7,7 @@ import type {
   Me,
   SessionStatus,
   TimelineView,
+  TransferView,
   TrustView,
 } from './types.ts';
 
@@ -20,6 +21,8 @@ export interface EngineState {
   trust: Signal<Readonly<Record<string, TrustView>>>;
   timelines: Map<string, Signal<TimelineView>>;
   typing: Map<string, Signal<readonly string[]>>;
+  transfers: Signal<Readonly<Record<string, TransferView>>>;
+  avatars: Signal<Readonly<Record<string, string>>>;
 }
 
 export const EMPTY_TIMELINE: TimelineView = { items: [], hasOlder: false, loadingOlder: false };
@@ -35,6 +38,8 @@ export function createState(): EngineState {
     trust: signal({}),
     timelines: new Map(),
     typing: new Map(),
+    transfers: signal({}),
+    avatars: signal({}),
   };
 }
 
@@ -65,4 +70,6 @@ export function resetState(state: EngineState): void {
   state.trust.value = {};
   for (const s of state.timelines.values()) s.value = EMPTY_TIMELINE;
   for (const s of state.typing.values()) s.value = [];
+  state.transfers.value = {};
+  state.avatars.value = {};
 }
