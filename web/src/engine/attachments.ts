@@ -94,7 +94,7 @@ export class TransferBoard {
   /** Progress, redrawn at most once per percent. */
   progress(key: string, loaded: number, total: number): void {
     const current = this.get(key);
-    if (!current || current.state !== 'active') return;
+    if (current?.state !== 'active') return;
     const step = Math.max(1, Math.floor(total / 100));
     if (current.total === total && Math.floor(current.loaded / step) === Math.floor(loaded / step)) return;
     this.set(key, { ...current, loaded, total });

@@ -945,16 +945,10 @@ export class Core {
     };
     const controller = new AbortController();
     this.#uploads.set(item.key, controller);
-    files.forEach((_, index) =>
-      this.#transfers.set(transferKey(ref, index), {
-        direction: 'upload',
-        loaded: 0,
-        total: 0,
-        state: 'active',
-        error: null,
-        url: null,
-      }),
-    );
+    for (const index of files.keys()) {
+      const key = transferKey(ref, index);
+      this.#transfers.set(key, { direction: 'upload', loaded: 0, total: 0, state: 'active', error: null, url: null });
+    }
     this.#conversationItems(conversationId).set(item.key, item);
     this.#render(conversationId);
     void (async () => {
