@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { MemberView, MessageView } from '../engine/types.ts';
 import { composerMode, requestComposerFocus } from '../store/composer.ts';
+import { AttachmentItem } from './AttachmentItem.tsx';
 import { Avatar } from './Avatar.tsx';
 import { useEngine } from './engine-context.ts';
 import { formatFull, formatTime } from './format.ts';
@@ -61,9 +62,20 @@ export function MessageItem(props: { message: MessageView; showSender: boolean; 
               </p>
             </div>
           ) : (
-            <p class="message__text" data-testid="message-text">
-              {m.text}
-            </p>
+            <>
+              {m.attachments.length > 0 && (
+                <div class="attachments">
+                  {m.attachments.map((a) => (
+                    <AttachmentItem key={a.index} message={m} attachment={a} />
+                  ))}
+                </div>
+              )}
+              {(m.text || m.attachments.length === 0) && (
+                <p class="message__text" data-testid="message-text">
+                  {m.text}
+                </p>
+              )}
+            </>
           )}
           <span class="message__footer">
             {m.edited && !m.deleted && <span class="message__edited">edited</span>}
