@@ -69,9 +69,9 @@ export function attachmentView(stored: StoredAttachment, index: number): Attachm
   };
 }
 
-/** A safe name to save a file under (what the UI puts in `<a download>`). */
+/** A conversation row's preview of a message that is only files. */
 export const attachmentSummary = (files: readonly StoredAttachment[]): string =>
-  files.length === 1 ? `📎 ${files[0]?.name}` : `📎 ${files.length} files`;
+  files.length === 1 ? `File: ${files[0]?.name}` : `${files.length} files`;
 
 /** The `transfers` signal: progress, state and object URLs of uploads and downloads. */
 export class TransferBoard {
@@ -186,6 +186,7 @@ export class AttachmentTransport {
   ): Promise<{ id: string; key: string; digest: string }> {
     const { ciphertext, key, digest } = await encryptBlob(blob, options.signal);
     throwIfAborted(options.signal);
+    options.onProgress?.(0, ciphertext.size);
     const { attachment, upload } = await this.#api.post<CreateAttachmentResponse>('/attachments', {
       conversationId,
       size: ciphertext.size,

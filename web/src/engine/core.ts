@@ -63,6 +63,7 @@ import {
   TransferBoard,
   uploadFiles,
 } from './attachments.ts';
+import { Avatars } from './avatars.ts';
 import { fromBase64, toBase64 } from './base64.ts';
 import { type Content, decodeContent, encodeContent, MAX_TEXT_LENGTH } from './content.ts';
 import { EngineError, isEngineError } from './errors.ts';
@@ -225,6 +226,7 @@ export class Core {
   readonly #transport: AttachmentTransport;
   /** Uploads of messages not yet queued, by item key. */
   readonly #uploads = new Map<string, AbortController>();
+  #avatars: Avatars | null = null;
 
   constructor(deps: CoreDeps) {
     this.#api = deps.api;
@@ -252,6 +254,8 @@ export class Core {
     this.#stores = idbStores(this.#db, IdentityKeyPair.deserialize(this.#device.identity), this.#device.registrationId);
     this.#me = ProtocolAddress.of(this.#userId, this.#device.deviceId);
     await this.#loadLocal();
+    this.#avatars = new Avatars(this.#db, this.#state, this.#transport, this.#log);
+    await this.#avatars.load().catch((error) => this.#log('avatars.load_failed', { error: String(error) }));
     await this.refreshConversations();
     await this.refreshDevices().catch((error) => this.#log('devices.refresh_failed', { error: String(error) }));
     await this.#topUpPreKeys().catch((error) => this.#log('prekeys.topup_failed', { error: String(error) }));
@@ -433,6 +437,7 @@ export class Core {
     await this.#flushing?.catch(() => undefined);
     for (const controller of this.#uploads.values()) controller.abort();
     this.#transfers.clear();
+    this.#avatars?.clear();
     this.#db?.close();
     this.#releaseDeviceLock?.();
     this.#releaseDeviceLock = null;
@@ -679,9 +684,15 @@ export class Core {
   }
 
   async adoptConversation(conversation: Conversation): Promise<void> {
+    const created = !this.#serverConvs.has(conversation.id);
     this.#serverConvs.set(conversation.id, conversation);
     for (const m of conversation.members) this.#names.set(m.userId, m.displayName);
     this.#renderConversations();
+    if (created) {
+      void this.announceMyAvatar(conversation.id).catch((error) =>
+        this.#log('avatar.announce_failed', { error: String(error) }),
+      );
+    }
   }
 
   async afterMembershipChange(): Promise<void> {
@@ -1046,12 +1057,66 @@ export class Core {
 
   // ---------------------------------------------------------------- avatars (see avatars.ts)
 
-  async setMyAvatar(_file: File | null): Promise<void> {
-    throw new EngineError('unsupported', 'Not yet');
+  async setMyAvatar(file: File | null): Promise<void> {
+    const avatars = this.#requireAvatars();
+    const picture = file ? await avatars.picture(file) : null;
+    const image = picture ? new Uint8Array(await picture.blob.arrayBuffer()) : null;
+    await avatars.store(this.#userId, new Date().toISOString(), image);
+    // One upload per conversation: the server lets only that conversation's members fetch it.
+    for (const conv of [...this.#serverConvs.values()]) await this.#announceAvatar(conv.id, 'user', picture);
   }
 
-  async setGroupAvatar(_conversationId: string, _file: File | null): Promise<void> {
-    throw new EngineError('unsupported', 'Not yet');
+  async setGroupAvatar(conversationId: string, file: File | null): Promise<void> {
+    const avatars = this.#requireAvatars();
+    const conv = this.#serverConvs.get(conversationId);
+    if (conv?.kind !== 'group') throw new EngineError('not_found', 'No such group');
+    if (conv.role !== 'owner' && conv.role !== 'admin') {
+      throw new EngineError('forbidden', 'Only the owner and admins change the group picture');
+    }
+    const picture = file ? await avatars.picture(file) : null;
+    const image = picture ? new Uint8Array(await picture.blob.arrayBuffer()) : null;
+    await avatars.store(conversationId, new Date().toISOString(), image);
+    await this.#announceAvatar(conversationId, 'group', picture);
+  }
+
+  /** Tells a (new) conversation about one's picture, if one is set. */
+  async announceMyAvatar(conversationId: string): Promise<void> {
+    const image = await this.#avatars?.image(this.#userId);
+    if (!image) return;
+    const blob = new Blob([image as BlobPart], { type: 'image/jpeg' });
+    const bitmap = await createImageBitmap(blob);
+    const picture = { blob, width: bitmap.width, height: bitmap.height };
+    bitmap.close();
+    await this.#announceAvatar(conversationId, 'user', picture);
+  }
+
+  async #announceAvatar(
+    conversationId: string,
+    scope: 'user' | 'group',
+    picture: { blob: Blob; width: number; height: number } | null,
+  ): Promise<void> {
+    let attachment: AttachmentRef | null = null;
+    if (picture) {
+      const uploaded = await this.#transport.upload(conversationId, picture.blob);
+      attachment = {
+        ...uploaded,
+        name: 'avatar.jpg',
+        type: 'image/jpeg',
+        size: picture.blob.size,
+        width: picture.width,
+        height: picture.height,
+      };
+    }
+    await this.#queueContent(
+      conversationId,
+      { v: 1, id: randomUuid(), kind: 'avatar', scope, attachment },
+      attachment ? [attachment.id] : [],
+    );
+  }
+
+  #requireAvatars(): Avatars {
+    if (!this.#avatars) throw new EngineError('not_ready', 'Not started');
+    return this.#avatars;
   }
 
   cancelDownload(ref: MessageRef, index: number): void {
@@ -1643,6 +1708,17 @@ export class Core {
         const users = (target.reactions[content.emoji] ?? []).filter((u) => u !== entry.senderId);
         target.reactions = { ...target.reactions, [content.emoji]: content.on ? [...users, entry.senderId] : users };
         await this.#saveItem(target, target.terms);
+        return;
+      }
+      case 'avatar': {
+        const conv = this.#serverConvs.get(conversationId);
+        const role = conv?.members.find((m) => m.userId === entry.senderId)?.role;
+        if (content.scope === 'group' && (conv?.kind !== 'group' || (role !== 'owner' && role !== 'admin'))) return;
+        const subject = content.scope === 'user' ? entry.senderId : conversationId;
+        // In the background: a picture's download must not hold up the messages queued behind it.
+        void this.#avatars
+          ?.receive(subject, entry.createdAt, content.attachment)
+          .catch((error) => this.#log('avatar.failed', { conversationId, error: String(error) }));
         return;
       }
       case 'sender_key':

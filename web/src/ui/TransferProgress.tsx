@@ -18,7 +18,11 @@ export function TransferProgress(props: { transfer: TransferView; name: string; 
         data-total={transfer.total}
       />
       <span class="transfer__text">
-        {known ? `${formatBytes(transfer.loaded)} of ${formatBytes(transfer.total)}` : 'Encrypting…'}
+        {known
+          ? `${formatBytes(transfer.loaded)} of ${formatBytes(transfer.total)}`
+          : transfer.direction === 'upload'
+            ? 'Encrypting…'
+            : 'Starting…'}
       </span>
       <button
         type="button"
