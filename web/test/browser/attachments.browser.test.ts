@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Request, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConversation, password, register, send, startDirectChat, waitForMessage } from './support/app.ts';
+import {
+  createGroup,
+  openConversation,
+  password,
+  register,
+  send,
+  startDirectChat,
+  waitForMessage,
+} from './support/app.ts';
 import { type BrowserUser, launchChromium, openUser, screenshot } from './support/browser.ts';
 import { type BrowserStack, startBrowserStack } from './support/stack.ts';
 
@@ -189,6 +197,38 @@ describe('encrypted attachments between two people', () => {
       headers: { authorization: `Bearer ${accessToken}`, origin: stack.webUrl },
     });
     expect(asked.status).toBe(404);
+  });
+
+  it("a person's picture reaches the people they talk to, encrypted", async () => {
+    const png = await makePng(ada);
+    await ada.page.evaluate(() => {
+      location.hash = '#/settings';
+    });
+    await ada.page.getByTestId('avatar-input').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
+    await ada.page.getByTestId('avatar-picker').getByTestId('avatar-image').waitFor();
+    const row = bob.page.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' });
+    const picture = row.getByTestId('avatar-image');
+    await picture.waitFor();
+    // Scaled in the browser to 256 px before it was encrypted.
+    await expect
+      .poll(() => picture.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]))
+      .toEqual([256, 192]);
+  });
+
+  it("a group's picture, set by its owner, reaches its members", async () => {
+    await ada.page.evaluate(() => {
+      location.hash = '#/';
+    });
+    await createGroup(ada.page, 'Analytical Engines', ['Bob']);
+    await ada.page.getByTestId('details-link').click();
+    await ada.page.getByTestId('avatar-input').setInputFiles({
+      name: 'group.png',
+      mimeType: 'image/png',
+      buffer: await makePng(ada),
+    });
+    const row = bob.page.getByTestId('conversation-row').filter({ hasText: 'Analytical Engines' });
+    await row.getByTestId('avatar-image').waitFor();
+    await screenshot(bob.page, 'attachments-03-avatars');
   });
 
   it('nothing went wrong on either page (CSP included)', () => {
