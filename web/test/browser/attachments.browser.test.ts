@@ -142,6 +142,29 @@ describe('encrypted attachments between two people', () => {
     await screenshot(bob.page, 'attachments-02-picture');
   });
 
+  it('a file altered in storage is refused, never shown or saved', async () => {
+    await ada.page.getByTestId('attach-input').setInputFiles({
+      name: 'tampered.bin',
+      mimeType: 'application/octet-stream',
+      buffer: randomBytes(100 * 1024),
+    });
+    const theirs = attachment(bob, 'tampered.bin');
+    await theirs.getByTestId('attachment-download').waitFor();
+    // Whoever holds the bucket flips one bit of the last chunk.
+    const tamper = async (route: Route) => {
+      if (route.request().method() !== 'GET' || !isObjectStore(route.request().url())) return route.fallback();
+      const response = await route.fetch();
+      const body = await response.body();
+      body[body.length - 3] = (body[body.length - 3] ?? 0) ^ 1;
+      return route.fulfill({ response, body });
+    };
+    await bob.context.route('**/*', tamper);
+    await theirs.getByTestId('attachment-download').click();
+    await expect(theirs.getByTestId('attachment-error').textContent()).resolves.toContain('integrity check');
+    await bob.context.unroute('**/*', tamper);
+    expect(await theirs.getByTestId('attachment-save').count()).toBe(0);
+  });
+
   it('a cancelled upload sends no message', async () => {
     // Hold the upload until it is cancelled.
     const hold = async (route: Route) => {
