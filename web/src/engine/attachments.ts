@@ -71,7 +71,7 @@ export function attachmentView(stored: StoredAttachment, index: number): Attachm
 
 /** A conversation row's preview of a message that is only files. */
 export const attachmentSummary = (files: readonly StoredAttachment[]): string =>
-  files.length === 1 ? `File: ${files[0]?.name}` : `${files.length} files`;
+  files.length === 0 ? '' : files.length === 1 ? `File: ${files[0]?.name}` : `${files.length} files`;
 
 /** The `transfers` signal: progress, state and object URLs of uploads and downloads. */
 export class TransferBoard {

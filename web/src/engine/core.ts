@@ -559,7 +559,10 @@ export class Core {
             contentId: item.replyTo.contentId,
             senderId: item.replyTo.senderId,
             senderName: this.#nameOf(item.replyTo.senderId),
-            text: replyTarget && !replyTarget.deleted ? replyTarget.text.slice(0, 200) : item.replyTo.excerpt,
+            text:
+              replyTarget && !replyTarget.deleted
+                ? (replyTarget.text || attachmentSummary(replyTarget.attachments ?? [])).slice(0, 200)
+                : item.replyTo.excerpt,
           }
         : null,
       reactions: Object.entries(item.reactions)
@@ -828,7 +831,7 @@ export class Core {
             replyTo: {
               id: replyTo.contentId,
               senderId: target?.senderId ?? null,
-              excerpt: (target?.text ?? '').slice(0, 200),
+              excerpt: (target ? target.text || attachmentSummary(target.attachments ?? []) : '').slice(0, 200),
             },
           }
         : {}),
@@ -881,6 +884,7 @@ export class Core {
     const previous = item.terms;
     item.deleted = true;
     item.text = '';
+    item.attachments = [];
     await this.#saveItem(item, previous);
     await this.#queueContent(ref.conversationId, { v: 1, id: randomUuid(), kind: 'delete', target: ref.contentId });
   }
@@ -1698,6 +1702,7 @@ export class Core {
         } else {
           target.text = '';
           target.deleted = true;
+          target.attachments = [];
         }
         await this.#saveItem(target, previous);
         return;
