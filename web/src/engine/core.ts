@@ -687,15 +687,9 @@ export class Core {
   }
 
   async adoptConversation(conversation: Conversation): Promise<void> {
-    const created = !this.#serverConvs.has(conversation.id);
     this.#serverConvs.set(conversation.id, conversation);
     for (const m of conversation.members) this.#names.set(m.userId, m.displayName);
     this.#renderConversations();
-    if (created) {
-      void this.announceMyAvatar(conversation.id).catch((error) =>
-        this.#log('avatar.announce_failed', { error: String(error) }),
-      );
-    }
   }
 
   async afterMembershipChange(): Promise<void> {
@@ -1083,21 +1077,24 @@ export class Core {
     await this.#announceAvatar(conversationId, 'group', picture);
   }
 
-  /** Tells a (new) conversation about one's picture, if one is set. */
-  async announceMyAvatar(conversationId: string): Promise<void> {
-    const image = await this.#avatars?.image(this.#userId);
-    if (!image) return;
-    const blob = new Blob([image as BlobPart], { type: 'image/jpeg' });
-    const bitmap = await createImageBitmap(blob);
-    const picture = { blob, width: bitmap.width, height: bitmap.height };
-    bitmap.close();
-    await this.#announceAvatar(conversationId, 'user', picture);
+  /** Tells a conversation with someone new in it one's own picture and, for its owner, the group's. */
+  async #announceAvatarsTo(conversationId: string): Promise<void> {
+    const avatars = this.#avatars;
+    if (!avatars) return;
+    const mine = await avatars.image(this.#userId);
+    if (mine) await this.#announceAvatar(conversationId, 'user', { blob: jpeg(mine) });
+    let conv = this.#serverConvs.get(conversationId);
+    if (!conv) {
+      conv = (await this.#api.get<ConversationResponse>(`/conversations/${conversationId}`)).conversation;
+    }
+    const group = conv.kind === 'group' && conv.role === 'owner' ? await avatars.image(conversationId) : null;
+    if (group) await this.#announceAvatar(conversationId, 'group', { blob: jpeg(group) });
   }
 
   async #announceAvatar(
     conversationId: string,
     scope: 'user' | 'group',
-    picture: { blob: Blob; width: number; height: number } | null,
+    picture: { blob: Blob; width?: number; height?: number } | null,
   ): Promise<void> {
     let attachment: AttachmentRef | null = null;
     if (picture) {
@@ -1107,8 +1104,7 @@ export class Core {
         name: 'avatar.jpg',
         type: 'image/jpeg',
         size: picture.blob.size,
-        width: picture.width,
-        height: picture.height,
+        ...(picture.width && picture.height ? { width: picture.width, height: picture.height } : {}),
       };
     }
     await this.#queueContent(
@@ -1619,6 +1615,12 @@ export class Core {
         if (e.event === 'members_added' || e.event === 'member_removed' || e.event === 'member_left') {
           for (const id of idsOf(e)) this.#deviceCache.delete(id);
         }
+        if ((e.event === 'created' || e.event === 'members_added') && isRecent(entry.createdAt)) {
+          // Someone new is here: tell them the pictures (uploads are per conversation, so this one gets its own).
+          void this.#announceAvatarsTo(conversationId).catch((error) =>
+            this.#log('avatar.announce_failed', { conversationId, error: String(error) }),
+          );
+        }
         this.#scheduleConversationRefresh();
       }
       return;
@@ -1974,6 +1976,11 @@ function refsOf(item: ItemRecord): AttachmentRef[] | null {
 function attachmentIdsOf(refs: readonly AttachmentRef[]): string[] {
   return refs.flatMap((r) => (r.thumbnail ? [r.id, r.thumbnail.id] : [r.id]));
 }
+
+/** A system event from the last ten minutes (not one replayed from history by a new device). */
+const isRecent = (iso: string) => Date.now() - Date.parse(iso) < 10 * 60_000;
+
+const jpeg = (bytes: Uint8Array) => new Blob([bytes as BlobPart], { type: 'image/jpeg' });
 
 function blankItem(conversationId: string, key: string, seq: number | null, at: string): ItemRecord {
   return {
