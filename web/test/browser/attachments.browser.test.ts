@@ -13,7 +13,7 @@ import {
   startDirectChat,
   waitForMessage,
 } from './support/app.ts';
-import { type BrowserUser, launchChromium, openUser, screenshot } from './support/browser.ts';
+import { type BrowserUser, launchChromium, openUser, screenshot, seriousA11yViolations } from './support/browser.ts';
 import { type BrowserStack, startBrowserStack } from './support/stack.ts';
 
 /**
@@ -140,6 +140,8 @@ describe('encrypted attachments between two people', () => {
       .poll(() => full.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]))
       .toEqual([800, 600]);
     await screenshot(bob.page, 'attachments-02-picture');
+    expect(await seriousA11yViolations(bob.page)).toEqual([]);
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
   });
 
   it('a file altered in storage is refused, never shown or saved', async () => {
@@ -252,6 +254,7 @@ describe('encrypted attachments between two people', () => {
     const row = bob.page.getByTestId('conversation-row').filter({ hasText: 'Analytical Engines' });
     await row.getByTestId('avatar-image').waitFor();
     await screenshot(bob.page, 'attachments-03-avatars');
+    expect(await seriousA11yViolations(ada.page)).toEqual([]);
   });
 
   it('nothing went wrong on either page (CSP included)', () => {
