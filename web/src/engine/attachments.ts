@@ -213,11 +213,13 @@ export class AttachmentTransport {
         status: response.status,
       });
     }
-    const parts: Uint8Array[] = [];
+    // Plaintext is folded into a Blob as it comes (not kept twice); the Blob is only handed out once the
+    // digest matched, which the crypto library checks before it releases the last chunk.
+    const plaintext = new BlobBuilder();
     try {
       const source = readStream(response.body, answer.size, options);
       for await (const part of decryptAttachment(fromBase64(ref.key), source, fromBase64(ref.digest))) {
-        parts.push(part);
+        plaintext.push(part);
       }
     } catch (error) {
       if (isCryptoError(error)) {
@@ -228,7 +230,30 @@ export class AttachmentTransport {
       if (options.signal?.aborted) throw new EngineError('cancelled', 'Cancelled', { cause: error });
       throw isEngineError(error) ? error : new EngineError('network', 'The download was interrupted', { cause: error });
     }
-    return new Blob(parts as BlobPart[], { type });
+    return plaintext.finish(type);
+  }
+}
+
+/** Builds a Blob from many chunks, folding them in every few MB so the JS heap holds little at a time. */
+class BlobBuilder {
+  #blob = new Blob([]);
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+
+  push(chunk: Uint8Array): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes >= BLOB_FOLD_BYTES) this.#fold();
+  }
+
+  finish(type: string): Blob {
+    return new Blob([this.#blob, ...(this.#pending as BlobPart[])], { type });
+  }
+
+  #fold(): void {
+    this.#blob = new Blob([this.#blob, ...(this.#pending as BlobPart[])]);
+    this.#pending = [];
+    this.#pendingBytes = 0;
   }
 }
 
@@ -239,21 +264,12 @@ export async function encryptBlob(
 ): Promise<{ ciphertext: Blob; key: Uint8Array; digest: Uint8Array }> {
   const key = generateAttachmentKey();
   const encryptor = new AttachmentEncryptor(key, blobChunks(blob));
-  let ciphertext = new Blob([]);
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
+  const ciphertext = new BlobBuilder();
   for await (const chunk of encryptor.chunks()) {
     throwIfAborted(signal);
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= BLOB_FOLD_BYTES) {
-      ciphertext = new Blob([ciphertext, ...(pending as BlobPart[])]);
-      pending = [];
-      pendingBytes = 0;
-    }
+    ciphertext.push(chunk);
   }
-  ciphertext = new Blob([ciphertext, ...(pending as BlobPart[])], { type: 'application/octet-stream' });
-  return { ciphertext, key, digest: encryptor.digest() };
+  return { ciphertext: ciphertext.finish('application/octet-stream'), key, digest: encryptor.digest() };
 }
 
 async function* blobChunks(blob: Blob): AsyncGenerator<Uint8Array> {

@@ -2,6 +2,7 @@ import { useRef } from 'preact/hooks';
 import { Avatar } from './Avatar.tsx';
 import { useEngine } from './engine-context.ts';
 import { useAction } from './use-action.ts';
+import '../styles/attachments.css';
 
 const IMAGE_TYPES = 'image/jpeg,image/png,image/webp,image/gif';
 

@@ -168,6 +168,7 @@ describe('encrypted attachments between two people', () => {
   });
 
   it('a cancelled upload sends no message', async () => {
+    await screenshot(ada.page, 'attachments-05-sender');
     // Hold the upload until it is cancelled.
     const hold = async (route: Route) => {
       if (route.request().method() !== 'POST' || !isObjectStore(route.request().url())) return route.fallback();
@@ -231,6 +232,7 @@ describe('encrypted attachments between two people', () => {
     });
     await ada.page.getByTestId('avatar-input').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
     await ada.page.getByTestId('avatar-picker').getByTestId('avatar-image').waitFor();
+    await screenshot(ada.page, 'attachments-04-settings');
     const row = bob.page.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' });
     const picture = row.getByTestId('avatar-image');
     await picture.waitFor();
