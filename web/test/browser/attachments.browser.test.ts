@@ -70,6 +70,34 @@ async function makePng(user: BrowserUser): Promise<Buffer> {
   return Buffer.from(bytes);
 }
 
+/** A short WebM video (640 x 360, about a second) recorded by the page from a canvas. */
+async function makeWebm(user: BrowserUser): Promise<Buffer> {
+  const bytes = await user.page.evaluate(async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 640;
+    canvas.height = 360;
+    const context = canvas.getContext('2d');
+    if (!context) throw new Error('no canvas');
+    const stream = canvas.captureStream(25);
+    const recorder = new MediaRecorder(stream, { mimeType: 'video/webm' });
+    const chunks: Blob[] = [];
+    recorder.ondataavailable = (event) => chunks.push(event.data);
+    const stopped = new Promise((resolve) => {
+      recorder.onstop = resolve;
+    });
+    recorder.start(100);
+    for (let frame = 0; frame < 30; frame++) {
+      context.fillStyle = `hsl(${frame * 12} 70% 50%)`;
+      context.fillRect(0, 0, 640, 360);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    recorder.stop();
+    await stopped;
+    return [...new Uint8Array(await new Blob(chunks).arrayBuffer())];
+  });
+  return Buffer.from(bytes);
+}
+
 const attachment = (user: BrowserUser, name: string) =>
   user.page.getByTestId('attachment').filter({ has: user.page.getByTestId('attachment-name').getByText(name) });
 
@@ -142,6 +170,23 @@ describe('encrypted attachments between two people', () => {
     await screenshot(bob.page, 'attachments-02-picture');
     expect(await seriousA11yViolations(bob.page)).toEqual([]);
     expect(await seriousA11yViolations(ada.page)).toEqual([]);
+  });
+
+  it('a video arrives with a thumbnail of a frame and plays', async () => {
+    const webm = await makeWebm(ada);
+    await ada.page
+      .getByTestId('attach-input')
+      .setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: webm });
+    const theirs = attachment(bob, 'clip.webm');
+    const thumbnail = theirs.getByTestId('attachment-thumbnail');
+    await thumbnail.waitFor();
+    await expect
+      .poll(() => thumbnail.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]))
+      .toEqual([320, 180]);
+    await theirs.getByTestId('attachment-download').click();
+    const video = theirs.getByTestId('attachment-video');
+    await video.waitFor();
+    await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(640);
   });
 
   it('a file altered in storage is refused, never shown or saved', async () => {
