@@ -134,6 +134,23 @@ describe('encrypted attachments between two people', () => {
 
     const theirs = attachment(bob, 'random.bin');
     await theirs.waitFor();
+    // A download held by the network shows its progress and can be cancelled, then tried again.
+    let holding = true;
+    const held = async (route: Route) => {
+      if (route.request().method() !== 'GET' || !isObjectStore(route.request().url())) return route.fallback();
+      while (holding) await new Promise((resolve) => setTimeout(resolve, 50));
+      return route.abort().catch(() => undefined);
+    };
+    await bob.context.route('**/*', held);
+    await theirs.getByTestId('attachment-download').click();
+    await theirs.getByTestId('download-progress').waitFor();
+    await theirs.getByTestId('cancel-download').click();
+    await theirs.getByTestId('download-progress').waitFor({ state: 'detached' });
+    holding = false;
+    await bob.context.unroute('**/*', held);
+    expect(await theirs.getByTestId('attachment-error').count()).toBe(0);
+    expect(await theirs.getByTestId('attachment-save').count()).toBe(0);
+
     await theirs.getByTestId('attachment-download').click();
     const [download] = await Promise.all([
       bob.page.waitForEvent('download'),
