@@ -87,7 +87,7 @@ export function MessageItem(props: { message: MessageView; showSender: boolean; 
             {m.mine && <MessageStatus state={m.state} />}
           </span>
         </div>
-        {m.state === 'failed' && (
+        {m.state === 'failed' && !m.attachments.some((a) => a.uploading) && (
           <p class="message__failed">
             Not sent.{' '}
             <button type="button" class="link-button" onClick={() => void engine.retry(m)}>
