@@ -253,6 +253,25 @@ describe('encrypted attachments between two people', () => {
     expect(await attachment(ada, 'never.bin').count()).toBe(0);
   });
 
+  it('a failed upload says so on the message, which can be removed', async () => {
+    const refuse = (route: Route) =>
+      route.request().method() === 'POST' && isObjectStore(route.request().url())
+        ? route.fulfill({ status: 403, body: 'AccessDenied' })
+        : route.fallback();
+    await ada.context.route('**/*', refuse);
+    await ada.page.getByTestId('attach-input').setInputFiles({
+      name: 'refused.bin',
+      mimeType: 'application/octet-stream',
+      buffer: randomBytes(1024),
+    });
+    const failed = attachment(ada, 'refused.bin');
+    await expect(failed.getByTestId('attachment-error').textContent()).resolves.toContain('refused the upload (403)');
+    await ada.context.unroute('**/*', refuse);
+    await failed.getByRole('button', { name: 'Remove' }).click();
+    await failed.waitFor({ state: 'detached' });
+    expect(await attachment(bob, 'refused.bin').count()).toBe(0);
+  });
+
   it('a file over the limit is refused before any upload', async () => {
     let posted = 0;
     const count = (request: Request) => {
