@@ -4,16 +4,22 @@
  * re-sent copies name a message whatever seq the server gave it.
  *
  * Version 1 kinds:
- * - `text`: a message (optionally a reply).
+ * - `text`: a message (optionally a reply), with up to 10 `attachments` (then the text may be empty).
  * - `edit`, `delete`: the sender changes or withdraws one of their messages (`target`).
  * - `reaction`: toggles one emoji of the sender on a message (`on`).
  * - `sender_key`: the sender's Sender Key distribution for this group (pairwise only).
  * - `resend_request`: "I could not decrypt your message at `seq`": the named device sends it again.
  * - `call`: a call is over (sent by the caller): its media, outcome and duration, shown as a timeline event.
+ * - `avatar`: the sender's own picture (`scope: 'user'`) or the group's (`'group'`), or null to remove it.
  * A `text` with `resendOf` is such a copy: receivers that already have `id` ignore it.
+ * Old clients strip the unknown `attachments` field; a text without words or an `avatar` reads to them as
+ * content they do not understand.
  */
 import { z } from 'zod';
+import { AttachmentRef, MAX_ATTACHMENTS } from './attachment-content.ts';
 import { pad, unpad } from './padding.ts';
+
+export { AttachmentRef, MAX_ATTACHMENTS } from './attachment-content.ts';
 
 export const CONTENT_VERSION = 1;
 export const MAX_TEXT_LENGTH = 8000;
@@ -23,15 +29,18 @@ const Text = z.string().min(1).max(MAX_TEXT_LENGTH);
 const DeviceRef = z.object({ userId: z.uuid(), deviceId: z.number().int().positive() });
 
 export const Content = z.discriminatedUnion('kind', [
-  z.object({
-    v: z.literal(1),
-    id: Id,
-    kind: z.literal('text'),
-    text: Text,
-    replyTo: z.object({ id: Id, senderId: z.uuid().nullable(), excerpt: z.string().max(200) }).optional(),
-    /** A copy sent because a recipient could not decrypt the original, stored at this seq. */
-    resendOf: z.number().int().positive().optional(),
-  }),
+  z
+    .object({
+      v: z.literal(1),
+      id: Id,
+      kind: z.literal('text'),
+      text: z.string().max(MAX_TEXT_LENGTH),
+      replyTo: z.object({ id: Id, senderId: z.uuid().nullable(), excerpt: z.string().max(200) }).optional(),
+      /** A copy sent because a recipient could not decrypt the original, stored at this seq. */
+      resendOf: z.number().int().positive().optional(),
+      attachments: z.array(AttachmentRef).min(1).max(MAX_ATTACHMENTS).optional(),
+    })
+    .refine((c) => c.text.length > 0 || (c.attachments?.length ?? 0) > 0, { message: 'A message needs text or files' }),
   z.object({ v: z.literal(1), id: Id, kind: z.literal('edit'), target: Id, text: Text }),
   z.object({ v: z.literal(1), id: Id, kind: z.literal('delete'), target: Id }),
   z.object({
@@ -43,6 +52,13 @@ export const Content = z.discriminatedUnion('kind', [
     on: z.boolean(),
   }),
   z.object({ v: z.literal(1), id: Id, kind: z.literal('sender_key'), distribution: z.base64() }),
+  z.object({
+    v: z.literal(1),
+    id: Id,
+    kind: z.literal('avatar'),
+    scope: z.enum(['user', 'group']),
+    attachment: AttachmentRef.nullable(),
+  }),
   z.object({
     v: z.literal(1),
     id: Id,

@@ -51,11 +51,25 @@ import {
   SyncResponse as SyncResponseSchema,
   TimelineResponse as TimelineResponseSchema,
 } from '@ciphertalk/shared/protocol';
+import type { AttachmentRef } from './attachment-content.ts';
+import {
+  AttachmentTransport,
+  attachmentSummary,
+  attachmentView,
+  displayOf,
+  type StoredAttachment,
+  safeName,
+  safeType,
+  storedOf,
+  TransferBoard,
+  uploadFiles,
+} from './attachments.ts';
+import { Avatars } from './avatars.ts';
 import { fromBase64, toBase64 } from './base64.ts';
 import { callEventText } from './call-format.ts';
 import { type CallSignal, decodeCallSignal, encodeCallSignal } from './call-signal.ts';
 import { CallManager, type CallPort, type DeviceAddress } from './calls.ts';
-import { type Content, decodeContent, encodeContent } from './content.ts';
+import { type Content, decodeContent, encodeContent, MAX_TEXT_LENGTH } from './content.ts';
 import { EngineError, isEngineError } from './errors.ts';
 import type { Api } from './http.ts';
 import { Idb, STORES } from './idb.ts';
@@ -64,6 +78,7 @@ import { snippet, tokenize } from './search-terms.ts';
 import { Socket } from './socket.ts';
 import { EMPTY_TIMELINE, type EngineState, timelineSignal, typingSignal } from './state.ts';
 import { systemText } from './system-text.ts';
+import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_MESSAGE, transferKey } from './transfers.ts';
 import type {
   CallEventView,
   ConversationView,
@@ -122,6 +137,8 @@ interface ItemRecord {
   call?: CallEventView | null;
   /** Search terms this item is indexed under. */
   terms: string[];
+  /** Files (absent in items stored before attachments existed). */
+  attachments?: StoredAttachment[];
 }
 
 interface OutboxRecord {
@@ -130,6 +147,8 @@ interface OutboxRecord {
   clientMessageId: string;
   content: Content;
   queuedAt: number;
+  /** The uploads the message references, named in clear for the server's checks. */
+  attachmentIds?: string[];
 }
 
 interface TrustRecord {
@@ -212,6 +231,11 @@ export class Core {
   #refreshConvTimer: ReturnType<typeof setTimeout> | null = null;
   #calls: CallManager | null = null;
   #iceCache: { servers: RTCIceServer[]; until: number } | null = null;
+  readonly #transfers: TransferBoard;
+  readonly #transport: AttachmentTransport;
+  /** Uploads of messages not yet queued, by item key. */
+  readonly #uploads = new Map<string, AbortController>();
+  #avatars: Avatars | null = null;
 
   constructor(deps: CoreDeps) {
     this.#api = deps.api;
@@ -222,6 +246,8 @@ export class Core {
     const factory = deps.config.indexedDB ?? globalThis.indexedDB;
     if (!factory) throw new EngineError('unsupported', 'This browser has no IndexedDB');
     this.#factory = factory;
+    this.#transfers = new TransferBoard(deps.state);
+    this.#transport = new AttachmentTransport(deps.api, deps.config.fetch ?? globalThis.fetch.bind(globalThis));
   }
 
   get deviceId(): number {
@@ -237,6 +263,8 @@ export class Core {
     this.#stores = idbStores(this.#db, IdentityKeyPair.deserialize(this.#device.identity), this.#device.registrationId);
     this.#me = ProtocolAddress.of(this.#userId, this.#device.deviceId);
     await this.#loadLocal();
+    this.#avatars = new Avatars(this.#db, this.#state, this.#transport, this.#log);
+    await this.#avatars.load().catch((error) => this.#log('avatars.load_failed', { error: String(error) }));
     await this.refreshConversations();
     await this.refreshDevices().catch((error) => this.#log('devices.refresh_failed', { error: String(error) }));
     await this.#topUpPreKeys().catch((error) => this.#log('prekeys.topup_failed', { error: String(error) }));
@@ -418,6 +446,9 @@ export class Core {
     for (const timers of this.#typingTimers.values()) for (const t of timers.values()) clearTimeout(t);
     await this.#queue.catch(() => undefined);
     await this.#flushing?.catch(() => undefined);
+    for (const controller of this.#uploads.values()) controller.abort();
+    this.#transfers.clear();
+    this.#avatars?.clear();
     this.#db?.close();
     this.#releaseDeviceLock?.();
     this.#releaseDeviceLock = null;
@@ -472,7 +503,9 @@ export class Core {
   }
 
   async #saveItem(item: ItemRecord, previousTerms: readonly string[] = []): Promise<void> {
-    const terms = item.kind === 'message' && !item.deleted && item.decryptError === null ? tokenize(item.text) : [];
+    const names = (item.attachments ?? []).map((a) => a.name).join(' ');
+    const terms =
+      item.kind === 'message' && !item.deleted && item.decryptError === null ? tokenize(`${item.text} ${names}`) : [];
     item.terms = terms;
     await this.#db.write([STORES.items, STORES.postings], (put, del) => {
       put(STORES.items, item);
@@ -537,7 +570,10 @@ export class Core {
             contentId: item.replyTo.contentId,
             senderId: item.replyTo.senderId,
             senderName: this.#nameOf(item.replyTo.senderId),
-            text: replyTarget && !replyTarget.deleted ? replyTarget.text.slice(0, 200) : item.replyTo.excerpt,
+            text:
+              replyTarget && !replyTarget.deleted
+                ? (replyTarget.text || attachmentSummary(replyTarget.attachments ?? [])).slice(0, 200)
+                : item.replyTo.excerpt,
           }
         : null,
       reactions: Object.entries(item.reactions)
@@ -548,6 +584,7 @@ export class Core {
       state: item.state,
       decryptError: item.decryptError,
       call: item.call ?? null,
+      attachments: item.deleted ? [] : (item.attachments ?? []).map(attachmentView),
     };
     return view;
   }
@@ -614,7 +651,7 @@ export class Core {
                 ? 'Message deleted'
                 : last.decryptError
                   ? 'Message could not be decrypted'
-                  : last.text.slice(0, 120),
+                  : last.text.slice(0, 120) || (last.attachments?.length ? attachmentSummary(last.attachments) : ''),
               at: last.at,
             }
           : null,
@@ -800,7 +837,7 @@ export class Core {
             replyTo: {
               id: replyTo.contentId,
               senderId: target?.senderId ?? null,
-              excerpt: (target?.text ?? '').slice(0, 200),
+              excerpt: (target ? target.text || attachmentSummary(target.attachments ?? []) : '').slice(0, 200),
             },
           }
         : {}),
@@ -853,6 +890,7 @@ export class Core {
     const previous = item.terms;
     item.deleted = true;
     item.text = '';
+    item.attachments = [];
     await this.#saveItem(item, previous);
     await this.#queueContent(ref.conversationId, { v: 1, id: randomUuid(), kind: 'delete', target: ref.contentId });
   }
@@ -880,17 +918,221 @@ export class Core {
   async retry(ref: MessageRef): Promise<void> {
     const item = this.#ownItem(ref);
     if (item.state !== 'failed') return;
+    const refs = refsOf(item);
+    if (refs === null) throw new EngineError('upload_lost', 'The files were not uploaded: send them again');
     item.state = 'sending';
     await this.#saveItem(item, item.terms);
-    await this.#queueContent(ref.conversationId, {
-      v: 1,
-      id: ref.contentId,
-      kind: 'text',
-      text: item.text,
-      ...(item.replyTo
-        ? { replyTo: { id: item.replyTo.contentId, senderId: item.replyTo.senderId, excerpt: item.replyTo.excerpt } }
-        : {}),
+    await this.#queueContent(
+      ref.conversationId,
+      {
+        v: 1,
+        id: ref.contentId,
+        kind: 'text',
+        text: item.text,
+        ...(item.replyTo
+          ? { replyTo: { id: item.replyTo.contentId, senderId: item.replyTo.senderId, excerpt: item.replyTo.excerpt } }
+          : {}),
+        ...(refs.length > 0 ? { attachments: refs } : {}),
+      },
+      attachmentIdsOf(refs),
+    );
+  }
+
+  // ---------------------------------------------------------------- attachments (see attachments.ts)
+
+  async sendFiles(conversationId: string, files: readonly File[], text = ''): Promise<MessageRef> {
+    if (files.length === 0) return this.send(conversationId, text);
+    if (files.length > MAX_ATTACHMENTS_PER_MESSAGE) {
+      throw new EngineError('too_many_files', `At most ${MAX_ATTACHMENTS_PER_MESSAGE} files per message`);
+    }
+    const tooLarge = files.find((f) => f.size > MAX_ATTACHMENT_BYTES);
+    if (tooLarge) throw new EngineError('file_too_large', `${tooLarge.name} is larger than the 100 MB limit`);
+    const trimmed = text.trim();
+    if (trimmed.length > MAX_TEXT_LENGTH) throw new EngineError('too_long', 'The message is too long');
+    this.setTyping(conversationId, false);
+    const contentId = randomUuid();
+    const ref: MessageRef = { conversationId, contentId };
+    const now = Date.now();
+    // The local echo lives in memory until the uploads are done: a reload or a cancel leaves nothing behind.
+    const item: ItemRecord = {
+      ...blankItem(conversationId, `${conversationId}|${contentId}`, null, new Date(now).toISOString()),
+      contentId,
+      senderId: this.#userId,
+      senderDeviceId: this.#device.deviceId,
+      localTime: now,
+      text: trimmed,
+      state: 'sending',
+      attachments: files.map((f) => ({ name: safeName(f.name), type: safeType(f.type), size: f.size, ref: null })),
+    };
+    const controller = new AbortController();
+    this.#uploads.set(item.key, controller);
+    for (const index of files.keys()) {
+      const key = transferKey(ref, index);
+      this.#transfers.set(key, { direction: 'upload', loaded: 0, total: 0, state: 'active', error: null, url: null });
+    }
+    this.#conversationItems(conversationId).set(item.key, item);
+    this.#render(conversationId);
+    void (async () => {
+      try {
+        const refs = await uploadFiles(
+          this.#transport,
+          this.#transfers,
+          conversationId,
+          files,
+          (index, thumbnail) => transferKey(ref, index, thumbnail),
+          controller.signal,
+          (index, facts) => {
+            Object.assign(item.attachments?.[index] ?? {}, facts);
+            this.#render(conversationId);
+          },
+        );
+        if (controller.signal.aborted || this.#closed) return;
+        this.#uploads.delete(item.key);
+        item.attachments = refs.map(storedOf);
+        await this.#saveItem(item);
+        await this.#queueContent(
+          conversationId,
+          { v: 1, id: contentId, kind: 'text', text: trimmed, attachments: refs },
+          attachmentIdsOf(refs),
+        );
+      } catch (error) {
+        this.#uploads.delete(item.key);
+        if (controller.signal.aborted) return;
+        this.#log('attachment.upload_failed', { conversationId, error: String(error) });
+        const reason = error instanceof Error ? error.message : String(error);
+        files.forEach((_, index) => {
+          const key = transferKey(ref, index);
+          const current = this.#transfers.get(key);
+          if (current?.state === 'active') this.#transfers.set(key, { ...current, state: 'failed', error: reason });
+        });
+        item.state = 'failed';
+        this.#render(conversationId);
+      }
+    })();
+    return ref;
+  }
+
+  async cancelUpload(ref: MessageRef): Promise<void> {
+    const item = this.#findByContent(ref.conversationId, ref.contentId);
+    if (!item) return;
+    const controller = this.#uploads.get(item.key);
+    if (controller) {
+      controller.abort();
+      this.#uploads.delete(item.key);
+    } else if (item.state !== 'failed' || refsOf(item) !== null) {
+      throw new EngineError('too_late', 'The files are uploaded and the message is on its way');
+    }
+    (item.attachments ?? []).forEach((_, index) => {
+      const key = transferKey(ref, index);
+      const current = this.#transfers.get(key);
+      if (current?.state === 'active') this.#transfers.set(key, { ...current, state: 'cancelled' });
     });
+    this.#conversationItems(ref.conversationId).delete(item.key);
+    this.#render(ref.conversationId);
+    this.#log('attachment.upload_cancelled', { conversationId: ref.conversationId });
+  }
+
+  #attachmentOf(ref: MessageRef, index: number): StoredAttachment {
+    const file = this.#findByContent(ref.conversationId, ref.contentId)?.attachments?.[index];
+    if (!file) throw new EngineError('not_found', 'No such file');
+    return file;
+  }
+
+  download(ref: MessageRef, index: number): Promise<string> {
+    const file = this.#attachmentOf(ref, index);
+    const key = transferKey(ref, index);
+    const own = this.#transfers.get(key);
+    if (own?.url) return Promise.resolve(own.url);
+    const attachment = file.ref;
+    if (!attachment) return Promise.reject(new EngineError('uploading', 'The file is still uploading'));
+    // Only types the UI shows inline keep their type; anything else is saved as bytes, never rendered.
+    const type = displayOf(file.type) === 'file' ? 'application/octet-stream' : file.type;
+    return this.#transfers.once(key, 'download', (signal) =>
+      this.#transport.download(attachment, type, {
+        signal,
+        onProgress: (loaded, total) => this.#transfers.progress(key, loaded, total),
+      }),
+    );
+  }
+
+  async thumbnail(ref: MessageRef, index: number): Promise<string | null> {
+    const file = this.#attachmentOf(ref, index);
+    const key = transferKey(ref, index, true);
+    const local = this.#transfers.get(key);
+    if (local?.url) return local.url;
+    const thumb = file.ref?.thumbnail;
+    if (!thumb || displayOf(thumb.type) !== 'image') return null;
+    return this.#transfers.once(key, 'download', (signal) => this.#transport.download(thumb, thumb.type, { signal }));
+  }
+
+  // ---------------------------------------------------------------- avatars (see avatars.ts)
+
+  async setMyAvatar(file: File | null): Promise<void> {
+    const avatars = this.#requireAvatars();
+    const picture = file ? await avatars.picture(file) : null;
+    const image = picture ? new Uint8Array(await picture.blob.arrayBuffer()) : null;
+    await avatars.store(this.#userId, new Date().toISOString(), image);
+    // One upload per conversation: the server lets only that conversation's members fetch it.
+    for (const conv of [...this.#serverConvs.values()]) await this.#announceAvatar(conv.id, 'user', picture);
+  }
+
+  async setGroupAvatar(conversationId: string, file: File | null): Promise<void> {
+    const avatars = this.#requireAvatars();
+    const conv = this.#serverConvs.get(conversationId);
+    if (conv?.kind !== 'group') throw new EngineError('not_found', 'No such group');
+    if (conv.role !== 'owner' && conv.role !== 'admin') {
+      throw new EngineError('forbidden', 'Only the owner and admins change the group picture');
+    }
+    const picture = file ? await avatars.picture(file) : null;
+    const image = picture ? new Uint8Array(await picture.blob.arrayBuffer()) : null;
+    await avatars.store(conversationId, new Date().toISOString(), image);
+    await this.#announceAvatar(conversationId, 'group', picture);
+  }
+
+  /** Tells a conversation with someone new in it one's own picture and, for its owner, the group's. */
+  async #announceAvatarsTo(conversationId: string): Promise<void> {
+    const avatars = this.#avatars;
+    if (!avatars) return;
+    const mine = await avatars.image(this.#userId);
+    if (mine) await this.#announceAvatar(conversationId, 'user', { blob: jpeg(mine) });
+    let conv = this.#serverConvs.get(conversationId);
+    if (!conv) {
+      conv = (await this.#api.get<ConversationResponse>(`/conversations/${conversationId}`)).conversation;
+    }
+    const group = conv.kind === 'group' && conv.role === 'owner' ? await avatars.image(conversationId) : null;
+    if (group) await this.#announceAvatar(conversationId, 'group', { blob: jpeg(group) });
+  }
+
+  async #announceAvatar(
+    conversationId: string,
+    scope: 'user' | 'group',
+    picture: { blob: Blob; width?: number; height?: number } | null,
+  ): Promise<void> {
+    let attachment: AttachmentRef | null = null;
+    if (picture) {
+      const uploaded = await this.#transport.upload(conversationId, picture.blob);
+      attachment = {
+        ...uploaded,
+        name: 'avatar.jpg',
+        type: 'image/jpeg',
+        size: picture.blob.size,
+        ...(picture.width && picture.height ? { width: picture.width, height: picture.height } : {}),
+      };
+    }
+    await this.#queueContent(
+      conversationId,
+      { v: 1, id: randomUuid(), kind: 'avatar', scope, attachment },
+      attachment ? [attachment.id] : [],
+    );
+  }
+
+  #requireAvatars(): Avatars {
+    if (!this.#avatars) throw new EngineError('not_ready', 'Not started');
+    return this.#avatars;
+  }
+
+  cancelDownload(ref: MessageRef, index: number): void {
+    this.#transfers.abort(transferKey(ref, index));
   }
 
   #ownItem(ref: MessageRef): ItemRecord {
@@ -906,13 +1148,14 @@ export class Core {
     return this.#lastQueuedAt;
   }
 
-  async #queueContent(conversationId: string, content: Content): Promise<void> {
+  async #queueContent(conversationId: string, content: Content, attachmentIds: string[] = []): Promise<void> {
     const record: OutboxRecord = {
       contentId: content.id,
       conversationId,
       clientMessageId: randomUuid(),
       content,
       queuedAt: this.#nextQueuedAt(),
+      ...(attachmentIds.length > 0 ? { attachmentIds } : {}),
     };
     await this.#db.put(STORES.outbox, record);
     void this.flush();
@@ -955,7 +1198,12 @@ export class Core {
   async #sendRecord(record: OutboxRecord): Promise<boolean> {
     const { conversationId, content } = record;
     try {
-      const stored = await this.#sendContent(conversationId, encodeContent(content), record.clientMessageId);
+      const stored = await this.#sendContent(
+        conversationId,
+        encodeContent(content),
+        record.clientMessageId,
+        record.attachmentIds,
+      );
       await this.#db.write([STORES.outbox, STORES.seen], (put, del) => {
         del(STORES.outbox, record.contentId);
         put(STORES.seen, true, `${conversationId}:${stored.seq}`);
@@ -996,6 +1244,7 @@ export class Core {
     conversationId: string,
     plaintext: Uint8Array,
     clientMessageId: string,
+    attachmentIds?: string[],
   ): Promise<SendMessageResponse> {
     let conv = this.#serverConvs.get(conversationId);
     if (!conv) {
@@ -1003,8 +1252,8 @@ export class Core {
       this.#serverConvs.set(conversationId, conv);
     }
     return conv.kind === 'direct'
-      ? this.#sendPairwise(conversationId, plaintext, clientMessageId)
-      : this.#sendGroup(conversationId, plaintext, clientMessageId);
+      ? this.#sendPairwise(conversationId, plaintext, clientMessageId, attachmentIds)
+      : this.#sendGroup(conversationId, plaintext, clientMessageId, attachmentIds);
   }
 
   async #memberIds(conversationId: string): Promise<string[]> {
@@ -1058,6 +1307,7 @@ export class Core {
     conversationId: string,
     plaintext: Uint8Array,
     clientMessageId: string,
+    attachmentIds?: string[],
   ): Promise<SendMessageResponse> {
     const envelopes = new Map<string, Envelope>();
     for (let attempt = 1; ; attempt++) {
@@ -1075,7 +1325,11 @@ export class Core {
         });
       }
       try {
-        return await this.#postMessage(conversationId, { clientMessageId, envelopes: [...envelopes.values()] });
+        return await this.#postMessage(conversationId, {
+          clientMessageId,
+          ...(attachmentIds ? { attachmentIds } : {}),
+          envelopes: [...envelopes.values()],
+        });
       } catch (error) {
         if (!isEngineError(error, 'devices_changed') || attempt >= SEND_ATTEMPTS) throw error;
         await this.#devicesChanged(conversationId, error);
@@ -1087,6 +1341,7 @@ export class Core {
     conversationId: string,
     plaintext: Uint8Array,
     clientMessageId: string,
+    attachmentIds?: string[],
   ): Promise<SendMessageResponse> {
     let ciphertext: string | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -1128,6 +1383,7 @@ export class Core {
       try {
         return await this.#postMessage(conversationId, {
           clientMessageId,
+          ...(attachmentIds ? { attachmentIds } : {}),
           senderKeyCiphertext: ciphertext,
           recipients: targets.map((t) => ({ userId: t.name, deviceId: t.deviceId })),
         });
@@ -1375,6 +1631,12 @@ export class Core {
         if (e.event === 'members_added' || e.event === 'member_removed' || e.event === 'member_left') {
           for (const id of idsOf(e)) this.#deviceCache.delete(id);
         }
+        if ((e.event === 'created' || e.event === 'members_added') && isRecent(entry.createdAt)) {
+          // Someone new is here: tell them the pictures (uploads are per conversation, so this one gets its own).
+          void this.#announceAvatarsTo(conversationId).catch((error) =>
+            this.#log('avatar.announce_failed', { conversationId, error: String(error) }),
+          );
+        }
         this.#scheduleConversationRefresh();
       }
       return;
@@ -1443,6 +1705,7 @@ export class Core {
             ? { contentId: content.replyTo.id, senderId: content.replyTo.senderId, excerpt: content.replyTo.excerpt }
             : null,
           state: mine ? 'sent' : 'sent',
+          ...(content.attachments ? { attachments: content.attachments.map(storedOf) } : {}),
         });
         return;
       }
@@ -1457,6 +1720,7 @@ export class Core {
         } else {
           target.text = '';
           target.deleted = true;
+          target.attachments = [];
         }
         await this.#saveItem(target, previous);
         return;
@@ -1485,6 +1749,17 @@ export class Core {
           text: callEventText(call, mine),
           call,
         });
+        return;
+      }
+      case 'avatar': {
+        const conv = this.#serverConvs.get(conversationId);
+        const role = conv?.members.find((m) => m.userId === entry.senderId)?.role;
+        if (content.scope === 'group' && (conv?.kind !== 'group' || (role !== 'owner' && role !== 'admin'))) return;
+        const subject = content.scope === 'user' ? entry.senderId : conversationId;
+        // In the background: a picture's download must not hold up the messages queued behind it.
+        void this.#avatars
+          ?.receive(subject, entry.createdAt, content.attachment)
+          .catch((error) => this.#log('avatar.failed', { conversationId, error: String(error) }));
         return;
       }
       case 'sender_key':
@@ -1522,6 +1797,8 @@ export class Core {
           kind: 'text',
           text: original.text,
           resendOf: content.seq,
+          // Inside the ciphertext only: the uploads were used by the original, which the server recorded.
+          ...(refsOf(original)?.length ? { attachments: refsOf(original) ?? [] } : {}),
           ...(original.replyTo
             ? {
                 replyTo: {
@@ -1843,6 +2120,26 @@ export class Core {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** The references of an item's files; null when an upload never finished. */
+function refsOf(item: ItemRecord): AttachmentRef[] | null {
+  const refs: AttachmentRef[] = [];
+  for (const file of item.attachments ?? []) {
+    if (!file.ref) return null;
+    refs.push(file.ref);
+  }
+  return refs;
+}
+
+/** What the server checks: every upload a message names, files and thumbnails. */
+function attachmentIdsOf(refs: readonly AttachmentRef[]): string[] {
+  return refs.flatMap((r) => (r.thumbnail ? [r.id, r.thumbnail.id] : [r.id]));
+}
+
+/** A system event from the last ten minutes (not one replayed from history by a new device). */
+const isRecent = (iso: string) => Date.now() - Date.parse(iso) < 10 * 60_000;
+
+const jpeg = (bytes: Uint8Array) => new Blob([bytes as BlobPart], { type: 'image/jpeg' });
 
 function blankItem(conversationId: string, key: string, seq: number | null, at: string): ItemRecord {
   return {

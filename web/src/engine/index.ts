@@ -10,6 +10,7 @@ import { createState, resetState, timelineSignal, typingSignal } from './state.t
 import type { Engine, EngineConfig, MessageRef } from './types.ts';
 
 export { EngineError, isEngineError } from './errors.ts';
+export { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_MESSAGE, transferKey } from './transfers.ts';
 export type * from './types.ts';
 
 export function createEngine(config: EngineConfig): Engine {
@@ -95,6 +96,8 @@ export function createEngine(config: EngineConfig): Engine {
     devices: state.devices,
     conversations: state.conversations,
     trust: state.trust,
+    transfers: state.transfers,
+    avatars: state.avatars,
 
     async resume() {
       if (state.status.value !== 'signed-out') return;
@@ -255,6 +258,28 @@ export function createEngine(config: EngineConfig): Engine {
     },
     async retry(message) {
       await (await ready()).retry(message);
+    },
+
+    async sendFiles(conversationId, files, text) {
+      return (await ready()).sendFiles(conversationId, files, text);
+    },
+    async cancelUpload(message) {
+      await (await ready()).cancelUpload(message);
+    },
+    async download(message, index) {
+      return (await ready()).download(message, index);
+    },
+    async thumbnail(message, index) {
+      return (await ready()).thumbnail(message, index);
+    },
+    cancelDownload(message, index) {
+      core?.cancelDownload(message, index);
+    },
+    async setMyAvatar(file) {
+      await (await ready()).setMyAvatar(file);
+    },
+    async setGroupAvatar(conversationId, file) {
+      await (await ready()).setGroupAvatar(conversationId, file);
     },
 
     async safetyNumber(userId) {

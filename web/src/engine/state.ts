@@ -9,6 +9,7 @@ import type {
   Me,
   SessionStatus,
   TimelineView,
+  TransferView,
   TrustView,
 } from './types.ts';
 
@@ -24,6 +25,8 @@ export interface EngineState {
   typing: Map<string, Signal<readonly string[]>>;
   call: Signal<CallView | null>;
   callStats: Signal<CallStatsView | null>;
+  transfers: Signal<Readonly<Record<string, TransferView>>>;
+  avatars: Signal<Readonly<Record<string, string>>>;
 }
 
 export const EMPTY_TIMELINE: TimelineView = { items: [], hasOlder: false, loadingOlder: false };
@@ -41,6 +44,8 @@ export function createState(): EngineState {
     typing: new Map(),
     call: signal(null),
     callStats: signal(null),
+    transfers: signal({}),
+    avatars: signal({}),
   };
 }
 
@@ -73,4 +78,6 @@ export function resetState(state: EngineState): void {
   for (const s of state.typing.values()) s.value = [];
   state.call.value = null;
   state.callStats.value = null;
+  state.transfers.value = {};
+  state.avatars.value = {};
 }

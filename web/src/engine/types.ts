@@ -149,6 +149,41 @@ export interface ReplyPreview {
   readonly text: string;
 }
 
+/** A file in a message (its key and digest stay inside the engine). */
+export interface AttachmentView {
+  /** Position in the message: with the message's ref it names the file (`transferKey`). */
+  readonly index: number;
+  readonly name: string;
+  /** The MIME type the sender declared. */
+  readonly type: string;
+  /** Plaintext bytes. */
+  readonly size: number;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly durationSeconds: number | null;
+  readonly hasThumbnail: boolean;
+  /**
+   * How it may be shown: `image` (JPEG, PNG, WebP, GIF: inline), `video` (played), `file` (saved). Other types,
+   * SVG and HTML among them, are only ever saved: an object URL shares the app's origin.
+   */
+  readonly display: 'image' | 'video' | 'file';
+  /** Still uploading (one's own local echo); no download possible yet. */
+  readonly uploading: boolean;
+}
+
+/** One upload or download (`Engine.transfers`, by `transferKey`). */
+export interface TransferView {
+  readonly direction: 'upload' | 'download';
+  /** Bytes moved so far, of `total` (ciphertext bytes; 0 of 0 while encrypting). */
+  readonly loaded: number;
+  readonly total: number;
+  readonly state: 'active' | 'done' | 'failed' | 'cancelled';
+  /** Why it failed, for people. */
+  readonly error: string | null;
+  /** When done: an object URL of the decrypted file (or, for one's own uploads, of the original). */
+  readonly url: string | null;
+}
+
 export interface MessageView extends MessageRef {
   readonly kind: 'message';
   /** `conversationId:seq`, or `conversationId:pending:contentId` until the server stored it. */
@@ -170,6 +205,8 @@ export interface MessageView extends MessageRef {
   readonly decryptError: DecryptErrorView | null;
   /** A call event ("Video call · 2:13", "Missed voice call"); `text` holds its wording. */
   readonly call: CallEventView | null;
+  /** Files sent with the message (empty for most). */
+  readonly attachments: readonly AttachmentView[];
 }
 
 export interface SystemItemView {
@@ -282,6 +319,30 @@ export interface Engine {
   react(message: MessageRef, emoji: string): Promise<void>;
   /** Sends a `failed` message again. */
   retry(message: MessageRef): Promise<void>;
+
+  // --- attachments (end-to-end encrypted files; see engine/README.md) ---
+  /** Uploads and downloads by `transferKey(message, index, thumbnail?)`: progress, state, object URL. */
+  readonly transfers: ReadonlySignal<Readonly<Record<string, TransferView>>>;
+  /**
+   * Shows the message at once (uploading), encrypts and uploads the files (and thumbnails of images and videos),
+   * then queues it. Resolves with its ref as soon as it is shown; a failure shows on the message.
+   */
+  sendFiles(conversationId: string, files: readonly File[], text?: string): Promise<MessageRef>;
+  /** Stops a message's uploads; the message is never sent. Also removes a message whose upload failed. */
+  cancelUpload(message: MessageRef): Promise<void>;
+  /** Downloads, verifies and decrypts one file; resolves with an object URL (cached for the session). */
+  download(message: MessageRef, index: number): Promise<string>;
+  /** The file's thumbnail (downloaded once, cached for the session), or null when it has none. */
+  thumbnail(message: MessageRef, index: number): Promise<string | null>;
+  cancelDownload(message: MessageRef, index: number): void;
+
+  // --- avatars (end-to-end encrypted pictures) ---
+  /** Object URLs of the latest pictures, by user id (people) and by conversation id (groups). */
+  readonly avatars: ReadonlySignal<Readonly<Record<string, string>>>;
+  /** Sets (or, with null, removes) the caller's picture in every conversation they are in. */
+  setMyAvatar(file: File | null): Promise<void>;
+  /** Sets (or removes) a group's picture. */
+  setGroupAvatar(conversationId: string, file: File | null): Promise<void>;
 
   // --- safety numbers ---
   /** Per-user trust state, for warnings in lists and headers. */

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConversationView, MessageView } from '../engine/types.ts';
 import { composerFocus, composerMode } from '../store/composer.ts';
+import { AttachmentButton, refuseFiles } from './AttachmentButton.tsx';
 import { useEngine } from './engine-context.ts';
 import { errorMessage } from './format.ts';
 import { Icon } from './Icon.tsx';
@@ -52,6 +53,19 @@ export function Composer(props: { conversation: ConversationView }) {
     }
   }
 
+  /** Files go at once, with what is typed as their caption (not while editing). */
+  function sendFiles(files: File[]) {
+    const refused = refuseFiles(files);
+    setError(refused);
+    if (refused || mode.kind === 'edit') return;
+    const caption = text.trim();
+    setText('');
+    engine.sendFiles(conversation.id, files, caption).catch((caught) => {
+      setText(caption);
+      setError(errorMessage(caught));
+    });
+  }
+
   function editLast() {
     const items = engine.timeline(conversation.id).value.items;
     const last = [...items]
@@ -65,6 +79,15 @@ export function Composer(props: { conversation: ConversationView }) {
     <form
       class="composer"
       data-testid="composer"
+      onDragOver={(event) => {
+        if (event.dataTransfer?.types.includes('Files')) event.preventDefault();
+      }}
+      onDrop={(event) => {
+        const files = [...(event.dataTransfer?.files ?? [])];
+        if (files.length === 0) return;
+        event.preventDefault();
+        sendFiles(files);
+      }}
       onSubmit={(event) => {
         event.preventDefault();
         void submit();
@@ -97,6 +120,7 @@ export function Composer(props: { conversation: ConversationView }) {
         </p>
       )}
       <div class="composer__row">
+        <AttachmentButton onFiles={sendFiles} disabled={mode.kind === 'edit'} />
         <label for="composer-input" class="visually-hidden">
           {label}
         </label>
@@ -113,6 +137,12 @@ export function Composer(props: { conversation: ConversationView }) {
             engine.setTyping(conversation.id, event.currentTarget.value.length > 0);
           }}
           onBlur={() => engine.setTyping(conversation.id, false)}
+          onPaste={(event) => {
+            const files = [...(event.clipboardData?.files ?? [])];
+            if (files.length === 0) return;
+            event.preventDefault();
+            sendFiles(files);
+          }}
           onKeyDown={(event) => {
             if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
               event.preventDefault();

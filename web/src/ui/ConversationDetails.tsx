@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ConversationView, MemberRole } from '../engine/types.ts';
 import { navigate, paths } from '../store/route.ts';
 import { Avatar } from './Avatar.tsx';
+import { AvatarPicker } from './AvatarPicker.tsx';
 import { useEngine } from './engine-context.ts';
 import { Field } from './Field.tsx';
 import { FormAlert } from './FormAlert.tsx';
@@ -46,6 +47,14 @@ export function ConversationDetails(props: { conversation: ConversationView }) {
       />
       <div class="page__body">
         <FormAlert error={error} success={saved} />
+        {isGroup && canManage && (
+          <AvatarPicker
+            id={c.id}
+            name={c.title}
+            label="group picture"
+            onPick={(file) => engine.setGroupAvatar(c.id, file)}
+          />
+        )}
         {isGroup && canManage && (
           <form
             class="form form--inline"

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { MemberView, MessageView } from '../engine/types.ts';
 import { composerMode, requestComposerFocus } from '../store/composer.ts';
+import { AttachmentItem } from './AttachmentItem.tsx';
 import { Avatar } from './Avatar.tsx';
 import { CallEventItem } from './CallEventItem.tsx';
 import { useEngine } from './engine-context.ts';
@@ -63,9 +64,20 @@ export function MessageItem(props: { message: MessageView; showSender: boolean; 
               </p>
             </div>
           ) : (
-            <p class="message__text" data-testid="message-text">
-              {m.text}
-            </p>
+            <>
+              {m.attachments.length > 0 && (
+                <div class="attachments">
+                  {m.attachments.map((a) => (
+                    <AttachmentItem key={a.index} message={m} attachment={a} />
+                  ))}
+                </div>
+              )}
+              {(m.text || m.attachments.length === 0) && (
+                <p class="message__text" data-testid="message-text">
+                  {m.text}
+                </p>
+              )}
+            </>
           )}
           <span class="message__footer">
             {m.edited && !m.deleted && <span class="message__edited">edited</span>}
@@ -77,7 +89,7 @@ export function MessageItem(props: { message: MessageView; showSender: boolean; 
             {m.mine && <MessageStatus state={m.state} />}
           </span>
         </div>
-        {m.state === 'failed' && (
+        {m.state === 'failed' && !m.attachments.some((a) => a.uploading) && (
           <p class="message__failed">
             Not sent.{' '}
             <button type="button" class="link-button" onClick={() => void engine.retry(m)}>

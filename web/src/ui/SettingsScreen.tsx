@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { paths } from '../store/route.ts';
+import { AvatarPicker } from './AvatarPicker.tsx';
 import { useEngine } from './engine-context.ts';
 import { Field } from './Field.tsx';
 import { FormAlert } from './FormAlert.tsx';
@@ -43,6 +44,14 @@ export function SettingsScreen() {
           <p class="card__text">
             Signed in as <strong>{me?.email}</strong>
           </p>
+          {me && (
+            <AvatarPicker
+              id={me.id}
+              name={me.displayName}
+              label="picture"
+              onPick={(file) => engine.setMyAvatar(file)}
+            />
+          )}
           <Field
             label="Display name"
             required
