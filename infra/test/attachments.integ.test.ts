@@ -233,6 +233,24 @@ describe('attachments', () => {
     }
   });
 
+  it('holds the quota when one user asks for many slots at once', async () => {
+    const carol = await user('aq-carol');
+    const dave = await user('aq-dave');
+    const id = await direct(carol, dave);
+
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => carol.client.post('/attachments', { conversationId: id, size: MAX })),
+    );
+
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, 201, 403, 403, 403, 403, 403]);
+    const [stored] = (
+      await sql.query<{ bytes: string }>('SELECT sum(size)::text AS bytes FROM attachments WHERE owner_id = $1', [
+        carol.userId,
+      ])
+    ).rows;
+    expect(Number(stored?.bytes)).toBe(QUOTA);
+  });
+
   it('sweeps uploads no message referenced within a day, and keeps the rest', async () => {
     const alice = await user('as-alice');
     const bob = await user('as-bob');

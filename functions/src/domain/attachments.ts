@@ -58,7 +58,8 @@ export class AttachmentInvalidError extends AppError {
 /**
  * `POST /attachments`: a slot for one ciphertext of exactly `size` bytes in a conversation the caller is a
  * member of (the same 404 as an unknown conversation otherwise), within the size limit and the caller's
- * quota (pending uploads count). The presigned POST pins key, size, content type and the unreferenced tag.
+ * quota (pending uploads count; a user's slot requests are serialised on their row, so concurrent ones cannot
+ * pass the quota together). The presigned POST pins key, size, content type and the unreferenced tag.
  */
 export async function createUpload(
   deps: AttachmentDeps,
@@ -66,8 +67,12 @@ export async function createUpload(
   request: CreateAttachmentRequest,
 ): Promise<{ attachment: Attachment; upload: UploadSlot }> {
   if (request.size > deps.limits.maxBytes) throw new AttachmentTooLargeError(deps.limits.maxBytes);
-  const [row] = await deps.db.query<{ id: string | null; created_at: Date | null; member: boolean }>(
-    `WITH me AS (
+  const [row] = await deps.db.transaction(async (tx) => {
+    // One slot at a time per user: the sum below must see every slot committed before it, or two requests at
+    // once could each pass the quota alone.
+    await tx.query('SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE', [userId]);
+    return tx.query<{ id: string | null; created_at: Date | null; member: boolean }>(
+      `WITH me AS (
        SELECT 1 FROM conversation_members WHERE conversation_id = $1::uuid AND user_id = $2::uuid
      ), used AS (
        SELECT COALESCE(sum(size), 0) AS bytes FROM attachments WHERE owner_id = $2::uuid
@@ -79,8 +84,9 @@ export async function createUpload(
      )
      SELECT (SELECT id FROM inserted) AS id, (SELECT created_at FROM inserted) AS created_at,
             EXISTS (SELECT 1 FROM me) AS member`,
-    [request.conversationId, userId, String(request.size), String(deps.limits.quotaBytes)],
-  );
+      [request.conversationId, userId, String(request.size), String(deps.limits.quotaBytes)],
+    );
+  });
   if (!row?.member) throw new NotFoundError('No such conversation');
   if (!row.id || !row.created_at) throw new QuotaExceededError();
   const upload = await deps.store.presignUpload(
