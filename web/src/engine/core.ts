@@ -235,6 +235,8 @@ export class Core {
   readonly #transport: AttachmentTransport;
   /** Uploads of messages not yet queued, by item key. */
   readonly #uploads = new Map<string, AbortController>();
+  /** The files of uploads that failed, by item key, kept (in memory only) so that "Try again" can send them. */
+  readonly #failedUploads = new Map<string, readonly File[]>();
   #avatars: Avatars | null = null;
 
   constructor(deps: CoreDeps) {
@@ -919,7 +921,14 @@ export class Core {
     const item = this.#ownItem(ref);
     if (item.state !== 'failed') return;
     const refs = refsOf(item);
-    if (refs === null) throw new EngineError('upload_lost', 'The files were not uploaded: send them again');
+    if (refs === null) {
+      const files = this.#failedUploads.get(item.key);
+      if (!files) throw new EngineError('upload_lost', 'The files were not uploaded: send them again');
+      this.#failedUploads.delete(item.key);
+      item.state = 'sending';
+      this.#upload(item, ref, files);
+      return;
+    }
     item.state = 'sending';
     await this.#saveItem(item, item.terms);
     await this.#queueContent(
@@ -964,13 +973,23 @@ export class Core {
       state: 'sending',
       attachments: files.map((f) => ({ name: safeName(f.name), type: safeType(f.type), size: f.size, ref: null })),
     };
+    this.#conversationItems(conversationId).set(item.key, item);
+    this.#upload(item, ref, files);
+    return ref;
+  }
+
+  /**
+   * Encrypts and uploads the files of a message shown (not yet stored) as `item`, then queues the message. A
+   * cancel stops it and sends nothing; a failure marks the item failed and keeps the files for a retry.
+   */
+  #upload(item: ItemRecord, ref: MessageRef, files: readonly File[]): void {
+    const { conversationId } = ref;
     const controller = new AbortController();
     this.#uploads.set(item.key, controller);
     for (const index of files.keys()) {
       const key = transferKey(ref, index);
       this.#transfers.set(key, { direction: 'upload', loaded: 0, total: 0, state: 'active', error: null, url: null });
     }
-    this.#conversationItems(conversationId).set(item.key, item);
     this.#render(conversationId);
     void (async () => {
       try {
@@ -992,7 +1011,7 @@ export class Core {
         await this.#saveItem(item);
         await this.#queueContent(
           conversationId,
-          { v: 1, id: contentId, kind: 'text', text: trimmed, attachments: refs },
+          { v: 1, id: ref.contentId, kind: 'text', text: item.text, attachments: refs },
           attachmentIdsOf(refs),
         );
       } catch (error) {
@@ -1005,17 +1024,18 @@ export class Core {
           const current = this.#transfers.get(key);
           if (current?.state === 'active') this.#transfers.set(key, { ...current, state: 'failed', error: reason });
         });
+        this.#failedUploads.set(item.key, files);
         item.state = 'failed';
         this.#render(conversationId);
       }
     })();
-    return ref;
   }
 
   async cancelUpload(ref: MessageRef): Promise<void> {
     const item = this.#findByContent(ref.conversationId, ref.contentId);
     if (!item) return;
     const controller = this.#uploads.get(item.key);
+    this.#failedUploads.delete(item.key);
     if (controller) {
       controller.abort();
       this.#uploads.delete(item.key);

@@ -102,6 +102,16 @@ export function AttachmentItem(props: { message: MessageView; attachment: Attach
       {failed && (
         <p class="attachment__error" role="alert" data-testid="attachment-error">
           <Icon name="alert" /> {failed}
+          {a.uploading && message.state === 'failed' && (
+            <button
+              type="button"
+              class="link-button"
+              data-testid="attachment-retry"
+              onClick={() => void engine.retry(message).catch((caught) => setError(errorMessage(caught)))}
+            >
+              Try again
+            </button>
+          )}
           {a.uploading && (
             <button type="button" class="link-button" onClick={() => void engine.cancelUpload(message)}>
               Remove

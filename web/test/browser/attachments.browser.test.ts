@@ -253,7 +253,7 @@ describe('encrypted attachments between two people', () => {
     expect(await attachment(ada, 'never.bin').count()).toBe(0);
   });
 
-  it('a failed upload says so on the message, which can be removed', async () => {
+  it('a failed upload says so on the message, which can be tried again or removed', async () => {
     const refuse = (route: Route) =>
       route.request().method() === 'POST' && isObjectStore(route.request().url())
         ? route.fulfill({ status: 403, body: 'AccessDenied' })
@@ -270,6 +270,28 @@ describe('encrypted attachments between two people', () => {
     await failed.getByRole('button', { name: 'Remove' }).click();
     await failed.waitFor({ state: 'detached' });
     expect(await attachment(bob, 'refused.bin').count()).toBe(0);
+
+    // Refused once, then let through: "Try again" uploads the same bytes and the message goes out.
+    const retried = randomBytes(2048);
+    await ada.context.route('**/*', refuse);
+    await ada.page.getByTestId('attach-input').setInputFiles({
+      name: 'retried.bin',
+      mimeType: 'application/octet-stream',
+      buffer: retried,
+    });
+    const again = attachment(ada, 'retried.bin');
+    await again.getByTestId('attachment-error').waitFor();
+    await ada.context.unroute('**/*', refuse);
+    await again.getByTestId('attachment-retry').click();
+    await again.getByTestId('attachment-error').waitFor({ state: 'detached' });
+    const arrived = attachment(bob, 'retried.bin');
+    await arrived.getByTestId('attachment-download').click();
+    const [download] = await Promise.all([
+      bob.page.waitForEvent('download'),
+      arrived.getByTestId('attachment-save').click(),
+    ]);
+    expect((await readFile((await download.path()) ?? '')).equals(retried)).toBe(true);
+    expect(await attachment(bob, 'retried.bin').count()).toBe(1);
   });
 
   it('a file over the limit is refused before any upload', async () => {
