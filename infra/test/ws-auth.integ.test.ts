@@ -72,6 +72,20 @@ describe('WebSocket tickets', () => {
     expect(await refused(url)).toBe('refused with 401');
   });
 
+  it('gives no ticket to a session that was revoked while its access token still lives', async () => {
+    const erin = await deviceSession(fx.stack.restUrl, fx.stack.wsUrl, 'ws-revoked');
+    expect((await erin.client.post('/auth/ws-ticket')).status).toBe(200);
+    const other = new ApiClient(fx.stack.restUrl);
+    await other.post('/auth/login', { email: erin.email, password: erin.password });
+    const current = (await erin.client.get('/me')).body.session as { id: string };
+
+    expect((await other.delete(`/me/sessions/${current.id}`)).status).toBe(204);
+
+    // The authorizer checks the session is live on every call, so the revoked one is refused at the gateway.
+    expect((await erin.client.post('/auth/ws-ticket')).status).toBe(401);
+    expect(await fx.redis.hlen(`user:${erin.userId}:tickets`)).toBe(0);
+  });
+
   it("hangs up on a device's open sockets when the device is revoked, and on all of them at logout-all", async () => {
     const dave = await deviceSession(fx.stack.restUrl, fx.stack.wsUrl, 'ws-dave');
     const phone = new ApiClient(fx.stack.restUrl);
