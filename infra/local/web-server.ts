@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import { permissionsPolicy } from '../lib/site-policy.ts';
 
 export interface WebServerOptions {
   readonly port: number;
@@ -54,6 +55,7 @@ export async function startWebServer(options: WebServerOptions) {
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
+    'permissions-policy': permissionsPolicy,
   };
 
   const server = createServer((req, res) => {

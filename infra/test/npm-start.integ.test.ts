@@ -60,6 +60,7 @@ describe('npm start', { timeout: 120_000 }, () => {
     const page = await fetch(urls.spa);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' ${urls.rest}`);
+    expect(page.headers.get('permissions-policy')).toContain('camera=(self), microphone=(self)');
     expect(await page.text()).toContain('<div id="app">');
     const config = await fetchJson(`${urls.spa}/config.json`);
     expect(config.body).toMatchObject({

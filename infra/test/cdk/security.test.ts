@@ -134,7 +134,7 @@ describe('CipherTalk stack: security', () => {
     });
   });
 
-  it('serves the SPA with a CSP that allows exactly the API (the site itself), the WebSocket origin and the attachments bucket, and HSTS', () => {
+  it('serves the SPA with a CSP that allows exactly the API (the site itself), the WebSocket origin and the attachments bucket, HSTS, and a Permissions-Policy for calls only', () => {
     const [[, policy] = ['', {}]] = resources(s.template, 'AWS::CloudFront::ResponseHeadersPolicy');
     const headers = (policy.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, unknown> })
       .SecurityHeadersConfig;
@@ -145,6 +145,16 @@ describe('CipherTalk stack: security', () => {
     );
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
+    const custom = (policy.ResponseHeadersPolicyConfig as { CustomHeadersConfig: { Items: unknown[] } })
+      .CustomHeadersConfig.Items;
+    expect(custom).toEqual([
+      {
+        Header: 'Permissions-Policy',
+        Value: expect.stringContaining('camera=(self), microphone=(self)'),
+        Override: true,
+      },
+    ]);
+    expect(JSON.stringify(custom)).toContain('geolocation=()');
     expect(headers.StrictTransportSecurity).toMatchObject({
       AccessControlMaxAgeSec: 63_072_000,
       IncludeSubdomains: true,
