@@ -541,6 +541,22 @@ export class Core {
     return this.#names.get(userId) ?? 'Someone';
   };
 
+  /**
+   * A message's sending state, with the read receipts this device missed while it was offline filled in from
+   * the members' read markers (`lastReadSeq` in the conversation list); live receipts move `item.state` itself.
+   */
+  #stateOf(item: ItemRecord): MessageState {
+    if (item.senderId !== this.#userId || item.seq === null || STATE_RANK[item.state] < STATE_RANK.sent) {
+      return item.state;
+    }
+    const conv = this.#serverConvs.get(item.conversationId);
+    const readUpTo = Math.max(
+      0,
+      ...(conv?.members ?? []).filter((m) => m.userId !== this.#userId).map((m) => m.lastReadSeq),
+    );
+    return item.seq <= readUpTo ? 'read' : item.state;
+  }
+
   #view(item: ItemRecord): TimelineItem {
     const id =
       item.seq !== null ? `${item.conversationId}:${item.seq}` : `${item.conversationId}:pending:${item.contentId}`;
@@ -583,7 +599,7 @@ export class Core {
         .map(([emoji, users]) => ({ emoji, userIds: users, mine: users.includes(this.#userId) })),
       edited: item.edited,
       deleted: item.deleted,
-      state: item.state,
+      state: this.#stateOf(item),
       decryptError: item.decryptError,
       call: item.call ?? null,
       attachments: item.deleted ? [] : (item.attachments ?? []).map(attachmentView),

@@ -54,6 +54,25 @@ describe('direct conversation between two engines', () => {
     await eventually(() => expect(messages(alice.engine, conversationId)[0]?.state).toBe('read'));
   });
 
+  it('shows a message read that the other side read while this device was offline', async () => {
+    await alice.engine.send(conversationId, 'Read this while I am away');
+    await eventually(() => expect(texts(bob.engine, conversationId)).toContain('Read this while I am away'));
+    await eventually(() => expect(messages(alice.engine, conversationId).at(-1)).toMatchObject({ state: 'delivered' }));
+    alice.net.goOffline();
+    await alice.engine.close();
+
+    await bob.engine.markRead(conversationId); // the live receipt finds Alice gone
+
+    alice.net.goOnline();
+    await alice.reload();
+    await eventually(() =>
+      expect(messages(alice.engine, conversationId).at(-1)).toMatchObject({
+        text: 'Read this while I am away',
+        state: 'read',
+      }),
+    );
+  });
+
   it("shows the peer's presence: online while connected, offline with a last-seen time after", async () => {
     alice.engine.timeline(conversationId); // opening a conversation asks for its members' presence
     await eventually(() =>
@@ -117,7 +136,7 @@ describe('direct conversation between two engines', () => {
     // Bob cannot edit Alice's message.
     await expect(bob.engine.edit(original, 'forged')).rejects.toMatchObject({ code: 'forbidden' });
     // Control messages (edit, reactions, delete) are not timeline items of their own.
-    expect(texts(bob.engine, conversationId)).toEqual(['Hello Bob', 'Hi Alice', '']);
+    expect(texts(bob.engine, conversationId)).toEqual(['Hello Bob', 'Hi Alice', 'Read this while I am away', '']);
   });
 
   it('shows the same 60-digit safety number on both sides and tracks verification', async () => {
