@@ -103,6 +103,38 @@ describe('device revocation and ownership', () => {
     expect(types).toEqual(expect.arrayContaining(['device_registered', 'device_revoked']));
   });
 
+  it('ending a session ends its device: signed out elsewhere, everywhere or by a new password', async () => {
+    const alice = await withDevice('orphans');
+    const bob = await withDevice('orphans-bob');
+    const liveDevices = async () =>
+      ((await bob.client.get(`/users/${alice.userId}/devices`)).body.devices as { deviceId: number }[]).map(
+        (device) => device.deviceId,
+      );
+    const phone = await secondLogin(alice);
+    await phone.post('/devices', (await deviceKeys()).body('Phone'));
+    const tablet = await secondLogin(alice);
+    await tablet.post('/devices', (await deviceKeys()).body('Tablet'));
+    expect(await liveDevices()).toEqual([1, 2, 3]);
+
+    // One session ended from another: its device is no longer a recipient, and hands out no more prekeys.
+    const phoneSession = (await phone.get('/me')).body.session as { id: string };
+    expect((await alice.client.delete(`/me/sessions/${phoneSession.id}`)).status).toBe(204);
+    expect(await liveDevices()).toEqual([1, 3]);
+    expect((await bob.client.get(`/users/${alice.userId}/devices/2/prekey-bundle`)).status).toBe(404);
+
+    // A new password ends the other sessions and their devices, and keeps the caller's.
+    const changed = await alice.client.post('/me/password', {
+      currentPassword: alice.password,
+      newPassword: `${alice.password}-2`,
+    });
+    expect(changed.status, changed.text).toBe(200);
+    expect(await liveDevices()).toEqual([1]);
+
+    // Everywhere: the last one goes too.
+    expect((await alice.client.post('/auth/logout-all')).status).toBe(200);
+    expect(await liveDevices()).toEqual([]);
+  });
+
   it("never reaches another user's device: paths name the caller's own devices only", async () => {
     const alice = await withDevice('owner');
     const alicePhone = await secondLogin(alice);

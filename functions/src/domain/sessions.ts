@@ -115,19 +115,46 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
 }
 
 async function revokeSessionIn(tx: Db, sessionId: string, reason: string, now: Date): Promise<void> {
-  await tx.query('UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL', [
-    sessionId,
-    now,
-    reason,
-  ]);
+  const [revoked] = await tx.query<{ user_id: string }>(
+    'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING user_id',
+    [sessionId, now, reason],
+  );
   await tx.query('DELETE FROM refresh_tokens WHERE session_id = $1', [sessionId]);
+  if (revoked) await revokeOrphanedDevices(tx, revoked.user_id, now);
+}
+
+/**
+ * Revokes the user's devices whose session has ended. A device belongs to the one session (browser) that
+ * registered it: a new sign-in registers a new device, so once that session is revoked nobody can use the device
+ * again. Left live, it would stay a recipient every sender must encrypt for, with deliveries nobody acknowledges,
+ * and stay listed as if it were in use. Its unclaimed one-time prekeys go with it. Returns how many.
+ */
+export async function revokeOrphanedDevices(db: Db, userId: string, now: Date): Promise<number> {
+  const revoked = await db.query<{ device_id: number }>(
+    `UPDATE devices d SET revoked_at = $2
+      WHERE d.user_id = $1 AND d.revoked_at IS NULL
+        AND EXISTS (SELECT 1 FROM sessions s
+                     WHERE s.user_id = d.user_id AND s.device_id = d.device_id AND s.revoked_at IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM sessions s
+                         WHERE s.user_id = d.user_id AND s.device_id = d.device_id AND s.revoked_at IS NULL)
+      RETURNING d.device_id`,
+    [userId, now],
+  );
+  if (revoked.length > 0) {
+    await db.query(
+      `DELETE FROM one_time_prekeys k USING devices d
+        WHERE k.user_id = $1 AND d.user_id = k.user_id AND d.device_id = k.device_id AND d.revoked_at IS NOT NULL`,
+      [userId],
+    );
+  }
+  return revoked.length;
 }
 
 export async function revokeSession(deps: Pick<SessionDeps, 'db' | 'clock'>, sessionId: string, reason: string) {
   await deps.db.transaction((tx) => revokeSessionIn(tx, sessionId, reason, deps.clock()));
 }
 
-/** Revokes every live session of a user, except `keep` if given; returns how many. */
+/** Revokes every live session of a user, except `keep` if given, and the devices they had; returns how many sessions. */
 export async function revokeUserSessions(
   db: Db,
   userId: string,
@@ -148,6 +175,7 @@ export async function revokeUserSessions(
         WHERE t.session_id = s.id AND s.user_id = $1 AND s.revoked_at IS NOT NULL`,
       [userId],
     );
+    await revokeOrphanedDevices(db, userId, now);
   }
   return revoked.length;
 }

@@ -122,8 +122,8 @@ export function createEngine(config: EngineConfig): Engine {
     },
     async logoutAll() {
       // Every session ends, this one too, so nothing can be asked of the server after it: revoking this
-      // device would end this session first and make logout-all a 401. The device stays listed (without a
-      // session) until it is revoked from the Devices page of a new sign-in.
+      // device would end this session first and make logout-all a 401. The server revokes the devices of the
+      // sessions it ends, this one included.
       await api.request('POST', '/auth/logout-all');
       const current = core;
       core = null;
