@@ -55,4 +55,24 @@ describe('rate limits', () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
   });
+
+  it('limits upload slots to 300 a minute per user', async () => {
+    const alice = await registered(fx.stack.restUrl, 'slots');
+    const bob = await registered(fx.stack.restUrl, 'slots-bob');
+    const created = await alice.client.post('/conversations', { kind: 'direct', userId: bob.userId });
+    const conversationId = (created.body.conversation as { id: string }).id;
+    // The limiter counts in fixed one-minute windows: start early in one so the 301 requests share it.
+    const intoWindow = (Date.now() / 1000) % 60;
+    if (intoWindow > 30) await new Promise((resolve) => setTimeout(resolve, (60.5 - intoWindow) * 1000));
+    for (let i = 0; i < 300; i += 10) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => alice.client.post('/attachments', { conversationId, size: 16 })),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(201));
+    }
+    const limited = await alice.client.post('/attachments', { conversationId, size: 16 });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error?.code).toBe('rate_limited');
+    expect((await bob.client.post('/attachments', { conversationId, size: 16 })).status).toBe(201);
+  }, 90_000);
 });

@@ -9,8 +9,9 @@ import type { Db } from '#ports/db.ts';
 import type { ObjectStore } from '#ports/object-store.ts';
 import { AppError, NotFoundError } from './errors.ts';
 import type { DeviceRef } from './messages.ts';
+import { enforce, type RateLimitDeps } from './rate-limits.ts';
 
-export interface AttachmentDeps {
+export interface AttachmentDeps extends RateLimitDeps {
   readonly db: Db;
   readonly store: ObjectStore;
   readonly limits: { readonly maxBytes: number; readonly quotaBytes: number };
@@ -67,6 +68,7 @@ export async function createUpload(
   request: CreateAttachmentRequest,
 ): Promise<{ attachment: Attachment; upload: UploadSlot }> {
   if (request.size > deps.limits.maxBytes) throw new AttachmentTooLargeError(deps.limits.maxBytes);
+  await enforce(deps, 'attachmentSlotsPerUser', userId);
   const [row] = await deps.db.transaction(async (tx) => {
     // One slot at a time per user: the sum below must see every slot committed before it, or two requests at
     // once could each pass the quota alone.

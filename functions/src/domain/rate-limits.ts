@@ -31,6 +31,11 @@ export const rateLimits = {
   /** Draining someone's one-time prekeys. */
   preKeyClaimsPerUser: { max: 120, windowSeconds: 60 },
   wsTicketsPerUser: { max: 30, windowSeconds: 60 },
+  /**
+   * Upload slots (a row and a presigned POST each): storage is bounded by the quota, this bounds floods. Setting
+   * one's picture takes a slot per conversation.
+   */
+  attachmentSlotsPerUser: { max: 300, windowSeconds: 60 },
 } as const satisfies Record<string, RateLimit>;
 export type RateLimitRule = keyof typeof rateLimits;
 

@@ -4,14 +4,22 @@ import {
   CreateAttachmentRequest,
   type CreateAttachmentResponse,
 } from '@ciphertalk/shared/protocol';
-import { db, objectStore } from '#adapters/clients.ts';
+import { db, objectStore, rateLimiter } from '#adapters/clients.ts';
 import { config } from '#config';
 import { type AttachmentDeps, createUpload, downloadLink } from '#domain/attachments.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
+import { systemClock } from '#ports/clock.ts';
 
-const deps = (): AttachmentDeps => ({ db: db(), store: objectStore(), limits: config.attachments });
+const deps = (): AttachmentDeps => ({
+  db: db(),
+  store: objectStore(),
+  limits: config.attachments,
+  limiter: rateLimiter(),
+  clock: systemClock,
+  limitScale: config.rateLimitMultiplier,
+});
 
 /**
  * `/attachments*`: upload slots for encrypted files (a presigned POST straight to S3) and short-lived

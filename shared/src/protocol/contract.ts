@@ -282,7 +282,7 @@ export const restContract = {
     summary: 'An upload slot (presigned POST pinning key, exact size and type) for an encrypted file',
     body: CreateAttachmentRequest,
     success: [201, CreateAttachmentResponse],
-    errors: [403, 404, 413],
+    errors: [403, 404, 413, 429],
   },
   'GET /attachments/{attachmentId}': {
     summary: 'A short-lived presigned GET of the ciphertext: members of its conversation (and its uploader) only',
