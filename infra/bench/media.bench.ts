@@ -24,6 +24,7 @@ import { startS3rver } from '../local/services/s3.ts';
 import { startS3Verifier } from '../local/services/s3-verifier.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { envelopesFor, type LiveDevice, liveUser } from '../test/support/live.ts';
+import { row as latencyRow, type Stats, stats } from './support/latency.ts';
 
 const MiB = 1024 * 1024;
 const ROUNDS = 300;
@@ -33,15 +34,7 @@ const LARGE_UPLOAD = 32 * MiB;
 const LARGE_UPLOADS = 3;
 const SIGNALS = 500;
 
-type Stats = { n: number; p50: number; p95: number; p99: number };
-function stats(values: number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-  return { n: sorted.length, p50: at(50), p95: at(95), p99: at(99) };
-}
-const ms = (value: number) => `${value.toFixed(2)} ms`.padStart(10);
-const row = (name: string, s: Stats) =>
-  console.log(`  ${name.padEnd(52)} p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  p99 ${ms(s.p99)}  (n=${s.n})`);
+const row = (name: string, s: Stats) => latencyRow(name, s, 52);
 const rate = (name: string, bytes: number, millis: number) =>
   console.log(`  ${name.padEnd(52)} ${((bytes / MiB / millis) * 1000).toFixed(1).padStart(7)} MiB/s`);
 

@@ -22,6 +22,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { startLocalStack } from '../local/stack.ts';
+import { row, type Stats, stats } from './support/latency.ts';
 
 const CLIENTS = 500;
 const GROUP_SIZE = 100;
@@ -35,18 +36,6 @@ const HISTORY_ROWS = Number(process.env.BENCH_HISTORY_ROWS ?? 10_000_000);
 /** Conversations of 1,000 messages each. */
 const HISTORY_CONVERSATIONS = Math.max(1, Math.round(HISTORY_ROWS / 1_000));
 const HISTORY_PAGES = 300;
-
-type Stats = { n: number; p50: number; p95: number; p99: number; max: number };
-function stats(values: number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-  return { n: sorted.length, p50: at(50), p95: at(95), p99: at(99), max: sorted.at(-1) ?? 0 };
-}
-const ms = (value: number) => `${value.toFixed(2)} ms`;
-const row = (name: string, s: Stats, extra = '') =>
-  console.log(
-    `  ${name.padEnd(44)} p50 ${ms(s.p50).padStart(10)}  p95 ${ms(s.p95).padStart(10)}  p99 ${ms(s.p99).padStart(10)}  (n=${s.n})${extra}`,
-  );
 
 // ---- counting what the handlers do: every pg query and every Redis command in this process ----
 const counters = { pg: 0, redis: 0 };

@@ -542,22 +542,21 @@ export class Core {
   };
 
   /**
-   * A message's sending state, with the read receipts this device missed while it was offline filled in from
-   * the members' read markers (`lastReadSeq` in the conversation list); live receipts move `item.state` itself.
+   * How far the other members have read a conversation, from their read markers (`lastReadSeq` in the
+   * conversation list): fills in the read receipts this device missed while it was offline. Live receipts move
+   * `item.state` itself.
    */
-  #stateOf(item: ItemRecord): MessageState {
-    if (item.senderId !== this.#userId || item.seq === null || STATE_RANK[item.state] < STATE_RANK.sent) {
-      return item.state;
-    }
-    const conv = this.#serverConvs.get(item.conversationId);
-    const readUpTo = Math.max(
-      0,
-      ...(conv?.members ?? []).filter((m) => m.userId !== this.#userId).map((m) => m.lastReadSeq),
-    );
-    return item.seq <= readUpTo ? 'read' : item.state;
+  #othersReadUpTo(conversationId: string): number {
+    const members = this.#serverConvs.get(conversationId)?.members ?? [];
+    return Math.max(0, ...members.filter((m) => m.userId !== this.#userId).map((m) => m.lastReadSeq));
   }
 
-  #view(item: ItemRecord): TimelineItem {
+  #stateOf(item: ItemRecord, othersReadUpTo: number): MessageState {
+    const sentByMe = item.senderId === this.#userId && item.seq !== null && STATE_RANK[item.state] >= STATE_RANK.sent;
+    return sentByMe && item.seq !== null && item.seq <= othersReadUpTo ? 'read' : item.state;
+  }
+
+  #view(item: ItemRecord, othersReadUpTo: number): TimelineItem {
     const id =
       item.seq !== null ? `${item.conversationId}:${item.seq}` : `${item.conversationId}:pending:${item.contentId}`;
     if (item.kind === 'system') {
@@ -599,7 +598,7 @@ export class Core {
         .map(([emoji, users]) => ({ emoji, userIds: users, mine: users.includes(this.#userId) })),
       edited: item.edited,
       deleted: item.deleted,
-      state: this.#stateOf(item),
+      state: this.#stateOf(item, othersReadUpTo),
       decryptError: item.decryptError,
       call: item.call ?? null,
       attachments: item.deleted ? [] : (item.attachments ?? []).map(attachmentView),
@@ -614,8 +613,9 @@ export class Core {
       const window = this.#windows.get(conversationId) ?? PAGE;
       const visible = sorted.slice(Math.max(0, sorted.length - window));
       const earliest = sorted[0]?.seq ?? null;
+      const othersReadUpTo = this.#othersReadUpTo(conversationId);
       target.value = {
-        items: visible.map((item) => this.#view(item)),
+        items: visible.map((item) => this.#view(item, othersReadUpTo)),
         hasOlder:
           sorted.length > visible.length ||
           (earliest !== null && earliest > 1 && !this.#oldestReached.has(conversationId)),
@@ -1328,6 +1328,24 @@ export class Core {
     this.#log('devices.changed', { conversationId, issues: error.issues.length });
   }
 
+  /** One device's pairwise envelope (a session is made from its prekey bundle when there is none). */
+  async #seal(address: ProtocolAddress, plaintext: Uint8Array): Promise<Envelope> {
+    const body = await (await this.#sessionWith(address)).encrypt(plaintext);
+    return {
+      userId: address.name,
+      deviceId: address.deviceId,
+      type: messageType(body) === MessageType.PreKey ? 'prekey' : 'signal',
+      ciphertext: toBase64(body),
+    };
+  }
+
+  /** Opens a pairwise ciphertext from `sender`; a session it started used one of our prekeys, so top them up. */
+  async #openPairwise(sender: ProtocolAddress, bytes: Uint8Array): Promise<Uint8Array> {
+    const result = await new SessionCipher(this.#stores, sender).decrypt(bytes);
+    if (result.newSession) void this.#topUpPreKeys().catch(() => undefined);
+    return result.plaintext;
+  }
+
   async #sessionWith(address: ProtocolAddress): Promise<SessionCipher> {
     const cipher = new SessionCipher(this.#stores, address);
     if (!(await cipher.hasSession())) {
@@ -1351,14 +1369,7 @@ export class Core {
       const wanted = new Set(targets.map((t) => t.toString()));
       for (const key of envelopes.keys()) if (!wanted.has(key)) envelopes.delete(key);
       for (const address of targets) {
-        if (envelopes.has(address.toString())) continue;
-        const body = await (await this.#sessionWith(address)).encrypt(plaintext);
-        envelopes.set(address.toString(), {
-          userId: address.name,
-          deviceId: address.deviceId,
-          type: messageType(body) === MessageType.PreKey ? 'prekey' : 'signal',
-          ciphertext: toBase64(body),
-        });
+        if (!envelopes.has(address.toString())) envelopes.set(address.toString(), await this.#seal(address, plaintext));
       }
       try {
         return await this.#postMessage(conversationId, {
@@ -1690,9 +1701,7 @@ export class Core {
       if (entry.envelope.type === 'sender_key') {
         plaintext = (await groupDecrypt(this.#stores.senderKeys, sender, bytes)).plaintext;
       } else {
-        const result = await new SessionCipher(this.#stores, sender).decrypt(bytes);
-        plaintext = result.plaintext;
-        if (result.newSession) void this.#topUpPreKeys().catch(() => undefined);
+        plaintext = await this.#openPairwise(sender, bytes);
       }
       content = decodeContent(plaintext);
     } catch (error) {
@@ -1935,16 +1944,8 @@ export class Core {
   ): Promise<void> {
     const plaintext = encodeCallSignal({ callId, conversationId, signal });
     const envelopes: Envelope[] = [];
-    for (const device of to) {
-      const address = ProtocolAddress.of(device.userId, device.deviceId);
-      const body = await (await this.#sessionWith(address)).encrypt(plaintext);
-      envelopes.push({
-        userId: device.userId,
-        deviceId: device.deviceId,
-        type: messageType(body) === MessageType.PreKey ? 'prekey' : 'signal',
-        ciphertext: toBase64(body),
-      });
-    }
+    for (const device of to)
+      envelopes.push(await this.#seal(ProtocolAddress.of(device.userId, device.deviceId), plaintext));
     // API Gateway's 32 KB frame limit: an offer's SDP is a few kB per device, so many devices take more frames.
     const frames: Envelope[][] = [[]];
     let size = 0;
@@ -1972,9 +1973,7 @@ export class Core {
     try {
       if (frame.envelope.type === 'sender_key') throw new Error('call signals are pairwise');
       const sender = ProtocolAddress.of(from.userId, from.deviceId);
-      const result = await new SessionCipher(this.#stores, sender).decrypt(fromBase64(frame.envelope.ciphertext));
-      if (result.newSession) void this.#topUpPreKeys().catch(() => undefined);
-      const bound = decodeCallSignal(result.plaintext);
+      const bound = decodeCallSignal(await this.#openPairwise(sender, fromBase64(frame.envelope.ciphertext)));
       if (bound.callId !== frame.callId || bound.conversationId !== frame.conversationId) {
         throw new Error('the signal was encrypted for another call or conversation');
       }

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatDuration } from '../engine/call-format.ts';
 import type { CallStatsView, CallView } from '../engine/types.ts';
 import { Avatar } from './Avatar.tsx';
+import { CallToggle } from './CallToggle.tsx';
 import { CallTrust } from './CallTrust.tsx';
 import { useEngine } from './engine-context.ts';
 import { Icon } from './Icon.tsx';
@@ -84,41 +85,35 @@ export function CallScreen(props: { call: CallView; stats: CallStatsView | null 
         )}
         {live && (
           <div class="call-screen__controls">
-            <button
-              type="button"
-              class={`call-control${call.muted ? ' call-control--off' : ''}`}
-              aria-pressed={call.muted}
-              aria-label="Mute microphone"
+            <CallToggle
+              pressed={call.muted}
+              pressedLook="off"
+              label="Mute microphone"
               title={call.muted ? 'Unmute' : 'Mute'}
-              onClick={() => engine.setMuted(!call.muted)}
-              data-testid="call-mute"
-            >
-              <Icon name="mic" />
-            </button>
-            <button
-              type="button"
-              class={`call-control${call.cameraOff ? ' call-control--off' : ''}`}
-              aria-pressed={call.cameraOff}
-              aria-label="Turn camera off"
+              icon="mic"
+              onToggle={() => engine.setMuted(!call.muted)}
+              testId="call-mute"
+            />
+            <CallToggle
+              pressed={call.cameraOff}
+              pressedLook="off"
+              label="Turn camera off"
               title={call.cameraOff ? 'Camera on' : 'Camera off'}
+              icon="video"
               disabled={call.state === 'outgoing' || call.sharingScreen}
-              onClick={() => void action.run(() => engine.setCameraOff(!call.cameraOff))}
-              data-testid="call-camera"
-            >
-              <Icon name="video" />
-            </button>
-            <button
-              type="button"
-              class={`call-control${call.sharingScreen ? ' call-control--on' : ''}`}
-              aria-pressed={call.sharingScreen}
-              aria-label="Share screen"
+              onToggle={() => void action.run(() => engine.setCameraOff(!call.cameraOff))}
+              testId="call-camera"
+            />
+            <CallToggle
+              pressed={call.sharingScreen}
+              pressedLook="on"
+              label="Share screen"
               title={call.sharingScreen ? 'Stop sharing' : 'Share screen'}
+              icon="screen"
               disabled={call.state !== 'connected'}
-              onClick={() => void action.run(() => engine.shareScreen(!call.sharingScreen))}
-              data-testid="call-share"
-            >
-              <Icon name="screen" />
-            </button>
+              onToggle={() => void action.run(() => engine.shareScreen(!call.sharingScreen))}
+              testId="call-share"
+            />
             <button
               ref={hangUp}
               type="button"
