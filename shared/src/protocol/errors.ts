@@ -48,6 +48,12 @@ export const ErrorBody = z.object({
     message: z.string(),
     /** Validation errors: which fields failed, never their values; `devices_changed`: which devices. */
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    /**
+     * `rate_limited` and `unavailable` (a dependency down, restarting or resuming): the client may try the
+     * same request again after this many seconds (REST also sends it as `Retry-After`). The engine retries
+     * these with backoff; every other code is final for that request.
+     */
+    retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
