@@ -14,7 +14,11 @@ export type DatabaseConfig =
       readonly endpoint?: string | undefined;
     };
 
-export function createDatabase(config: DatabaseConfig, region: string): Db & { close(): Promise<void> } {
+export function createDatabase(
+  config: DatabaseConfig,
+  region: string,
+  options: { resumeWaitMs?: number } = {},
+): Db & { close(): Promise<void> } {
   if (config.driver === 'postgres') return createPostgresDb(config.url);
   return createDataApiDb({
     resourceArn: config.resourceArn,
@@ -22,5 +26,6 @@ export function createDatabase(config: DatabaseConfig, region: string): Db & { c
     database: config.database,
     region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(options.resumeWaitMs === undefined ? {} : { resumeWaitMs: options.resumeWaitMs }),
   });
 }

@@ -4,11 +4,22 @@ import {
   UserSearchQuery,
   type UserSearchResponse,
 } from '@ciphertalk/shared/protocol';
-import { accountDeps } from '#adapters/deps.ts';
+import { db } from '#adapters/clients/db.ts';
+import { rateLimiter } from '#adapters/clients/rate-limiter.ts';
+import { config } from '#config';
 import { searchUsers, userProfile } from '#domain/users.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
+import { systemClock } from '#ports/clock.ts';
+
+/** The directory reads users and counts searches: nothing else. */
+const accountDeps = async () => ({
+  db: db(),
+  limiter: rateLimiter(),
+  clock: systemClock,
+  limitScale: config.rateLimitMultiplier,
+});
 
 /** `GET /users?query=` (the directory) and `GET /users/{userId}` (a profile), behind the JWT authorizer. */
 export const handler = routes({
