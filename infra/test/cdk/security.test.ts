@@ -4,7 +4,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultWebDistDir } from '../../lib/ciphertalk-stack.ts';
-import { resources, type Synthesized, synthCipherTalk } from './synth.ts';
+import { functionEnvironment, resources, type Synthesized, synthCipherTalk } from './synth.ts';
 
 /** Security requirements of the AWS deployment (issue 8), checked on the synthesized template. */
 let s: Synthesized;
@@ -262,11 +262,7 @@ describe('CipherTalk stack: security', () => {
       OriginProtocolPolicy: 'https-only',
       OriginSSLProtocols: ['TLSv1.2'],
     });
-    const auth = s.stack.getLogicalId(s.stack.node.findChild('Fn-auth').node.defaultChild as never);
-    const [, fn] = resources(s.template, 'AWS::Lambda::Function').find(([id]) => id === auth) ?? [];
-    expect((fn?.Environment as { Variables: Record<string, unknown> }).Variables.REFRESH_COOKIE_PATH).toBe(
-      '/prod/auth',
-    );
+    expect(functionEnvironment(s, 'auth').REFRESH_COOKIE_PATH).toBe('/prod/auth');
   });
 
   it('answers REST requests only through CloudFront, which adds the origin key, and trusts exactly that one hop (finding 6)', () => {
@@ -297,9 +293,7 @@ describe('CipherTalk stack: security', () => {
     expect(JSON.stringify(rotatedKey.Value)).toContain(':SecretString:::v-2}}');
     // Behind exactly one trusted proxy, the functions that read the client's address take the entry before it.
     for (const name of ['auth', 'me', 'devices']) {
-      const id = s.stack.getLogicalId(s.stack.node.findChild(`Fn-${name}`).node.defaultChild as never);
-      const [, fn] = resources(s.template, 'AWS::Lambda::Function').find(([fnId]) => fnId === id) ?? [];
-      expect((fn?.Environment as { Variables: Record<string, unknown> }).Variables.TRUSTED_PROXY_HOPS, name).toBe('1');
+      expect(functionEnvironment(s, name).TRUSTED_PROXY_HOPS, name).toBe('1');
     }
   });
 
