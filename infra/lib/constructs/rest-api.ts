@@ -1,3 +1,4 @@
+import { restApi as restApiTable } from '@ciphertalk/shared/routes';
 import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -147,6 +148,30 @@ export class RestApi extends Construct {
           },
         });
       }
+    }
+
+    // An authorizer that fails rather than denies (it threw: the database resuming from 0 ACU; or it timed out)
+    // answers 503 unavailable with Retry-After, which the client retries, instead of a bare 500.
+    const failure = restApiTable.authorizerFailure;
+    for (const type of [
+      apigateway.ResponseType.AUTHORIZER_FAILURE,
+      apigateway.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+    ]) {
+      this.api.addGatewayResponse(`Gateway${type.responseType}`, {
+        type,
+        statusCode: String(failure.status),
+        responseHeaders: {
+          'Retry-After': `'${failure.retryAfterSeconds}'`,
+          ...(siteOrigin
+            ? {
+                'Access-Control-Allow-Origin': `'${siteOrigin}'`,
+                'Access-Control-Allow-Credentials': "'true'",
+                Vary: "'Origin'",
+              }
+            : {}),
+        },
+        templates: { 'application/json': JSON.stringify(failure.body) },
+      });
     }
 
     const jwtRoutes = props.routes.filter((route) => route.auth === 'jwt');

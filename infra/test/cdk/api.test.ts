@@ -1,9 +1,10 @@
+import { restApi } from '@ciphertalk/shared/routes';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { migrateFunctionName, routeTable } from '../../lib/ciphertalk-stack.ts';
-import { resources, type Synthesized, synthCipherTalk } from './synth.ts';
+import { functionEnvironment, resources, type Synthesized, synthCipherTalk } from './synth.ts';
 
 /** The APIs, functions and their grants, as the route table and the functions' code require (issue 8). */
 let s: Synthesized;
@@ -67,6 +68,26 @@ describe('CipherTalk stack: APIs from the route table', () => {
     });
     const authorized = resources(s.template, 'AWS::ApiGateway::Method').filter(([, m]) => m.AuthorizerId);
     expect(authorized).toHaveLength(jwt.length);
+  });
+
+  it('answers an authorizer failure (a database resuming from 0 ACU) with 503 and Retry-After, not a 500 (finding 5)', () => {
+    for (const type of ['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR']) {
+      s.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: '503',
+        ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'5'" }),
+        ResponseTemplates: { 'application/json': JSON.stringify(restApi.authorizerFailure.body) },
+      });
+    }
+    // Request paths wait for no resume (they answer 503 at once, within the authorizer's 5 s and the REST
+    // functions' 10 s); the jobs with long timeouts wait.
+    for (const name of s.stack.functions.keys()) {
+      const wait = Number(functionEnvironment(s, name).DB_RESUME_WAIT_MS ?? 0);
+      const timeout = routeTable.functions[name]?.timeoutSeconds ?? 0;
+      expect(wait, name).toBeLessThan(timeout * 1000);
+      if (name !== 'retention') expect(wait, name).toBe(0);
+    }
+    expect(functionEnvironment(s, migrateFunctionName).DB_RESUME_WAIT_MS).toBe('300000');
   });
 
   it('gives every WebSocket route key an integration of its function', () => {
