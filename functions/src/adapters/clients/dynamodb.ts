@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '#adapters/aws.ts';
+import { createDynamoDbClient } from '#adapters/dynamodb-client.ts';
 import { config } from '#config';
 import { once } from './once.ts';
 

@@ -1,6 +1,6 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { createS3Client } from '#adapters/aws.ts';
+import { createS3Client } from '#adapters/s3-client.ts';
 import { config, required } from '#config';
 import { dynamodb } from './dynamodb.ts';
 import { once } from './once.ts';

@@ -1,4 +1,4 @@
-import { createS3Client } from '#adapters/aws.ts';
+import { createS3Client } from '#adapters/s3-client.ts';
 import { S3ObjectStore } from '#adapters/s3-object-store.ts';
 import { config, required } from '#config';
 import type { ObjectStore } from '#ports/object-store.ts';
