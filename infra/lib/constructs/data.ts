@@ -153,7 +153,8 @@ export class Data extends Construct {
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        deletionProtection: props.database.deletionProtection,
+        // Like the cluster's: switched on by `protectAfterCreate`, or a failed first deploy could not delete it.
+        deletionProtection: false,
         removalPolicy: retain,
       });
     this.rateLimitTable = table('RateLimits', tables.rateLimits);
@@ -191,28 +192,54 @@ export class Data extends Construct {
   readonly #deletionProtection: boolean;
 
   /**
-   * Switches the cluster's deletion protection on (with `deletionProtection`) once `after` exist, i.e. at
-   * the end of the first deploy: until then a failed create rolls the cluster back like anything else.
-   * An API call (rds:ModifyDBCluster on this cluster only) from CDK's AwsCustomResource.
+   * Switches deletion protection on (with `deletionProtection`) for the cluster and the tables once `after`
+   * exist, i.e. at the end of the first deploy: until then a failed create rolls them back like anything
+   * else (a protected cluster or table refuses the rollback's delete). API calls from CDK's
+   * AwsCustomResource, allowed rds:ModifyDBCluster on this cluster and dynamodb:UpdateTable on these tables.
    */
   protectAfterCreate(after: readonly IDependable[], logGroup: logs.ILogGroup): void {
     if (!this.#deletionProtection) return;
-    const call: cr.AwsSdkCall = {
-      service: 'RDS',
-      action: 'modifyDBCluster',
-      parameters: { DBClusterIdentifier: this.cluster.clusterIdentifier, DeletionProtection: true },
-      physicalResourceId: cr.PhysicalResourceId.of(`${this.cluster.clusterIdentifier}-deletion-protection`),
+    const protect = (id: string, call: Omit<cr.AwsSdkCall, 'physicalResourceId'>, resource: string, action: string) => {
+      const sdkCall: cr.AwsSdkCall = {
+        ...call,
+        physicalResourceId: cr.PhysicalResourceId.of(`deletion-protection-${id}`),
+      };
+      const custom = new cr.AwsCustomResource(this, `DeletionProtection${id}`, {
+        onCreate: sdkCall,
+        onUpdate: sdkCall,
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({ actions: [action], resources: [resource] }),
+        ]),
+        installLatestAwsSdk: false,
+        logGroup,
+      });
+      custom.node.addDependency(...after);
     };
-    const protect = new cr.AwsCustomResource(this, 'DeletionProtection', {
-      onCreate: call,
-      onUpdate: call,
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ actions: ['rds:ModifyDBCluster'], resources: [this.cluster.clusterArn] }),
-      ]),
-      installLatestAwsSdk: false,
-      logGroup,
-    });
-    protect.node.addDependency(this.cluster, ...after);
+    protect(
+      'Cluster',
+      {
+        service: 'RDS',
+        action: 'modifyDBCluster',
+        parameters: { DBClusterIdentifier: this.cluster.clusterIdentifier, DeletionProtection: true },
+      },
+      this.cluster.clusterArn,
+      'rds:ModifyDBCluster',
+    );
+    for (const [id, table] of [
+      ['RateLimits', this.rateLimitTable],
+      ['AuditLog', this.auditTable],
+    ] as const) {
+      protect(
+        id,
+        {
+          service: 'DynamoDB',
+          action: 'updateTable',
+          parameters: { TableName: table.tableName, DeletionProtectionEnabled: true },
+        },
+        table.tableArn,
+        'dynamodb:UpdateTable',
+      );
+    }
   }
 
   /** The SPA at these origins may upload (presigned POST) and GET attachments with presigned URLs. */

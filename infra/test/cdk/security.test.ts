@@ -118,24 +118,28 @@ describe('CipherTalk stack: security', () => {
     // A protected cluster refuses the rollback's delete: the template leaves it off, and a custom resource that
     // depends on every function, the trigger and the distribution switches it on.
     s.template.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: false });
-    const [[protectId, protect] = ['', {}]] = resources(s.template, 'Custom::AWS');
-    expect(JSON.stringify(protect.Create)).toMatch(/action\\":\\"modifyDBCluster/);
-    expect(JSON.stringify(protect.Create)).toMatch(/DeletionProtection\\":true/);
-    const dependsOn = all[protectId]?.DependsOn ?? [];
-    for (const name of s.stack.functions.keys()) {
-      expect(
-        dependsOn.some((d) => d.startsWith(`Fn${name}`)),
-        name,
-      ).toBe(true);
+    const protects = resources(s.template, 'Custom::AWS');
+    const calls = protects.map(([, p]) => JSON.stringify(p.Create)).join(' ');
+    expect(protects).toHaveLength(3);
+    expect(calls).toMatch(/action\\":\\"modifyDBCluster.*DeletionProtection\\":true/);
+    expect(calls.match(/action\\":\\"updateTable.*?DeletionProtectionEnabled\\":true/g)).toHaveLength(2);
+    for (const [protectId] of protects) {
+      const dependsOn = all[protectId]?.DependsOn ?? [];
+      for (const name of s.stack.functions.keys()) {
+        expect(
+          dependsOn.some((d) => d.startsWith(`Fn${name}`)),
+          name,
+        ).toBe(true);
+      }
+      expect(dependsOn).toContain('Migrations');
+      expect(dependsOn.some((d) => d.startsWith('WebDistribution'))).toBe(true);
     }
-    expect(dependsOn).toContain('Migrations');
-    expect(dependsOn.some((d) => d.startsWith('WebDistribution'))).toBe(true);
     // Without deletion protection nothing switches it on.
     const unprotected = synthCipherTalk({ 'ciphertalk:deletionProtection': 'false' });
     unprotected.template.resourceCountIs('Custom::AWS', 0);
   });
 
-  it('keeps rate limits and the audit log in DynamoDB with TTL, point-in-time recovery and deletion protection', () => {
+  it('keeps rate limits and the audit log in DynamoDB with TTL and point-in-time recovery', () => {
     const tables = resources(s.template, 'AWS::DynamoDB::Table');
     expect(tables).toHaveLength(2);
     for (const [, table] of tables) {
@@ -143,7 +147,8 @@ describe('CipherTalk stack: security', () => {
         BillingMode: 'PAY_PER_REQUEST',
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        DeletionProtectionEnabled: true,
+        // Switched on after the first create (see "lets a failed first deploy roll back").
+        DeletionProtectionEnabled: false,
         SSESpecification: { SSEEnabled: true },
       });
     }
