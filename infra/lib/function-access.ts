@@ -94,8 +94,11 @@ export interface ImportScan {
 
 const importPattern = /(?:import|export)\s+(type\s+)?(?:([\w*\s{},]*?)\s+from\s+)?['"]([^'"]+)['"]/g;
 
-/** Follows a handler's value imports through functions/src (package `imports` and relative paths). */
-export function scanImports(functionName: string): ImportScan {
+/**
+ * Follows a handler's value imports through functions/src (package `imports` and relative paths).
+ * `aroundClients`: do not enter the client modules, to see what a handler reaches without them.
+ */
+export function scanImports(functionName: string, options: { aroundClients?: boolean } = {}): ImportScan {
   const clients = new Set<string>();
   const packages = new Set<string>();
   const settings = new Set<string>();
@@ -103,7 +106,10 @@ export function scanImports(functionName: string): ImportScan {
   const visit = (file: string) => {
     if (seen.has(file) || !existsSync(file)) return;
     seen.add(file);
-    if (dirname(file) === clientsDir) clients.add(basename(file, '.ts'));
+    if (dirname(file) === clientsDir) {
+      clients.add(basename(file, '.ts'));
+      if (options.aroundClients) return;
+    }
     const source = readFileSync(file, 'utf8');
     for (const match of source.matchAll(/\bconfig\.(\w+)/g)) settings.add(match[1] ?? '');
     for (const match of source.matchAll(importPattern)) {

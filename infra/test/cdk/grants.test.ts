@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { migrateFunctionName } from '../../lib/ciphertalk-stack.ts';
-import { clientAccess, clientModules, type FunctionAccess } from '../../lib/function-access.ts';
+import { clientAccess, clientModules, type FunctionAccess, scanImports } from '../../lib/function-access.ts';
 import { resources, type Synthesized, synthCipherTalk } from './synth.ts';
 
 /**
@@ -185,6 +185,15 @@ describe('CipherTalk stack: each function gets exactly what its code uses', () =
     expect(text).toContain(':identity/no-reply@mail.example.com');
     expect(text).toContain(':identity/mail.example.com');
     expect(text).not.toContain('ciphertalk.invalid');
+  });
+
+  it('reaches AWS, PostgreSQL and Redis only through a client module, so no use goes without its grant', () => {
+    // The migrator once built its database itself: the grants, derived from client modules, missed it.
+    const drivers = /^(@aws-sdk\/client-.+|pg|ioredis)$/;
+    for (const name of Object.keys(expected)) {
+      const around = [...scanImports(name, { aroundClients: true }).packages].filter((p) => drivers.test(p));
+      expect(around, name).toEqual([]);
+    }
   });
 
   it('knows the access of every client module in functions/src/adapters/clients/', () => {
