@@ -120,8 +120,11 @@ export function acknowledgeFindings(stack: CipherTalkStack): void {
   ack(
     stack.data.cluster,
     'AwsSolutions-RDS10',
-    'Deletion protection is switched on by the Data/DeletionProtection custom resource (rds:ModifyDBCluster) once the ' +
-      'rest of the stack exists: a protected cluster could not be rolled back after a failed first deploy.',
+    stack.config.database.deletionProtection
+      ? 'Deletion protection is switched on by the Data/DeletionProtectionCluster custom resource (rds:ModifyDBCluster) ' +
+          'once the rest of the stack exists: a protected cluster could not be rolled back after a failed first deploy.'
+      : 'This deployment sets ciphertalk:deletionProtection=false (a stack meant to be deleted with its data, such as ' +
+          'a staging or test stack), so the cluster stays unprotected on purpose.',
   );
   const provider = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
   if (provider) {
