@@ -14,20 +14,29 @@ const Env = z.object({
   DB_NAME: z.string().min(1).optional(),
   /** A local Data API endpoint (infra/local/data-api); unset in AWS. */
   DATA_API_ENDPOINT: z.string().url().optional(),
-  /** Unset: the in-process connection registry (local, single process only). */
+  /**
+   * How long a statement waits for a paused (0 ACU) Aurora cluster to resume before the function answers
+   * `503 unavailable` with `Retry-After` (the client retries). 0 for request paths; the migrator and the
+   * retention job wait. Data API only.
+   */
+  DB_RESUME_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  /** Unset: the in-process connection registry (local, single process only; refused in Lambda). */
   REDIS_URL: z.string().url().optional(),
   /** `true` in AWS: ElastiCache Serverless speaks the cluster protocol (and TLS, with a `rediss://` URL). */
   REDIS_CLUSTER: z.enum(['true', 'false']).default('false'),
   /** Unset: AWS's regional endpoint. Locally: s3rver or LocalStack. */
   S3_ENDPOINT: z.string().url().optional(),
-  ATTACHMENTS_BUCKET: z.string().min(3),
+  /** The resources below are set only for the functions that use them (each client checks its own). */
+  ATTACHMENTS_BUCKET: z.string().min(3).optional(),
   /** Unset: AWS's regional endpoint. Locally: dynalite or LocalStack. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
-  RATE_LIMIT_TABLE: z.string().min(3),
-  AUDIT_TABLE: z.string().min(3),
+  RATE_LIMIT_TABLE: z.string().min(3).optional(),
+  AUDIT_TABLE: z.string().min(3).optional(),
   /** The @connections endpoint: https://{api-id}.execute-api.{region}.amazonaws.com/{stage} in AWS. */
-  WS_MANAGEMENT_ENDPOINT: z.string().url(),
+  WS_MANAGEMENT_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
+  /** Set by the Lambda runtime: what must be there in AWS is refused when missing rather than replaced locally. */
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
   /** Comma-separated origins the SPA is served from (CORS). */
   ALLOWED_ORIGINS: z.string().default('http://localhost:5173'),
   HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
@@ -49,11 +58,14 @@ const Env = z.object({
     .int()
     .min(3600)
     .default(90 * 24 * 3600),
-  /** `ses` in AWS; `outbox` writes each mail as a file into MAIL_OUTBOX_DIR (npm start, tests). */
-  MAILER: z.enum(['ses', 'outbox']).default('ses'),
+  /**
+   * `ses` in AWS; `outbox` writes each mail as a file into MAIL_OUTBOX_DIR (npm start, tests); `off` when the
+   * deployment names no sender (`ciphertalk:mailFrom` unset): password resets are then switched off.
+   */
+  MAILER: z.enum(['ses', 'outbox', 'off']).default('ses'),
   MAIL_OUTBOX_DIR: z.string().min(1).optional(),
-  /** The sender of account mail: an SES-verified identity in AWS. */
-  MAIL_FROM: z.string().min(3).default('CipherTalk <no-reply@ciphertalk.invalid>'),
+  /** The sender of account mail: an SES-verified identity in AWS (required with MAILER=ses). */
+  MAIL_FROM: z.string().min(3).optional(),
   /** The SPA's public address, for links in mail; defaults to the first of ALLOWED_ORIGINS. */
   APP_URL: z.string().url().optional(),
   /** Proxies in front of API Gateway that append to X-Forwarded-For: 1 behind CloudFront, 0 otherwise. */
@@ -112,16 +124,18 @@ export function parseConfig(env: Record<string, string | undefined>) {
   if (e.MAILER === 'outbox' && !e.MAIL_OUTBOX_DIR) {
     throw new Error('Invalid configuration: set MAIL_OUTBOX_DIR (MAILER is outbox; see README, "Configuration")');
   }
-  if (!e.JWT_SECRET === !e.JWT_SECRET_ARN) {
+  if (e.JWT_SECRET && e.JWT_SECRET_ARN) {
     throw new Error(
       'Invalid configuration: set exactly one of JWT_SECRET, JWT_SECRET_ARN (see README, "Configuration")',
     );
   }
   return {
     database,
+    databaseResumeWaitMs: e.DB_RESUME_WAIT_MS,
     redisUrl: e.REDIS_URL,
     redisCluster: e.REDIS_CLUSTER === 'true',
     region: e.AWS_REGION,
+    inLambda: e.AWS_LAMBDA_FUNCTION_NAME !== undefined,
     s3: { endpoint: e.S3_ENDPOINT, attachmentsBucket: e.ATTACHMENTS_BUCKET },
     dynamodb: { endpoint: e.DYNAMODB_ENDPOINT, rateLimitTable: e.RATE_LIMIT_TABLE, auditTable: e.AUDIT_TABLE },
     wsManagementEndpoint: e.WS_MANAGEMENT_ENDPOINT,
@@ -159,8 +173,17 @@ export function parseConfig(env: Record<string, string | undefined>) {
   } as const;
 }
 
-/** The Data API when any DB_* variable is set (then all three are required), else DATABASE_URL. */
-function databaseConfig(e: z.infer<typeof Env>): DatabaseConfig {
+/**
+ * A setting only some functions have (a table, the bucket, the database): the client that needs it calls
+ * this when its module loads, so a function deployed without it fails at its first cold start, naming it.
+ */
+export function required<T>(value: T | undefined, names: string): T {
+  if (value === undefined) throw new Error(`Invalid configuration: set ${names} (see README, "Configuration")`);
+  return value;
+}
+
+/** The Data API when any DB_* variable is set (then all three are required), else DATABASE_URL, else none. */
+function databaseConfig(e: z.infer<typeof Env>): DatabaseConfig | undefined {
   if (e.DB_CLUSTER_ARN || e.DB_SECRET_ARN || e.DB_NAME) {
     const missing = (['DB_CLUSTER_ARN', 'DB_SECRET_ARN', 'DB_NAME'] as const).filter((name) => !e[name]);
     if (missing.length > 0)
@@ -173,12 +196,7 @@ function databaseConfig(e: z.infer<typeof Env>): DatabaseConfig {
       endpoint: e.DATA_API_ENDPOINT,
     };
   }
-  if (!e.DATABASE_URL) {
-    throw new Error(
-      'Invalid configuration: set DATABASE_URL, or DB_CLUSTER_ARN, DB_SECRET_ARN, DB_NAME (see README, "Configuration")',
-    );
-  }
-  return { driver: 'postgres', url: e.DATABASE_URL };
+  return e.DATABASE_URL ? { driver: 'postgres', url: e.DATABASE_URL } : undefined;
 }
 
 export const config = parseConfig(process.env);

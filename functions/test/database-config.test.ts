@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#config';
+import { parseConfig, required } from '#config';
 
 /** The database driver is a configuration choice: the Data API in AWS, the wire protocol elsewhere. */
 const base = {
@@ -37,7 +37,11 @@ describe('database configuration', () => {
     expect(() => parseConfig({ ...base, DB_CLUSTER_ARN: dataApi.DB_CLUSTER_ARN })).toThrow(
       'Invalid configuration: set DB_SECRET_ARN, DB_NAME',
     );
-    expect(() => parseConfig(base)).toThrow(/set DATABASE_URL, or DB_CLUSTER_ARN, DB_SECRET_ARN, DB_NAME/);
+    // A function without database access has none: clients/db.ts requires one when it loads.
+    expect(parseConfig(base).database).toBeUndefined();
+    expect(() =>
+      required(parseConfig(base).database, 'DATABASE_URL, or DB_CLUSTER_ARN, DB_SECRET_ARN, DB_NAME'),
+    ).toThrow(/set DATABASE_URL, or DB_CLUSTER_ARN, DB_SECRET_ARN, DB_NAME/);
   });
 
   it('switches Redis to cluster mode only when told', () => {

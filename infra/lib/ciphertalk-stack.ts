@@ -4,19 +4,21 @@ import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags }
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import type { CipherTalkConfig } from './config.ts';
 import { Data } from './constructs/data.ts';
 import { CipherTalkFunction } from './constructs/function.ts';
+import { Mail } from './constructs/mail.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Network } from './constructs/network.ts';
 import { RealtimeApi } from './constructs/realtime-api.ts';
-import { RestApi } from './constructs/rest-api.ts';
+import { originKeyHeader, RestApi } from './constructs/rest-api.ts';
 import { Web } from './constructs/web.ts';
-import { accessOf, type FunctionAccess, repoRoot } from './function-access.ts';
+import { accessOf, type FunctionAccess, repoRoot, settingsOf } from './function-access.ts';
+import { giveEveryFunctionALogGroup } from './log-groups.ts';
 
 export interface CipherTalkStackProps extends StackProps {
   readonly config: CipherTalkConfig;
@@ -26,15 +28,23 @@ export interface CipherTalkStackProps extends StackProps {
 
 export const defaultWebDistDir = join(repoRoot, 'web', 'dist');
 
-/** Where attachment objects live in the bucket (functions/src/domain/attachments.ts `objectKey`). */
-export const attachmentObjectPrefix = 'attachments/*';
+export { attachmentObjectPrefix } from './constructs/data.ts';
+
+type FunctionSpec = { description: string; timeoutSeconds: number; memoryMb: number };
+
+/**
+ * How long a function's statements wait for a paused (0 ACU) Aurora cluster to resume (about 15 s).
+ * Request paths wait nothing: they answer 503 with Retry-After at once, and the client retries, so no
+ * authorizer (5 s) or REST function (10 s) times out into a 5xx. Jobs with long timeouts wait instead.
+ */
+export const resumeWaitMs: Readonly<Record<string, number>> = { migrate: 300_000, retention: 120_000 };
 
 /**
  * The route table as the stack reads it. Widened on purpose: the stack deploys
  * whatever the table lists, including what later issues add (an authorizer).
  */
 export const routeTable = {
-  functions: functions as Readonly<Record<string, { description: string; timeoutSeconds: number; memoryMb: number }>>,
+  functions: functions as Readonly<Record<string, FunctionSpec>>,
   restRoutes: restApi.routes as readonly { method: string; path: string; function: string; auth: 'none' | 'jwt' }[],
   authorizer: (restApi as { authorizer?: string }).authorizer,
   webSocketRoutes: webSocketApi.routes as readonly { routeKey: string; function: string }[],
@@ -60,6 +70,7 @@ export class CipherTalkStack extends Stack {
   readonly realtime: RealtimeApi;
   readonly web: Web;
   readonly monitoring: Monitoring;
+  readonly mail: Mail;
   readonly migrations: Trigger;
 
   constructor(scope: Construct, id: string, props: CipherTalkStackProps) {
@@ -99,6 +110,7 @@ export class CipherTalkStack extends Stack {
       binaryMediaTypes: restApi.binaryMediaTypes,
       throttle,
       logRetention,
+      ...(config.originKeyVersion ? { originKeyVersion: config.originKeyVersion } : {}),
     });
     this.realtime = new RealtimeApi(this, 'RealtimeApi', {
       name: `${webSocketApi.name}-${config.envName}`,
@@ -115,7 +127,11 @@ export class CipherTalkStack extends Stack {
     this.web = new Web(this, 'Web', {
       distDir: props.webDistDir ?? defaultWebDistDir,
       ...(config.domain ? { domain: config.domain } : {}),
-      restApi: { host: executeApiHost(this.rest.api.restApiId), stageName },
+      restApi: {
+        host: executeApiHost(this.rest.api.restApiId),
+        stageName,
+        originKey: { header: originKeyHeader, value: this.rest.originKeyValue },
+      },
       webSocket: { host: executeApiHost(this.realtime.api.apiId), url: this.realtime.url },
       attachmentsBucketName: this.data.attachmentsBucketName,
       accessLogsBucket: accessLogs,
@@ -124,34 +140,34 @@ export class CipherTalkStack extends Stack {
     const allowedOrigins = [this.web.siteUrl, ...config.allowedOrigins];
     this.data.allowBrowserUploads(allowedOrigins);
 
-    // What every function's config.ts reads (functions/src/config.ts); secrets by ARN, never by value.
-    const environment = {
-      DB_CLUSTER_ARN: this.data.cluster.clusterArn,
-      DB_SECRET_ARN: this.data.cluster.secret?.secretArn ?? '',
-      DB_NAME: this.data.databaseName,
-      ATTACHMENTS_BUCKET: this.data.attachmentsBucket.bucketName,
-      RATE_LIMIT_TABLE: this.data.rateLimitTable.tableName,
-      AUDIT_TABLE: this.data.auditTable.tableName,
-      WS_MANAGEMENT_ENDPOINT: this.realtime.managementEndpoint,
+    this.mail = new Mail(this, 'Mail', config.mailFrom ? { from: config.mailFrom } : {});
+
+    // Settings a function's code reads (function-access.ts `settingVariables`); resources come with grants.
+    const settings: Readonly<Record<string, string>> = {
       ALLOWED_ORIGINS: allowedOrigins.join(','),
-      JWT_SECRET_ARN: this.data.jwtKey.secretArn,
+      // The REST API answers only requests through CloudFront (the origin key): exactly one proxy hop.
+      TRUSTED_PROXY_HOPS: '1',
       // The browser sees the API under the stage path of the site (see Web): the refresh cookie's path.
       REFRESH_COOKIE_PATH: `/${stageName}/auth`,
       MESSAGE_RETENTION_DAYS: String(config.messageRetentionDays),
       STUN_URLS: config.calls.stunUrls.join(','),
       TURN_URLS: config.calls.turnUrls.join(','),
-      ...(config.calls.turnSecretArn ? { TURN_SECRET_ARN: config.calls.turnSecretArn } : {}),
-      ...(config.mailFrom ? { MAIL_FROM: config.mailFrom } : {}),
-      POWERTOOLS_LOG_LEVEL: 'INFO',
     };
-    const redisEnvironment = { REDIS_URL: this.data.redisUrl, REDIS_CLUSTER: 'true' };
 
-    const createFunction = (name: string, spec: { description: string; timeoutSeconds: number; memoryMb: number }) => {
+    const createFunction = (name: string, spec: FunctionSpec) => {
       const access = accessOf(name);
+      const environment: Record<string, string> = { POWERTOOLS_LOG_LEVEL: 'INFO' };
+      for (const variable of settingsOf(name)) {
+        const value =
+          variable === 'DB_RESUME_WAIT_MS'
+            ? resumeWaitMs[name]?.toString()
+            : (settings[variable] as string | undefined);
+        if (value !== undefined) environment[variable] = value;
+      }
       const fn = new CipherTalkFunction(this, `Fn-${name}`, {
         name,
         ...spec,
-        environment: { ...environment, ...(access.redis ? redisEnvironment : {}) },
+        environment,
         logRetention,
         ...(access.redis
           ? { vpc: { vpc: this.network.vpc, securityGroups: [this.network.functionsSecurityGroup] } }
@@ -165,9 +181,6 @@ export class CipherTalkStack extends Stack {
 
     for (const [name, spec] of Object.entries(routeTable.functions)) {
       this.functions.set(name, createFunction(name, spec));
-    }
-    if ([...this.functions.values()].some((fn) => fn.isBoundToVpc)) {
-      this.data.allowRedisFrom(this.network.functionsSecurityGroup);
     }
 
     this.rest.addRoutes({
@@ -203,6 +216,17 @@ export class CipherTalkStack extends Stack {
       executeOnHandlerChange: true,
     });
 
+    // Last: deletion protection once everything else exists (a failed first deploy rolls back cleanly), and a
+    // retention on the log groups of CDK's own provider functions.
+    this.data.protectAfterCreate(
+      [...this.functions.values(), migrate, this.migrations, this.web, this.rest, this.realtime],
+      new logs.LogGroup(this, 'DeletionProtectionLogs', {
+        retention: logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    );
+    giveEveryFunctionALogGroup(this, logRetention);
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       envName: config.envName,
       functions: this.functions,
@@ -213,6 +237,7 @@ export class CipherTalkStack extends Stack {
       maxCapacity: config.database.maxCapacity,
       tables: [this.data.rateLimitTable, this.data.auditTable],
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+      accountMail: this.mail.enabled,
     });
 
     new CfnOutput(this, 'SiteUrl', { value: this.web.siteUrl, description: 'Open this in a browser' });
@@ -228,72 +253,25 @@ export class CipherTalkStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }
 
-  /** Exactly the access the function's imports imply (narrowed where declared), nothing else. */
+  /** Exactly the access the function's imports imply, each from the construct that owns the resource. */
   private grant(fn: CipherTalkFunction, access: FunctionAccess): void {
     const { data } = this;
     if (access.database) data.grantDatabase(fn);
-    if (access.attachments === 'readWrite') data.attachmentsBucket.grantReadWrite(fn);
-    if (access.attachments === 'objects') {
-      // HeadObject is authorised by s3:GetObject; a presigned POST by s3:PutObject (+ PutObjectTagging for its tag).
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'],
-          resources: [data.attachmentsBucket.arnForObjects(attachmentObjectPrefix)],
-        }),
-      );
-    }
-    if (access.attachments === 'head') {
-      // HeadBucket is authorised by s3:ListBucket on the bucket itself (not its objects).
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [data.attachmentsBucket.bucketArn] }),
-      );
-    }
-    if (access.rateLimits === 'readWrite') data.rateLimitTable.grantReadWriteData(fn);
-    if (access.rateLimits === 'describe') {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['dynamodb:DescribeTable'],
-          resources: [data.rateLimitTable.tableArn],
-        }),
-      );
-    }
-    if (access.rateLimits === 'update') {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [data.rateLimitTable.tableArn] }),
-      );
-    }
-    if (access.audit === 'readWrite') data.auditTable.grantReadWriteData(fn);
-    if (access.audit === 'appendQuery') {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['dynamodb:PutItem', 'dynamodb:Query'],
-          resources: [data.auditTable.tableArn],
-        }),
-      );
-    }
-    if (access.jwtKey) data.jwtKey.grantRead(fn);
-    if (access.turnSecret && this.config.calls.turnSecretArn) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [this.config.calls.turnSecretArn],
-        }),
-      );
-    }
+    if (access.redis) data.grantRedis(fn, this.network.functionsSecurityGroup);
+    if (access.attachmentObjects) data.grantAttachmentObjects(fn);
+    if (access.healthProbes) data.grantHealthProbes(fn);
+    if (access.rateLimiter) data.grantRateLimiter(fn);
+    if (access.auditLog) data.grantAuditLog(fn);
+    if (access.jwtKey) data.grantJwtKey(fn);
     if (access.manageConnections) this.realtime.grantManageConnections(fn);
-    if (access.sendMail) {
-      // The sender's address and its domain: SES authorises a send against whichever identity is verified.
-      const address =
-        /<([^>]+)>$/.exec(this.config.mailFrom ?? '')?.[1] ?? this.config.mailFrom ?? 'no-reply@ciphertalk.invalid';
-      const domain = address.split('@')[1] ?? address;
+    if (access.sendMail) this.mail.grantSend(fn);
+    const { turnSecretArn } = this.config.calls;
+    if (access.turnSecret && turnSecretArn) {
+      // The TURN server's secret belongs to the deploying company, not this stack: read by ARN.
       fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['ses:SendEmail'],
-          resources: [address, domain].map((identity) =>
-            this.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }),
-          ),
-        }),
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [turnSecretArn] }),
       );
+      fn.addEnvironment('TURN_SECRET_ARN', turnSecretArn);
     }
   }
 }

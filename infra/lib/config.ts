@@ -9,7 +9,7 @@ export interface CipherTalkConfig {
   readonly envName: string;
   /** Serve the SPA under a custom domain; the certificate must be in us-east-1 (CloudFront). */
   readonly domain?: { readonly name: string; readonly certificateArn: string };
-  /** CloudWatch Logs retention of function, API and flow logs, in days. */
+  /** CloudWatch Logs retention of every log group the stack creates, in days: one of `logRetentionValues`. */
   readonly logRetentionDays: number;
   /** Days undelivered ciphertext and delivery markers are kept (MESSAGE_RETENTION_DAYS of the functions). */
   readonly messageRetentionDays: number;
@@ -19,6 +19,12 @@ export interface CipherTalkConfig {
     readonly maxCapacity: number;
     readonly deletionProtection: boolean;
     readonly backupRetentionDays: number;
+    /**
+     * Aurora PostgreSQL engine version. Aurora retires ordinary minor versions after about a year; the
+     * default is PostgreSQL 16's long-term-support minor. Check what a region offers with
+     * `aws rds describe-db-engine-versions --engine aurora-postgresql --query 'DBEngineVersions[].EngineVersion'`.
+     */
+    readonly engineVersion: string;
   };
   /** Origins besides the site's own that may call the APIs and upload attachments (e.g. a staging SPA). */
   readonly allowedOrigins: readonly string[];
@@ -28,6 +34,11 @@ export interface CipherTalkConfig {
     readonly natGateways: number;
   };
   readonly api: { readonly throttleRateLimit: number; readonly throttleBurstLimit: number };
+  /**
+   * The Secrets Manager version id of the REST API's origin key to deploy (rotation: put a new value, then
+   * deploy with its version id). Unset: the current version.
+   */
+  readonly originKeyVersion?: string;
   /** Alarm notifications go to this address when set (an SNS topic is created either way). */
   readonly alarmEmail?: string;
   /** Sender of account mail (`Name <address>`): an SES identity verified in the account. */
@@ -44,12 +55,17 @@ export const defaults: CipherTalkConfig = {
   envName: 'prod',
   logRetentionDays: 30,
   messageRetentionDays: 30,
-  database: { minCapacity: 0, maxCapacity: 4, deletionProtection: true, backupRetentionDays: 7 },
+  database: { minCapacity: 0, maxCapacity: 4, deletionProtection: true, backupRetentionDays: 7, engineVersion: '16.8' },
   allowedOrigins: [],
   network: { maxAzs: 2, natGateways: 1 },
   api: { throttleRateLimit: 100, throttleBurstLimit: 200 },
   calls: { stunUrls: [], turnUrls: [] },
 };
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy refuses any other), in days. */
+export const logRetentionValues = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** Reads `ciphertalk:*` context over the defaults; fails naming the key whose value is unusable. */
 export function readConfig(node: Node): CipherTalkConfig {
@@ -109,6 +125,17 @@ export function readConfig(node: Node): CipherTalkConfig {
     turnUrls: urls('turnUrls', /^turns?:/),
     ...(turnSecretArn ? { turnSecretArn } : {}),
   };
+  const logRetentionDays = num('logRetentionDays', defaults.logRetentionDays, 1, 3653);
+  if (!(logRetentionValues as readonly number[]).includes(logRetentionDays)) {
+    throw new Error(`ciphertalk:logRetentionDays must be one of CloudWatch's values: ${logRetentionValues.join(', ')}`);
+  }
+  const engineVersion = str('auroraPostgresVersion') ?? defaults.database.engineVersion;
+  const engine = /^(\d+)\.(\d+)$/.exec(engineVersion);
+  // Serverless v2 pausing at 0 ACU and the Data API need PostgreSQL 16.3+ (or later majors).
+  if (!engine || Number(engine[1]) < 16 || (Number(engine[1]) === 16 && Number(engine[2]) < 3)) {
+    throw new Error('ciphertalk:auroraPostgresVersion must be an Aurora PostgreSQL version 16.3 or later, like 16.8');
+  }
+  const originKeyVersion = str('originKeyVersion');
   const alarmEmail = str('alarmEmail');
   const mailFrom = str('mailFrom');
   if (mailFrom && !/@[^@\s>]+\.[^@\s>]+>?$/.test(mailFrom))
@@ -117,13 +144,14 @@ export function readConfig(node: Node): CipherTalkConfig {
   return {
     envName,
     ...(domainName && certificateArn ? { domain: { name: domainName, certificateArn } } : {}),
-    logRetentionDays: num('logRetentionDays', defaults.logRetentionDays, 1, 3653),
+    logRetentionDays,
     messageRetentionDays: num('messageRetentionDays', defaults.messageRetentionDays, 1, 3650),
     database: {
       minCapacity,
       maxCapacity,
       deletionProtection: bool('deletionProtection', defaults.database.deletionProtection),
       backupRetentionDays: num('backupRetentionDays', defaults.database.backupRetentionDays, 1, 35),
+      engineVersion,
     },
     allowedOrigins,
     network: {
@@ -134,6 +162,7 @@ export function readConfig(node: Node): CipherTalkConfig {
       throttleRateLimit: num('apiRateLimit', defaults.api.throttleRateLimit, 1, 10_000),
       throttleBurstLimit: num('apiBurstLimit', defaults.api.throttleBurstLimit, 1, 5_000),
     },
+    ...(originKeyVersion ? { originKeyVersion } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
     ...(mailFrom ? { mailFrom } : {}),
     calls,

@@ -49,7 +49,7 @@ export function acknowledgeFindings(stack: CipherTalkStack): void {
 
   for (const name of stack.functions.keys()) {
     const fn = stack.functions.get(name);
-    if (fn && stack.access.get(name)?.attachments === 'objects') {
+    if (fn && stack.access.get(name)?.attachmentObjects) {
       ack(
         fn.role ?? fn,
         `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(stack.data.attachmentsBucket.node.defaultChild as never)}.Arn>/attachments/*]`,
@@ -75,8 +75,15 @@ export function acknowledgeFindings(stack: CipherTalkStack): void {
   ack(
     rest.deploymentStage,
     'AwsSolutions-APIG3',
-    'No WAF by default (about $6/month per web ACL plus rules): the stage is throttled, every non-public route needs a ' +
-      'JWT, public auth routes are rate-limited per address. Organisations with a WAF policy attach their web ACL (Firewall Manager).',
+    'No WAF by default (about $6/month per web ACL plus rules). The stage answers only requests carrying the origin ' +
+      'key that CloudFront adds (API key required on every route), is throttled, every non-public route needs a JWT and ' +
+      'public auth routes are rate-limited per address. Organisations with a WAF policy attach their web ACL (Firewall Manager).',
+  );
+  ack(
+    stack.rest.originKey,
+    'AwsSolutions-SMG4',
+    'The origin key CloudFront sends to the REST API: CloudFormation writes it into the API key and the distribution, ' +
+      'so a rotation is a new value plus a deploy pinned to its version (README, "Origin key"), not a rotation Lambda.',
   );
   for (const route of routeTable.restRoutes) {
     const method = rest.root.resourceForPath(route.path).node.tryFindChild(route.method.toUpperCase());
@@ -110,6 +117,25 @@ export function acknowledgeFindings(stack: CipherTalkStack): void {
       'Rotate by hand when needed (`aws secretsmanager put-secret-value`); automatic rotation waits for key ids in tokens.',
   );
 
+  ack(
+    stack.data.cluster,
+    'AwsSolutions-RDS10',
+    stack.config.database.deletionProtection
+      ? 'Deletion protection is switched on by the Data/DeletionProtectionCluster custom resource (rds:ModifyDBCluster) ' +
+          'once the rest of the stack exists: a protected cluster could not be rolled back after a failed first deploy.'
+      : 'This deployment sets ciphertalk:deletionProtection=false (a stack meant to be deleted with its data, such as ' +
+          'a staging or test stack), so the cluster stays unprotected on purpose.',
+  );
+  const provider = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+  if (provider) {
+    ack(
+      provider,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      "CDK's AwsCustomResource function (switches Aurora's deletion protection on at deploy time): Lambda's " +
+        'AWS-managed logging policy; its own policy allows rds:ModifyDBCluster on this cluster only.',
+    );
+  }
+
   // --- Web -----------------------------------------------------------------------------------------------------
   const distribution = stack.web.distribution;
   ack(
@@ -120,7 +146,9 @@ export function acknowledgeFindings(stack: CipherTalkStack): void {
   ack(
     distribution,
     'AwsSolutions-CFR2',
-    'The distribution serves static files only (no API behind it); no WAF by default, as for the API stage (see APIG3).',
+    'No WAF by default (about $6/month per web ACL plus rules). The distribution fronts the SPA (static files) and the ' +
+      'REST API under the stage path; the API side is throttled and rate-limited as described for APIG3, and the API ' +
+      'accepts only requests that come through this distribution. Organisations with a WAF policy attach their web ACL.',
   );
   if (!stack.config.domain) {
     ack(

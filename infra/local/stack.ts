@@ -160,7 +160,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     const migrations = dataApi
-      ? createDataApiDb({ ...dataApi, region: functionEnv.AWS_REGION })
+      ? createDataApiDb({ ...dataApi, region: functionEnv.AWS_REGION, resumeWaitMs: 60_000 })
       : createPostgresDb(database, { max: 1 });
     try {
       const applied = await migrate(migrations);

@@ -24,7 +24,7 @@ const target = {
 async function start(options: { maxResponseBytes?: number } = {}) {
   const schema = await freshSchema();
   const server = await startDataApiServer({ databaseUrl: schema.url, ...options });
-  const db = createDataApiDb({ ...target, endpoint: server.endpoint, resumeTimeoutMs: 0 });
+  const db = createDataApiDb({ ...target, endpoint: server.endpoint, resumeWaitMs: 0 });
   return {
     db,
     server,

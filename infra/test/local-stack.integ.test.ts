@@ -94,7 +94,7 @@ describe('local stack on embedded defaults', () => {
     const socket = await openSocket(await ticketUrl());
     const id = connectedIds.at(-1) as string;
     const client = managementClient(stack.managementEndpoint);
-    const { connectionRegistry } = await import('@ciphertalk/functions/adapters/clients.ts');
+    const { connectionRegistry } = await import('@ciphertalk/functions/adapters/clients/connection-registry.ts');
 
     const info = await client.send(new GetConnectionCommand({ ConnectionId: id }));
     expect(info.Identity?.SourceIp).toBe('127.0.0.1');

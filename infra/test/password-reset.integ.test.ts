@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -124,5 +124,28 @@ describe('password reset', () => {
     expect(logs).toContain('"message":"request"');
     expect(logs).not.toContain(token);
     expect(logs).not.toContain(next);
+  });
+
+  it('answers a failed send exactly like a sent one, and logs it without the address (finding 7)', async () => {
+    const { email } = await registered(fx.stack.restUrl, 'unsent');
+    const unknownEmail = uniqueEmail('unsent-unknown');
+    // The outbox becomes a file: every send fails, as SES refusing the sender or throttling would.
+    await rm(fx.stack.outboxDir, { recursive: true, force: true });
+    await writeFile(fx.stack.outboxDir, 'not a directory');
+    const { written, restore } = captureOutput();
+    try {
+      const known = await anonymous().post('/auth/password-reset', { email });
+      const unknown = await anonymous().post('/auth/password-reset', { email: unknownEmail });
+      expect(known.status).toBe(202);
+      expect(unknown.status).toBe(202);
+      expect(known.text).toBe(unknown.text);
+    } finally {
+      restore();
+      await rm(fx.stack.outboxDir, { force: true });
+      await mkdir(fx.stack.outboxDir, { recursive: true });
+    }
+    const logs = written.join('');
+    expect(logs).toContain('"message":"account mail failed"');
+    expect(logs).not.toContain(email);
   });
 });

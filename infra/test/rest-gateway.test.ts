@@ -66,6 +66,7 @@ const handlers: Record<string, LambdaHandler> = {
       };
     }
     if (token === 'Bearer broken') return 'not a policy';
+    if (token === 'Bearer resuming') throw new Error('The database is resuming');
     throw new Error('Unauthorized');
   },
 };
@@ -232,8 +233,15 @@ describe('REST twin: the request authorizer', () => {
     expect(body).toEqual({ Message: 'User is not authorized to access this resource with an explicit deny' });
   });
 
-  it('answers 500 when the authorizer returns no policy', async () => {
-    expect((await call('Bearer broken')).status).toBe(500);
+  it('answers 503 unavailable with Retry-After when the authorizer fails (no policy, or it threw), as deployed', async () => {
+    for (const token of ['Bearer broken', 'Bearer resuming']) {
+      const response = await fetch(`${gateway.url}/private`, { headers: { authorization: token } });
+      expect(response.status, token).toBe(503);
+      expect(response.headers.get('retry-after'), token).toBe('5');
+      expect(await response.json(), token).toEqual({
+        error: { code: 'unavailable', message: 'Service unavailable; try again shortly', retryAfterSeconds: 5 },
+      });
+    }
   });
 
   it("hands the authorizer's context and principalId to the handler on allow", async () => {

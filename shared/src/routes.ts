@@ -111,6 +111,18 @@ export const restApi = {
   /** API Gateway's REST integration timeout. */
   integrationTimeoutSeconds: 29,
   /**
+   * API Gateway's answer (a gateway response, the same in the twin) when the authorizer fails rather than
+   * denies: it threw, for instance because the database is resuming from 0 ACU, or timed out. `unavailable`
+   * with Retry-After, which the client retries, instead of API Gateway's bare 500.
+   */
+  authorizerFailure: {
+    status: 503,
+    retryAfterSeconds: 5,
+    body: {
+      error: { code: 'unavailable', message: 'Service unavailable; try again shortly', retryAfterSeconds: 5 },
+    },
+  },
+  /**
    * The REQUEST authorizer of every `auth: 'jwt'` route (identity source: the Authorization header).
    * Deploy it with result caching off (TTL 0): revocation must take effect on the next request.
    */

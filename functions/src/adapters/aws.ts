@@ -1,20 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-
 /**
- * S3 client for AWS or an emulator. Path-style addressing works on s3rver and
- * LocalStack; checksums only when required, or presigned PUTs would carry an
- * empty-body checksum that the browser's upload cannot match.
+ * Both SDK clients, for the local stack, tests and benchmarks. The functions import the one they use
+ * (`./s3-client.ts`, `./dynamodb-client.ts`), so a function using DynamoDB does not load S3's SDK.
  */
-export function createS3Client(region: string, endpoint?: string): S3Client {
-  return new S3Client({
-    region,
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
-export function createDynamoDbClient(region: string, endpoint?: string): DynamoDBClient {
-  return new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) });
-}
+export { createDynamoDbClient } from './dynamodb-client.ts';
+export { createS3Client } from './s3-client.ts';

@@ -1,6 +1,8 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Realtime } from '#domain/realtime.ts';
-import { logger } from '#lib/observability.ts';
+import { logger, metrics } from '#lib/observability.ts';
 import type { AuditLog } from '#ports/audit-log.ts';
+import type { Mailer } from '#ports/mailer.ts';
 import type { RateLimiter } from '#ports/rate-limiter.ts';
 
 /**
@@ -16,6 +18,25 @@ export function bestEffortAudit(log: AuditLog): AuditLog {
           logger.error('audit write failed', { type: event.type, userId: event.userId, error: String(error) }),
         ),
     list: (userId, options) => log.list(userId, options),
+  };
+}
+
+/** The metric a failed account mail counts (CloudWatch namespace `CipherTalk`); the stack alarms on it. */
+export const mailFailureMetric = 'AccountMailFailed';
+
+/**
+ * Account mail goes out after the answer is decided: a failed send (SES refusing, throttling, down) is
+ * logged as an error and counted in `AccountMailFailed`, which raises an alarm, and the request answers as
+ * if it had been sent. Answering differently would tell a caller which addresses have accounts (an unknown
+ * address sends nothing, so it never fails). The recipient is never logged.
+ */
+export function bestEffortMailer(mailer: Mailer): Mailer {
+  return {
+    send: (mail) =>
+      mailer.send(mail).catch((error: unknown) => {
+        logger.error('account mail failed', { subject: mail.subject, error: String(error) });
+        metrics.addMetric(mailFailureMetric, MetricUnit.Count, 1);
+      }),
   };
 }
 

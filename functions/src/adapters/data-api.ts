@@ -8,6 +8,7 @@ import {
   RollbackTransactionCommand,
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
+import { UnavailableError } from '#domain/errors.ts';
 import type { Db } from '#ports/db.ts';
 import { renamePlaceholders, splitStatements } from './sql-text.ts';
 
@@ -18,8 +19,16 @@ export interface DataApiDbOptions {
   readonly region: string;
   /** A local Data API endpoint (infra/local/data-api); unset in AWS. */
   readonly endpoint?: string;
-  /** How long to keep retrying while a paused (0 ACU) cluster resumes. */
-  readonly resumeTimeoutMs?: number;
+  /**
+   * How long a statement keeps retrying while a paused (0 ACU) cluster resumes (about 15 s) before it
+   * fails with `UnavailableError` (503, `Retry-After`): 0 on request paths, whose client retries; the
+   * migrator and the retention job wait.
+   */
+  readonly resumeWaitMs?: number;
+  /** The Data API client; tests pass a fake. */
+  readonly client?: Pick<RDSDataClient, 'send' | 'destroy'>;
+  /** Pause before the one retry of an authentication failure (the secret being rotated). */
+  readonly authRetryDelayMs?: number;
 }
 
 export interface DataApiDb extends Db {
@@ -36,7 +45,20 @@ export class DataApiError extends Error {
   }
 }
 
+/** What a client is told to wait before retrying while the cluster resumes (it takes about 15 s). */
+export const RESUME_RETRY_AFTER_SECONDS = 5;
+
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The password in the cluster's secret no longer matches (its rotation is between setting the new password
+ * and making it current): PostgreSQL's 28P01/28000 as the Data API reports them.
+ */
+export function isAuthenticationFailure(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /password authentication failed|SQLState: 28(P01|000)/i.test(message);
+}
 
 /**
  * The Db port over the RDS Data API (Aurora in AWS): the same parameters and
@@ -48,24 +70,40 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * string as varchar, so SQL casts a string bound for a numeric, date or inet
  * column (`$1::numeric`), which node-postgres accepts as well. A script of several statements (a migration file) runs statement by
  * statement in one transaction, as the Data API takes one statement per call.
+ *
+ * Two failures are retried: `DatabaseResumingException` while `resumeWaitMs` lasts (then a 503 the client
+ * retries), and an authentication failure once: the Data API reads the secret by ARN on every call, so the
+ * retry uses the rotated password.
  */
 export function createDataApiDb(options: DataApiDbOptions): DataApiDb {
-  const client = new RDSDataClient({
-    region: options.region,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-  });
+  const client =
+    options.client ??
+    new RDSDataClient({
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
   const target = { resourceArn: options.resourceArn, secretArn: options.secretArn, database: options.database };
-  const resumeTimeoutMs = options.resumeTimeoutMs ?? 60_000;
+  const resumeWaitMs = options.resumeWaitMs ?? 0;
+  const authRetryDelayMs = options.authRetryDelayMs ?? 1000;
 
   const send = async <T>(call: () => Promise<T>): Promise<T> => {
-    const deadline = Date.now() + resumeTimeoutMs;
+    const deadline = Date.now() + resumeWaitMs;
+    let authRetried = false;
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await call();
       } catch (error) {
-        const name = (error as { name?: unknown }).name;
-        if (name === 'DatabaseResumingException' && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** attempt, 5000)));
+        if ((error as { name?: unknown }).name === 'DatabaseResumingException') {
+          const left = deadline - Date.now();
+          if (left <= 0) {
+            throw new UnavailableError(RESUME_RETRY_AFTER_SECONDS, 'The database is resuming', { cause: error });
+          }
+          await sleep(Math.min(1000 * 2 ** attempt, 5000, left));
+          continue;
+        }
+        if (!authRetried && isAuthenticationFailure(error)) {
+          authRetried = true;
+          await sleep(authRetryDelayMs);
           continue;
         }
         throw toDataApiError(error);

@@ -50,13 +50,20 @@ export class S3ObjectStore implements ObjectStore {
     return { url, expiresAt: new Date(Date.now() + expiresSeconds * 1000) };
   }
 
+  /**
+   * The object's size, or null when there is none. S3 answers HeadObject of a missing key with 404 only to
+   * callers allowed s3:ListBucket; the functions are not (they need no listing), so S3 answers them 403, and
+   * 403 means missing here too: the grant allows s3:GetObject on every attachment key, so a 403 cannot be a
+   * real refusal of an object that exists.
+   */
   async sizeOf(key: string): Promise<number | null> {
     try {
       const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return head.ContentLength ?? null;
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (error as { name?: string }).name === 'NotFound') return null;
+      const name = (error as { name?: string }).name;
+      if (status === 404 || status === 403 || name === 'NotFound' || name === 'Forbidden') return null;
       throw error;
     }
   }

@@ -31,6 +31,9 @@ export interface AccountDeps extends SessionDeps, RateLimitDeps {
   readonly realtime: Realtime;
 }
 
+/** What account changes need once a session exists (no token signing): `/me`'s collaborators. */
+export type AccountChangeDeps = Omit<AccountDeps, 'tokens' | 'sessions'>;
+
 /** Records an audit event for `userId` with the request's address and agent. */
 export function audited(
   deps: Pick<AccountDeps, 'audit' | 'clock'>,
@@ -220,7 +223,7 @@ export async function listSessions(
  * device's sockets are closed. The device itself stays registered; it must log in again.
  */
 export async function revokeOwnSession(
-  deps: AccountDeps,
+  deps: Omit<AccountChangeDeps, 'passwords'>,
   principal: Principal,
   sessionId: string,
   meta: RequestMeta,
@@ -286,7 +289,7 @@ export async function updateMe(
 
 /** Changes the password after checking the current one; every other session of the user is revoked. */
 export async function changePassword(
-  deps: AccountDeps,
+  deps: AccountChangeDeps,
   principal: Principal,
   input: ChangePasswordRequest,
   meta: RequestMeta,

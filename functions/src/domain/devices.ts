@@ -10,14 +10,14 @@ import {
   type SignedPreKey,
 } from '@ciphertalk/shared/protocol';
 import type { Db } from '#ports/db.ts';
-import { type AccountDeps, audited } from './accounts.ts';
+import { type AccountChangeDeps, audited } from './accounts.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
 import { isPublicPreKey, verifySignedPreKey } from './identity-keys.ts';
 import { enforce } from './rate-limits.ts';
 import { dropConnections } from './realtime.ts';
 import type { Principal, RequestMeta } from './sessions.ts';
 
-export type DeviceDeps = AccountDeps;
+export type DeviceDeps = Omit<AccountChangeDeps, 'passwords'>;
 
 export class InvalidKeyError extends AppError {
   override readonly name = 'InvalidKeyError';

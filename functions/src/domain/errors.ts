@@ -60,3 +60,18 @@ export class ConflictError extends AppError {
     super(409, ErrorCode.Conflict, message);
   }
 }
+
+/**
+ * A dependency is down, restarting or resuming (a paused Aurora cluster): 503 `unavailable` with
+ * `retryAfterSeconds` (and REST's `Retry-After`), which the client's engine retries with backoff.
+ */
+export class UnavailableError extends AppError {
+  override readonly name = 'UnavailableError';
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = 'Service unavailable',
+    options?: { cause?: unknown },
+  ) {
+    super(503, ErrorCode.Unavailable, message, options);
+  }
+}

@@ -4,7 +4,9 @@ import {
   CreateAttachmentRequest,
   type CreateAttachmentResponse,
 } from '@ciphertalk/shared/protocol';
-import { db, objectStore, rateLimiter } from '#adapters/clients.ts';
+import { db } from '#adapters/clients/db.ts';
+import { objectStore } from '#adapters/clients/object-store.ts';
+import { rateLimiter } from '#adapters/clients/rate-limiter.ts';
 import { config } from '#config';
 import { type AttachmentDeps, createUpload, downloadLink } from '#domain/attachments.ts';
 import { httpHandler, json } from '#lib/http.ts';

@@ -11,7 +11,7 @@ import {
 import { accountDeps, passwordResetDeps } from '#adapters/deps.ts';
 import { config } from '#config';
 import { login, logout, logoutAll, refresh, register } from '#domain/accounts.ts';
-import { ForbiddenError, UnauthorizedError } from '#domain/errors.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '#domain/errors.ts';
 import { confirmPasswordReset, requestPasswordReset } from '#domain/password-reset.ts';
 import type { IssuedTokens } from '#domain/sessions.ts';
 import { issueWsTicket } from '#domain/ws-tickets.ts';
@@ -34,6 +34,13 @@ function sessionAnswer(status: number, user: User, tokens: IssuedTokens) {
   return json(status, body, {
     cookies: [refreshCookie(tokens.refreshToken, config.sessions.refreshTokenTtlSeconds, cookiePath)],
   });
+}
+
+/** Without a sender address (`ciphertalk:mailFrom` unset) the deployment has password resets switched off. */
+async function resetDeps() {
+  const deps = await passwordResetDeps();
+  if (!deps) throw new NotFoundError('Password reset is switched off on this deployment (no mail sender configured)');
+  return deps;
 }
 
 /** The cookie is SameSite=Strict already; a browser request from a foreign origin is refused outright too. */
@@ -80,7 +87,7 @@ export const handler = routes({
   }),
 
   'POST /auth/password-reset': httpHandler({ body: PasswordResetRequest }, async (request) => {
-    await requestPasswordReset(await passwordResetDeps(), request.body.email, requestMeta(request));
+    await requestPasswordReset(await resetDeps(), request.body.email, requestMeta(request));
     const body: PasswordResetAccepted = {
       message: 'If an account exists for this email, a reset link is on its way.',
     };
@@ -88,7 +95,7 @@ export const handler = routes({
   }),
 
   'POST /auth/password-reset/confirm': httpHandler({ body: PasswordResetConfirm }, async (request) => {
-    await confirmPasswordReset(await passwordResetDeps(), request.body, requestMeta(request));
+    await confirmPasswordReset(await resetDeps(), request.body, requestMeta(request));
     return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 

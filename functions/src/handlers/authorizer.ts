@@ -1,7 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { accessTokens, db } from '#adapters/clients.ts';
+import { accessTokens } from '#adapters/clients/access-tokens.ts';
+import { db } from '#adapters/clients/db.ts';
 import { authenticate } from '#domain/sessions.ts';
 import { logger } from '#lib/observability.ts';
 import { toAuthorizerContext } from '#lib/principal.ts';

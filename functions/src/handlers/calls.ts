@@ -1,5 +1,5 @@
 import type { IceServersResponse } from '@ciphertalk/shared/protocol';
-import { turnSecret } from '#adapters/clients.ts';
+import { turnSecret } from '#adapters/clients/turn-secret.ts';
 import { config } from '#config';
 import { iceServers } from '#domain/ice.ts';
 import { httpHandler, json } from '#lib/http.ts';

@@ -19,7 +19,9 @@ import {
   type TimelineResponse,
   UpdateConversationRequest,
 } from '@ciphertalk/shared/protocol';
-import { db, objectStore, realtime } from '#adapters/clients.ts';
+import { db } from '#adapters/clients/db.ts';
+import { objectStore } from '#adapters/clients/object-store.ts';
+import { realtime } from '#adapters/clients/realtime.ts';
 import {
   addMembers,
   type ConversationDeps,

@@ -7,10 +7,16 @@ import {
   UserDevicePath,
   UserPath,
 } from '@ciphertalk/shared/protocol';
-import { accountDeps } from '#adapters/deps.ts';
+import { bestEffortRealtime } from '#adapters/best-effort.ts';
+import { auditLog } from '#adapters/clients/audit-log.ts';
+import { db } from '#adapters/clients/db.ts';
+import { rateLimiter } from '#adapters/clients/rate-limiter.ts';
+import { realtime } from '#adapters/clients/realtime.ts';
+import { config } from '#config';
 import {
   claimBundle,
   claimBundles,
+  type DeviceDeps,
   listDevices,
   publicDevices,
   registerDevice,
@@ -22,6 +28,17 @@ import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { requestMeta } from '#lib/request-meta.ts';
 import { routes } from '#lib/router.ts';
+import { systemClock } from '#ports/clock.ts';
+
+/** Devices and keys: no password hashing and no token signing here. */
+const accountDeps = async (): Promise<DeviceDeps> => ({
+  db: db(),
+  clock: systemClock,
+  audit: auditLog(),
+  limiter: rateLimiter(),
+  limitScale: config.rateLimitMultiplier,
+  realtime: bestEffortRealtime(realtime()),
+});
 
 /** `/devices*` (the caller's devices and their keys) and the key directory `/users/{userId}/...`. */
 export const handler = routes({

@@ -1,6 +1,6 @@
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { connectionRegistry, db, dynamodb, s3 } from '#adapters/clients.ts';
+import { connectionRegistry } from '#adapters/clients/connection-registry.ts';
+import { db } from '#adapters/clients/db.ts';
+import { probeBucket, probeTable } from '#adapters/clients/health-probes.ts';
 import { config } from '#config';
 import { checkHealth } from '#domain/health.ts';
 import { httpHandler, json } from '#lib/http.ts';
@@ -12,8 +12,8 @@ export const handler = httpHandler({}, async () => {
     {
       database: () => db().query('SELECT 1'),
       redis: () => connectionRegistry().ping(),
-      s3: () => s3().send(new HeadBucketCommand({ Bucket: config.s3.attachmentsBucket })),
-      dynamodb: () => dynamodb().send(new DescribeTableCommand({ TableName: config.dynamodb.rateLimitTable })),
+      s3: probeBucket,
+      dynamodb: probeTable,
     },
     config.healthCheckTimeoutMs,
     (dependency, reason) => logger.warn('dependency down', { dependency, reason: String(reason) }),

@@ -5,12 +5,37 @@ import {
   SessionPath,
   UpdateMeRequest,
 } from '@ciphertalk/shared/protocol';
-import { accountDeps } from '#adapters/deps.ts';
-import { changePassword, listSessions, me, revokeOwnSession, updateMe } from '#domain/accounts.ts';
+import { bestEffortRealtime } from '#adapters/best-effort.ts';
+import { auditLog } from '#adapters/clients/audit-log.ts';
+import { db } from '#adapters/clients/db.ts';
+import { passwords } from '#adapters/clients/passwords.ts';
+import { rateLimiter } from '#adapters/clients/rate-limiter.ts';
+import { realtime } from '#adapters/clients/realtime.ts';
+import { config } from '#config';
+import {
+  type AccountChangeDeps,
+  changePassword,
+  listSessions,
+  me,
+  revokeOwnSession,
+  updateMe,
+} from '#domain/accounts.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { requestMeta } from '#lib/request-meta.ts';
 import { routes } from '#lib/router.ts';
+import { systemClock } from '#ports/clock.ts';
+
+/** Account changes within a session: no token is signed here, so no JWT key. */
+const accountDeps = async (): Promise<AccountChangeDeps> => ({
+  db: db(),
+  clock: systemClock,
+  passwords: passwords(),
+  audit: auditLog(),
+  limiter: rateLimiter(),
+  limitScale: config.rateLimitMultiplier,
+  realtime: bestEffortRealtime(realtime()),
+});
 
 /** `/me*`: the caller's account and audit log. Every route sits behind the JWT authorizer. */
 export const handler = routes({

@@ -1,5 +1,8 @@
 import { ClientFrame } from '@ciphertalk/shared/protocol';
-import { connectionRegistry, db, objectStore, realtime } from '#adapters/clients.ts';
+import { connectionRegistry } from '#adapters/clients/connection-registry.ts';
+import { db } from '#adapters/clients/db.ts';
+import { objectStore } from '#adapters/clients/object-store.ts';
+import { realtime } from '#adapters/clients/realtime.ts';
 import { UnauthorizedError } from '#domain/errors.ts';
 import { deliverMessage, publishDelivered } from '#domain/fanout.ts';
 import { acknowledge, type DeviceRef, storeMessage } from '#domain/messages.ts';

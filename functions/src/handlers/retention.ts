@@ -1,4 +1,5 @@
-import { db, objectStore } from '#adapters/clients.ts';
+import { db } from '#adapters/clients/db.ts';
+import { objectStore } from '#adapters/clients/object-store.ts';
 import { config } from '#config';
 import { sweepUploads } from '#domain/attachments.ts';
 import { sweepRetention } from '#domain/retention.ts';

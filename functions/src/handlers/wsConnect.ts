@@ -1,8 +1,8 @@
 import { WsConnectQuery } from '@ciphertalk/shared/protocol';
-import { connectionRegistry } from '#adapters/clients.ts';
+import { connectionRegistry } from '#adapters/clients/connection-registry.ts';
 import { admitConnection } from '#domain/ws-tickets.ts';
 import { logger } from '#lib/observability.ts';
-import { lifecycleHandler } from '#lib/ws.ts';
+import { lifecycleHandler } from '#lib/ws-lifecycle.ts';
 import { systemClock } from '#ports/clock.ts';
 
 /**

@@ -1,7 +1,9 @@
-import { connectionRegistry, db, realtime } from '#adapters/clients.ts';
+import { connectionRegistry } from '#adapters/clients/connection-registry.ts';
+import { db } from '#adapters/clients/db.ts';
+import { realtime } from '#adapters/clients/realtime.ts';
 import { connectionClosed } from '#domain/presence.ts';
 import { logger } from '#lib/observability.ts';
-import { lifecycleHandler } from '#lib/ws.ts';
+import { lifecycleHandler } from '#lib/ws-lifecycle.ts';
 
 /**
  * $disconnect: forgets the connection and, when it was the user's last, marks them offline and tells their

@@ -1,5 +1,5 @@
 import { PingFrame, type PongFrame } from '@ciphertalk/shared/protocol';
-import { connectionsApi } from '#adapters/clients.ts';
+import { connectionsApi } from '#adapters/clients/connections-api.ts';
 import { frameHandler } from '#lib/ws.ts';
 
 /** ping: answers pong through @connections, the path every real-time answer takes. */

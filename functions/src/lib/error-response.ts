@@ -1,5 +1,5 @@
 import { type ErrorBody, ErrorCode } from '@ciphertalk/shared/protocol';
-import { AppError } from '#domain/errors.ts';
+import { AppError, UnavailableError } from '#domain/errors.ts';
 import { logger } from './observability.ts';
 
 /**
@@ -10,6 +10,13 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof AppError && error.status < 500) {
     const issues = error.issues ? { issues: [...error.issues] } : {};
     return { status: error.status, body: { error: { code: error.code, message: error.message, ...issues } } };
+  }
+  if (error instanceof UnavailableError) {
+    // Expected while a dependency comes back (a paused database resuming): the client retries.
+    logger.warn('unavailable', { reason: error.message });
+    const { retryAfterSeconds } = error;
+    const message = 'Service unavailable; try again shortly';
+    return { status: 503, body: { error: { code: ErrorCode.Unavailable, message, retryAfterSeconds } } };
   }
   logger.error('unhandled error', { error: error instanceof Error ? error : String(error) });
   const status = error instanceof AppError ? error.status : 500;

@@ -6,7 +6,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { config } from '#config';
-import { AppError } from '#domain/errors.ts';
+import { AppError, UnavailableError } from '#domain/errors.ts';
 import { RateLimitedError } from '#domain/rate-limits.ts';
 import { toErrorBody } from './error-response.ts';
 import { logger, metrics, tracer } from './observability.ts';
@@ -134,7 +134,7 @@ function errorResponses(): HttpMiddleware {
     onError: async (request) => {
       const { status, body } = toErrorBody(request.error);
       const headers =
-        request.error instanceof RateLimitedError
+        request.error instanceof RateLimitedError || request.error instanceof UnavailableError
           ? { 'retry-after': String(request.error.retryAfterSeconds) }
           : undefined;
       request.response = toProxyResult({ status, body, headers });

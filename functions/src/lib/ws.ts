@@ -1,41 +1,17 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { type ErrorFrame, RequestId, type ServerFrame } from '@ciphertalk/shared/protocol';
-import middy from '@middy/core';
-import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { connectionsApi } from '#adapters/clients.ts';
+import { connectionsApi } from '#adapters/clients/connections-api.ts';
 import { toErrorBody } from './error-response.ts';
-import { logger, metrics, tracer } from './observability.ts';
-import { requestLog } from './request-log.ts';
+import { logger } from './observability.ts';
 import { parseJson, validate } from './validation.ts';
-
-/** $connect events carry headers and the query string besides the WebSocket request context. */
-export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
-  headers?: Record<string, string | undefined>;
-  queryStringParameters?: Record<string, string | undefined> | null;
-};
+import { chain, type WebSocketEvent } from './ws-chain.ts';
 
 export interface FrameRequest<Frame> {
   readonly frame: Frame;
   readonly connectionId: string;
   readonly requestId: string;
   readonly event: WebSocketEvent;
-}
-
-function chain() {
-  return middy<WebSocketEvent, APIGatewayProxyResult>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(
-      requestLog<WebSocketEvent, APIGatewayProxyResult>(
-        'route',
-        ({ requestContext: { requestId, connectionId } }) => ({ requestId, connectionId }),
-        (event) => ({ routeKey: event.requestContext.routeKey }),
-      ),
-    );
 }
 
 /**
@@ -68,21 +44,6 @@ export function frameHandler<S extends z.ZodType>(
           logger.warn('could not answer with an error frame', { error: String(postError) }),
         );
       return { statusCode: status, body: '' };
-    }
-  });
-}
-
-/**
- * The handler chain for $connect and $disconnect: the handler's status is the
- * answer (a non-2xx refuses the upgrade); an unexpected error refuses with 500.
- */
-export function lifecycleHandler(handle: (event: WebSocketEvent, context: Context) => Promise<APIGatewayProxyResult>) {
-  return chain().handler(async (event, context) => {
-    try {
-      return await handle(event, context);
-    } catch (error) {
-      const { status, body } = toErrorBody(error);
-      return { statusCode: status, body: JSON.stringify(body) };
     }
   });
 }

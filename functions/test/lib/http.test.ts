@@ -1,7 +1,8 @@
+import { ErrorBody } from '@ciphertalk/shared/protocol';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { AppError } from '#domain/errors.ts';
+import { AppError, UnavailableError } from '#domain/errors.ts';
 import { httpHandler, json } from '#lib/http.ts';
 
 const context = {
@@ -113,6 +114,16 @@ describe('httpHandler: the REST handler chain', () => {
   it('passes an AppError through with its status, code and message', async () => {
     const result = await call(failing(new AppError(409, 'conflict', 'Already taken')), event());
     expect(result).toMatchObject({ statusCode: 409, json: { error: { code: 'conflict', message: 'Already taken' } } });
+  });
+
+  it('answers a dependency that is coming back (a resuming database) with 503 unavailable and Retry-After', async () => {
+    const result = await call(failing(new UnavailableError(5, 'The database is resuming')), event());
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe('5');
+    expect(result.json).toEqual({
+      error: { code: 'unavailable', message: 'Service unavailable; try again shortly', retryAfterSeconds: 5 },
+    });
+    expect(ErrorBody.safeParse(result.json).success).toBe(true);
   });
 
   it('hides the details of an unexpected error behind a bare 500', async () => {

@@ -1,14 +1,17 @@
 import { tables } from '@ciphertalk/functions/adapters/dynamodb-tables.ts';
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sam from 'aws-cdk-lib/aws-sam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct, type IDependable } from 'constructs';
 
 export interface DataProps {
   readonly envName: string;
@@ -18,11 +21,16 @@ export interface DataProps {
     readonly maxCapacity: number;
     readonly deletionProtection: boolean;
     readonly backupRetentionDays: number;
+    /** Aurora PostgreSQL engine version (`ciphertalk:auroraPostgresVersion`), e.g. `16.8`. */
+    readonly engineVersion: string;
   };
   /** Receives the server access logs of the attachments bucket. */
   readonly accessLogsBucket: s3.IBucket;
   readonly logRetention: logs.RetentionDays;
 }
+
+/** Where attachment objects live in the bucket (functions/src/domain/attachments.ts `objectKey`). */
+export const attachmentObjectPrefix = 'attachments/*';
 
 /** Uploads the attachments issue tags `ciphertalk:state=unreferenced` until a message references them. */
 export const unreferencedUploadTag = { key: 'ciphertalk:state', value: 'unreferenced' } as const;
@@ -52,6 +60,10 @@ export class Data extends Construct {
   constructor(scope: Construct, id: string, props: DataProps) {
     super(scope, id);
     const isolated = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    // CloudFormation's RetainExceptOnCreate: the data survives a stack deletion or a replacement, but what a
+    // failed first deploy created is rolled back, so the retry finds no bucket or cluster of the same name.
+    const retain = props.database.deletionProtection ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
+    this.#deletionProtection = props.database.deletionProtection;
 
     // Aurora exports its log to this group; created here so that it has a retention (RDS would create it without).
     const clusterIdentifier = `ciphertalk-${props.envName}`;
@@ -62,7 +74,12 @@ export class Data extends Construct {
     });
     this.cluster = new rds.DatabaseCluster(this, 'Aurora', {
       clusterIdentifier,
-      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_6 }),
+      engine: rds.DatabaseClusterEngine.auroraPostgres({
+        version: rds.AuroraPostgresEngineVersion.of(
+          props.database.engineVersion,
+          props.database.engineVersion.split('.')[0] ?? props.database.engineVersion,
+        ),
+      }),
       writer: rds.ClusterInstance.serverlessV2('writer', { autoMinorVersionUpgrade: true }),
       serverlessV2MinCapacity: props.database.minCapacity,
       serverlessV2MaxCapacity: props.database.maxCapacity,
@@ -73,8 +90,11 @@ export class Data extends Construct {
       defaultDatabaseName: this.databaseName,
       storageEncrypted: true,
       iamAuthentication: true,
-      deletionProtection: props.database.deletionProtection,
-      removalPolicy: props.database.deletionProtection ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      // Off in the template, switched on by `protectAfterCreate` once the whole stack exists: a protected
+      // cluster cannot be deleted, so a failed first deploy could not roll back, and its fixed name would
+      // block the retry. Kept on a stack deletion and on replacement, deleted only when its create fails.
+      deletionProtection: false,
+      removalPolicy: retain,
       backup: { retention: Duration.days(props.database.backupRetentionDays) },
       cloudwatchLogsExports: ['postgresql'],
       vpc: props.vpc,
@@ -83,10 +103,29 @@ export class Data extends Construct {
     });
     this.cluster.node.addDependency(postgresLog);
     // The rotation function calls Secrets Manager: it runs in the subnets with egress.
-    this.cluster.addRotationSingleUser({
+    // Not at once on creation: the migrations trigger uses the secret then (and the Data API adapter retries
+    // one authentication failure, for the rotations that follow).
+    const rotation = this.cluster.addRotationSingleUser({
       automaticallyAfter: Duration.days(30),
+      rotateImmediatelyOnUpdate: false,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     });
+    // The rotation function comes from the Serverless Application Repository and logs to /aws/lambda/<name>,
+    // a group it would create without a retention: created here first, with one.
+    const application = rotation.node
+      .findAll()
+      .find((c) => c instanceof CfnResource && c.cfnResourceType === 'AWS::Serverless::Application') as
+      | sam.CfnApplication
+      | undefined;
+    const functionName = (application?.parameters as Record<string, string> | undefined)?.functionName;
+    if (application && functionName) {
+      const rotationLogs = new logs.LogGroup(this, 'RotationLogs', {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      application.node.addDependency(rotationLogs);
+    }
 
     this.cacheSecurityGroup = new ec2.SecurityGroup(this, 'CacheSecurityGroup', {
       vpc: props.vpc,
@@ -114,8 +153,9 @@ export class Data extends Construct {
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        deletionProtection: props.database.deletionProtection,
-        removalPolicy: props.database.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        // Like the cluster's: switched on by `protectAfterCreate`, or a failed first deploy could not delete it.
+        deletionProtection: false,
+        removalPolicy: retain,
       });
     this.rateLimitTable = table('RateLimits', tables.rateLimits);
     this.auditTable = table('AuditLog', tables.audit);
@@ -139,7 +179,7 @@ export class Data extends Construct {
           expiration: Duration.days(1),
         },
       ],
-      removalPolicy: props.database.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: retain,
       autoDeleteObjects: false,
     });
 
@@ -147,6 +187,59 @@ export class Data extends Construct {
       description: 'CipherTalk access-token signing key (HS256)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
     });
+  }
+
+  readonly #deletionProtection: boolean;
+
+  /**
+   * Switches deletion protection on (with `deletionProtection`) for the cluster and the tables once `after`
+   * exist, i.e. at the end of the first deploy: until then a failed create rolls them back like anything
+   * else (a protected cluster or table refuses the rollback's delete). API calls from CDK's
+   * AwsCustomResource, allowed rds:ModifyDBCluster on this cluster and dynamodb:UpdateTable on these tables.
+   */
+  protectAfterCreate(after: readonly IDependable[], logGroup: logs.ILogGroup): void {
+    if (!this.#deletionProtection) return;
+    const protect = (id: string, call: Omit<cr.AwsSdkCall, 'physicalResourceId'>, resource: string, action: string) => {
+      const sdkCall: cr.AwsSdkCall = {
+        ...call,
+        physicalResourceId: cr.PhysicalResourceId.of(`deletion-protection-${id}`),
+      };
+      const custom = new cr.AwsCustomResource(this, `DeletionProtection${id}`, {
+        onCreate: sdkCall,
+        onUpdate: sdkCall,
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({ actions: [action], resources: [resource] }),
+        ]),
+        installLatestAwsSdk: false,
+        logGroup,
+      });
+      custom.node.addDependency(...after);
+    };
+    protect(
+      'Cluster',
+      {
+        service: 'RDS',
+        action: 'modifyDBCluster',
+        parameters: { DBClusterIdentifier: this.cluster.clusterIdentifier, DeletionProtection: true },
+      },
+      this.cluster.clusterArn,
+      'rds:ModifyDBCluster',
+    );
+    for (const [id, table] of [
+      ['RateLimits', this.rateLimitTable],
+      ['AuditLog', this.auditTable],
+    ] as const) {
+      protect(
+        id,
+        {
+          service: 'DynamoDB',
+          action: 'updateTable',
+          parameters: { TableName: table.tableName, DeletionProtectionEnabled: true },
+        },
+        table.tableArn,
+        'dynamodb:UpdateTable',
+      );
+    }
   }
 
   /** The SPA at these origins may upload (presigned POST) and GET attachments with presigned URLs. */
@@ -160,13 +253,89 @@ export class Data extends Construct {
     });
   }
 
-  grantDatabase(grantee: iam.IGrantable): void {
-    this.cluster.grantDataApiAccess(grantee);
+  /**
+   * The Data API on the cluster and its credentials' secret (CDK's grantDataApiAccess: the five rds-data
+   * statement actions on the cluster, GetSecretValue and DescribeSecret on the secret), with the variables
+   * that name them.
+   */
+  grantDatabase(fn: lambda.Function): void {
+    this.cluster.grantDataApiAccess(fn);
+    fn.addEnvironment('DB_CLUSTER_ARN', this.cluster.clusterArn);
+    fn.addEnvironment('DB_SECRET_ARN', this.cluster.secret?.secretArn ?? '');
+    fn.addEnvironment('DB_NAME', this.databaseName);
   }
 
-  /** Redis is reached over the network (TLS); the security group is the grant. */
-  allowRedisFrom(securityGroup: ec2.ISecurityGroup): void {
-    this.cacheSecurityGroup.addIngressRule(securityGroup, ec2.Port.tcpRange(6379, 6380), 'Valkey (TLS) from functions');
+  /**
+   * Redis is reached over the network (TLS): the function must be in the VPC (its construct places it
+   * there), and the cache's security group admits the functions' group. No IAM.
+   */
+  grantRedis(fn: lambda.Function, functionsSecurityGroup: ec2.ISecurityGroup): void {
+    if (!fn.isBoundToVpc) throw new Error(`${fn.node.id} reaches Redis, so it must be placed in the VPC`);
+    if (!this.#redisClients.has(functionsSecurityGroup)) {
+      this.#redisClients.add(functionsSecurityGroup);
+      this.cacheSecurityGroup.addIngressRule(
+        functionsSecurityGroup,
+        ec2.Port.tcpRange(6379, 6380),
+        'Valkey (TLS) from functions',
+      );
+    }
+    fn.addEnvironment('REDIS_URL', this.redisUrl);
+    fn.addEnvironment('REDIS_CLUSTER', 'true');
+  }
+
+  readonly #redisClients = new Set<ec2.ISecurityGroup>();
+
+  /**
+   * Get, Put, PutTagging and Delete on the attachment objects (`attachments/*`) only: what signing uploads
+   * and downloads, checking sizes, tagging and sweeping use. HeadObject is authorised by s3:GetObject. No
+   * s3:ListBucket: listing every attachment id is more than any function needs, and without it S3 answers
+   * HeadObject of a missing key with 403 instead of 404, which the adapter reads as missing.
+   */
+  grantAttachmentObjects(fn: lambda.Function): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'],
+        resources: [this.attachmentsBucket.arnForObjects(attachmentObjectPrefix)],
+      }),
+    );
+    fn.addEnvironment('ATTACHMENTS_BUCKET', this.attachmentsBucketName);
+  }
+
+  /** The health check: HeadBucket (authorised by s3:ListBucket on the bucket) and DescribeTable, nothing else. */
+  grantHealthProbes(fn: lambda.Function): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.attachmentsBucket.bucketArn] }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:DescribeTable'], resources: [this.rateLimitTable.tableArn] }),
+    );
+    fn.addEnvironment('ATTACHMENTS_BUCKET', this.attachmentsBucketName);
+    fn.addEnvironment('RATE_LIMIT_TABLE', this.rateLimitTable.tableName);
+  }
+
+  /** The rate limiter's counters: one UpdateItem per hit. */
+  grantRateLimiter(fn: lambda.Function): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.rateLimitTable.tableArn] }),
+    );
+    fn.addEnvironment('RATE_LIMIT_TABLE', this.rateLimitTable.tableName);
+  }
+
+  /** The audit log is append-only: PutItem and Query. */
+  grantAuditLog(fn: lambda.Function): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:Query'],
+        resources: [this.auditTable.tableArn],
+      }),
+    );
+    fn.addEnvironment('AUDIT_TABLE', this.auditTable.tableName);
+  }
+
+  /** The access-token signing key, read once per container. */
+  grantJwtKey(fn: lambda.Function): void {
+    this.jwtKey.grantRead(fn);
+    fn.addEnvironment('JWT_SECRET_ARN', this.jwtKey.secretArn);
   }
 
   get redisUrl(): string {

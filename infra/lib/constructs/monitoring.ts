@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -22,6 +22,8 @@ export interface MonitoringProps {
   readonly maxCapacity: number;
   readonly tables: readonly dynamodb.ITable[];
   readonly alarmEmail?: string;
+  /** Account mail is on (a sender is configured): alarm on failed sends. */
+  readonly accountMail?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export class Monitoring extends Construct {
     const key = new kms.Key(this, 'AlarmTopicKey', {
       description: 'CipherTalk alarm topic',
       enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     // CloudWatch publishes alarm notifications to the encrypted topic.
     key.addToResourcePolicy(
@@ -128,8 +131,25 @@ export class Monitoring extends Construct {
     });
     alarm('DynamoDbThrottles', dynamoThrottles, 1, 'DynamoDB: throttled reads or writes');
 
+    if (props.accountMail) {
+      // Counted by functions/src/adapters/best-effort.ts (powertools EMF: namespace CipherTalk, dimension service).
+      const mailFailures = new cloudwatch.Metric({
+        namespace: 'CipherTalk',
+        metricName: 'AccountMailFailed',
+        dimensionsMap: { service: 'ciphertalk' },
+        ...fiveMinutes,
+      });
+      alarm(
+        'AccountMailFailed',
+        mailFailures,
+        1,
+        'Account mail (password resets) failed to send; callers were answered as if it had gone: check SES',
+      );
+    }
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `CipherTalk-${props.envName}`,
+      // Dashboards are global to the account: the region keeps two regions' stacks apart.
+      dashboardName: `CipherTalk-${props.envName}-${Aws.REGION}`,
       defaultInterval: Duration.hours(3),
     });
     this.dashboard.addWidgets(

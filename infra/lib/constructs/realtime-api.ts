@@ -1,6 +1,6 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -32,13 +32,23 @@ export class RealtimeApi extends Construct {
       routeSelectionExpression: props.routeSelectionExpression,
     });
 
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
     this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,
       stageName: props.stageName,
       autoDeploy: true,
       throttle: props.throttle,
     });
+    // The execution log (level ERROR) goes to a group API Gateway would create without a retention.
+    const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `/aws/apigateway/${this.api.apiId}/${props.stageName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage.node.addDependency(executionLogs);
     const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
     cfnStage.accessLogSettings = {
       destinationArn: this.accessLogs.logGroupArn,
@@ -83,7 +93,9 @@ export class RealtimeApi extends Construct {
     return this.stage.url;
   }
 
-  grantManageConnections(grantee: iam.IGrantable): void {
-    this.stage.grantManagementApiAccess(grantee);
+  /** Post to and close connections of this stage only, with the endpoint to do it at. */
+  grantManageConnections(fn: lambda.Function): void {
+    this.stage.grantManagementApiAccess(fn);
+    fn.addEnvironment('WS_MANAGEMENT_ENDPOINT', this.managementEndpoint);
   }
 }

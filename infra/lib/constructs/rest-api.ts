@@ -1,7 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { restApi as restApiTable } from '@ciphertalk/shared/routes';
+import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
 export interface RestRouteSpec {
@@ -17,7 +19,12 @@ export interface RestApiProps {
   readonly binaryMediaTypes: readonly string[];
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention: logs.RetentionDays;
+  /** Pin the origin key to this Secrets Manager version id (`ciphertalk:originKeyVersion`): rotation. */
+  readonly originKeyVersion?: string;
 }
+
+/** The header CloudFront adds to every request to the API: API Gateway's API key header. */
+export const originKeyHeader = 'x-api-key';
 
 /**
  * The REST API, built from the route table: one resource per path segment,
@@ -40,18 +47,32 @@ export interface RestRoutesProps {
 export class RestApi extends Construct {
   readonly api: apigateway.RestApi;
   readonly accessLogs: logs.LogGroup;
+  /**
+   * The API answers only requests that carry this key (`x-api-key`), which only CloudFront adds: the
+   * execute-api URL refuses direct callers with 403 before any function runs, so `X-Forwarded-For` has
+   * exactly one trusted hop (CloudFront) and cannot be forged around it. Generated in Secrets Manager and
+   * written into the API key and the CloudFront origin by dynamic reference at deploy time, so it is in
+   * neither the template nor any log (access logs omit the key). Rotation: README, "Origin key".
+   */
+  readonly originKey: secretsmanager.Secret;
+  /** `{{resolve:secretsmanager:...}}`: what CloudFront sends, resolved by CloudFormation. */
+  readonly originKeyValue: string;
   readonly #validator: apigateway.RequestValidator;
 
   constructor(scope: Construct, id: string, props: RestApiProps) {
     super(scope, id);
 
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: props.name,
       description: 'CipherTalk REST API (built from shared/src/routes.ts)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       binaryMediaTypes: [...props.binaryMediaTypes],
       cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       deployOptions: {
         stageName: props.stageName,
         throttlingRateLimit: props.throttle.rateLimit,
@@ -74,6 +95,31 @@ export class RestApi extends Construct {
         }),
       },
     });
+    this.originKey = new secretsmanager.Secret(this, 'OriginKey', {
+      description: 'CipherTalk: the key CloudFront adds to every REST API request (x-api-key)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true, includeSpace: false },
+    });
+    this.originKeyValue = SecretValue.secretsManager(
+      this.originKey.secretArn,
+      props.originKeyVersion ? { versionId: props.originKeyVersion } : {},
+    ).unsafeUnwrap();
+    const key = this.api.addApiKey('OriginApiKey', {
+      description: "Sent by CipherTalk's CloudFront distribution only",
+      value: this.originKeyValue,
+    });
+    const plan = this.api.addUsagePlan('OriginUsagePlan', {
+      description: 'CloudFront, the only caller of the REST API',
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+    plan.addApiKey(key);
+
+    // The execution log (level ERROR) goes to a group API Gateway would create without a retention.
+    const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${props.stageName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
     this.#validator = this.api.addRequestValidator('Parameters', {
       requestValidatorName: 'parameters',
       validateRequestParameters: true,
@@ -102,6 +148,30 @@ export class RestApi extends Construct {
           },
         });
       }
+    }
+
+    // An authorizer that fails rather than denies (it threw: the database resuming from 0 ACU; or it timed out)
+    // answers 503 unavailable with Retry-After, which the client retries, instead of a bare 500.
+    const failure = restApiTable.authorizerFailure;
+    for (const type of [
+      apigateway.ResponseType.AUTHORIZER_FAILURE,
+      apigateway.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+    ]) {
+      this.api.addGatewayResponse(`Gateway${type.responseType}`, {
+        type,
+        statusCode: String(failure.status),
+        responseHeaders: {
+          'Retry-After': `'${failure.retryAfterSeconds}'`,
+          ...(siteOrigin
+            ? {
+                'Access-Control-Allow-Origin': `'${siteOrigin}'`,
+                'Access-Control-Allow-Credentials': "'true'",
+                Vary: "'Origin'",
+              }
+            : {}),
+        },
+        templates: { 'application/json': JSON.stringify(failure.body) },
+      });
     }
 
     const jwtRoutes = props.routes.filter((route) => route.auth === 'jwt');
@@ -142,6 +212,7 @@ export class RestApi extends Construct {
       }
       const pathParameters = [...route.path.matchAll(/\{(\w+)\+?\}/g)].map((m) => m[1] ?? '');
       resource.addMethod(route.method, integration, {
+        apiKeyRequired: true,
         requestValidator: this.#validator,
         requestParameters: Object.fromEntries(pathParameters.map((p) => [`method.request.path.${p}`, true])),
         ...(route.auth === 'jwt' && authorizer

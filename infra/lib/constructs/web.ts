@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -18,7 +18,12 @@ export interface WebProps {
    * The REST API, served by this distribution under its stage path (`/prod/*`), so the SPA and
    * the API share an origin: the SameSite=Strict refresh cookie is first-party, and no CORS.
    */
-  readonly restApi: { readonly host: string; readonly stageName: string };
+  readonly restApi: {
+    readonly host: string;
+    readonly stageName: string;
+    /** CloudFront adds `<name>: <value>` to every API request; the API refuses requests without it. */
+    readonly originKey: { readonly header: string; readonly value: string };
+  };
   /** The WebSocket stage (`wss://{host}/prod`): the CSP's one origin besides the site's own. */
   readonly webSocket: { readonly host: string; readonly url: string };
   /**
@@ -77,7 +82,10 @@ export class Web extends Construct {
       "form-action 'self'",
     ].join('; ');
 
+    // CloudFront's names are global to the account: the region keeps two regions' stacks apart.
+    const regional = (name: string) => `${name}-${Aws.REGION}`;
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      responseHeadersPolicyName: regional(`${Names.uniqueResourceName(this, { maxLength: 100 })}`),
       comment: 'CipherTalk SPA: CSP, HSTS and friends',
       securityHeadersBehavior: {
         contentSecurityPolicy: { contentSecurityPolicy: this.contentSecurityPolicy, override: true },
@@ -96,7 +104,11 @@ export class Web extends Construct {
       },
     });
 
-    const origin = origins.S3BucketOrigin.withOriginAccessControl(this.bucket);
+    const origin = origins.S3BucketOrigin.withOriginAccessControl(this.bucket, {
+      originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccessControl', {
+        originAccessControlName: regional(Names.uniqueResourceName(this, { maxLength: 40 })),
+      }),
+    });
     // Client-side routes (paths without a file extension) are the SPA; files are served as they are.
     // A viewer-request function, not distribution-wide error pages, so API answers keep their status.
     const spaRouting = new cloudfront.Function(this, 'SpaRouting', {
@@ -113,6 +125,7 @@ export class Web extends Construct {
       ),
     });
     const api = new origins.HttpOrigin(props.restApi.host, {
+      customHeaders: { [props.restApi.originKey.header]: props.restApi.originKey.value },
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
     });
@@ -165,7 +178,8 @@ export class Web extends Construct {
     new s3deploy.BucketDeployment(this, 'Deploy', {
       destinationBucket: this.bucket,
       sources: [
-        s3deploy.Source.asset(props.distDir),
+        // Source maps stay in web/dist for debugging; published they would hand out the SPA's sources.
+        s3deploy.Source.asset(props.distDir, { exclude: ['**/*.map'] }),
         s3deploy.Source.jsonData('config.json', { apiUrl: this.apiUrl, wsUrl: props.webSocket.url }),
       ],
       distribution: this.distribution,

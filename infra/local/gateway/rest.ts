@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FunctionName, RestRoute } from '@ciphertalk/shared/routes';
+import { type FunctionName, type RestRoute, restApi } from '@ciphertalk/shared/routes';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { type HandlerResolver, invoke, newApiId, newRequestId, requestTime } from './lambda.ts';
 import { compileRoutes, type MatchedRoute } from './route-match.ts';
@@ -48,7 +48,13 @@ const answers = {
     body: '{"Message":"User is not authorized to access this resource with an explicit deny"}',
     errorType: 'AccessDeniedException',
   },
-  authorizerFailure: { status: 500, body: '{"message":null}', errorType: 'AuthorizerConfigurationException' },
+  // The deployment's gateway response for AUTHORIZER_FAILURE and AUTHORIZER_CONFIGURATION_ERROR.
+  authorizerFailure: {
+    status: restApi.authorizerFailure.status,
+    body: JSON.stringify(restApi.authorizerFailure.body),
+    errorType: 'AuthorizerConfigurationException',
+    retryAfterSeconds: restApi.authorizerFailure.retryAfterSeconds,
+  },
   internal: { status: 502, body: '{"message": "Internal server error"}', errorType: 'InternalServerErrorException' },
   timeout: { status: 504, body: '{"message": "Endpoint request timed out"}', errorType: 'IntegrationTimeout' },
 } as const;
@@ -56,7 +62,11 @@ const answers = {
 const gatewayError = (answer: (typeof answers)[keyof typeof answers]): GatewayAnswer => ({
   status: answer.status,
   body: answer.body,
-  headers: { 'content-type': 'application/json', 'x-amzn-errortype': answer.errorType },
+  headers: {
+    'content-type': 'application/json',
+    'x-amzn-errortype': answer.errorType,
+    ...('retryAfterSeconds' in answer ? { 'retry-after': String(answer.retryAfterSeconds) } : {}),
+  },
 });
 
 /**

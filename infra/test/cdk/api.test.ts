@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { restApi } from '@ciphertalk/shared/routes';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { migrateFunctionName, routeTable } from '../../lib/ciphertalk-stack.ts';
-import {
-  deriveAccess,
-  functionsDir,
-  isNarrower,
-  knownClientAccessors,
-  narrowedAccess,
-  scanImports,
-} from '../../lib/function-access.ts';
-import { resources, type Synthesized, synthCipherTalk } from './synth.ts';
+import { functionEnvironment, resources, type Synthesized, synthCipherTalk } from './synth.ts';
 
 /** The APIs, functions and their grants, as the route table and the functions' code require (issue 8). */
 let s: Synthesized;
@@ -79,6 +70,26 @@ describe('CipherTalk stack: APIs from the route table', () => {
     expect(authorized).toHaveLength(jwt.length);
   });
 
+  it('answers an authorizer failure (a database resuming from 0 ACU) with 503 and Retry-After, not a 500 (finding 5)', () => {
+    for (const type of ['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR']) {
+      s.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: '503',
+        ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'5'" }),
+        ResponseTemplates: { 'application/json': JSON.stringify(restApi.authorizerFailure.body) },
+      });
+    }
+    // Request paths wait for no resume (they answer 503 at once, within the authorizer's 5 s and the REST
+    // functions' 10 s); the jobs with long timeouts wait.
+    for (const name of s.stack.functions.keys()) {
+      const wait = Number(functionEnvironment(s, name).DB_RESUME_WAIT_MS ?? 0);
+      const timeout = routeTable.functions[name]?.timeoutSeconds ?? 0;
+      expect(wait, name).toBeLessThan(timeout * 1000);
+      if (name !== 'retention') expect(wait, name).toBe(0);
+    }
+    expect(functionEnvironment(s, migrateFunctionName).DB_RESUME_WAIT_MS).toBe('300000');
+  });
+
   it('gives every WebSocket route key an integration of its function', () => {
     const routes = resources(s.template, 'AWS::ApiGatewayV2::Route');
     expect(routes.map(([, r]) => r.RouteKey).sort()).toEqual(routeTable.webSocketRoutes.map((r) => r.routeKey).sort());
@@ -134,149 +145,6 @@ describe('CipherTalk stack: APIs from the route table', () => {
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
     });
-  });
-});
-
-describe('CipherTalk stack: settings and grants', () => {
-  const env = (name: string) => {
-    const [, fn] = resources(s.template, 'AWS::Lambda::Function').find(([id]) => id === logicalId(name)) ?? [];
-    return (fn?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
-  };
-  const statements = (name: string) => {
-    const policy = resources(s.template, 'AWS::IAM::Policy').find(([id]) => id.startsWith(`Fn${name}ServiceRole`));
-    return (
-      (policy?.[1].PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })?.Statement ?? []
-    ).map((st) => ({ actions: [st.Action].flat(), resource: JSON.stringify(st.Resource) }));
-  };
-  const actions = (name: string) =>
-    statements(name)
-      .flatMap((st) => st.actions)
-      .sort();
-
-  it('wires every setting functions/src/config.ts requires in AWS into every function', () => {
-    const configSource = readFileSync(join(functionsDir, 'src', 'config.ts'), 'utf8');
-    for (const name of s.stack.functions.keys()) {
-      const vars = env(name);
-      for (const required of [
-        'DB_CLUSTER_ARN',
-        'DB_SECRET_ARN',
-        'DB_NAME',
-        'ATTACHMENTS_BUCKET',
-        'RATE_LIMIT_TABLE',
-        'AUDIT_TABLE',
-        'WS_MANAGEMENT_ENDPOINT',
-        'ALLOWED_ORIGINS',
-        'JWT_SECRET_ARN',
-      ]) {
-        expect(configSource, `config.ts reads ${required}`).toContain(required);
-        expect(vars[required], `${name}: ${required}`).toBeDefined();
-      }
-      expect(vars.DATABASE_URL).toBeUndefined();
-      expect(vars.MESSAGE_RETENTION_DAYS, name).toBe('30');
-    }
-    // The @connections endpoint is the WebSocket stage's callback URL.
-    expect(JSON.stringify(env('wsPing').WS_MANAGEMENT_ENDPOINT)).toMatch(
-      /^\{"Fn::Join":\["",\["https:\/\/",\{"Ref":"RealtimeApi\w+"\},"\.execute-api\.",\{"Ref":"AWS::Region"\},"\.",\{"Ref":"AWS::URLSuffix"\},"\/prod"\]\]\}$/,
-    );
-  });
-
-  it('grants execute-api:ManageConnections on this stage only to the functions that post', () => {
-    for (const name of s.stack.functions.keys()) {
-      const posts = s.stack.access.get(name)?.manageConnections === true;
-      const manage = statements(name).filter((st) => st.actions.includes('execute-api:ManageConnections'));
-      expect(manage.length, name).toBe(posts ? 1 : 0);
-      if (posts) expect(manage[0]?.resource).toContain('/prod/*/@connections/*');
-    }
-    expect(s.stack.access.get('wsPing')?.manageConnections).toBe(true);
-    expect(s.stack.access.get('realtime')?.manageConnections).toBe(true);
-    // REST sends and membership changes are delivered live; going offline is told to co-members.
-    expect(s.stack.access.get('conversations')?.manageConnections).toBe(true);
-    expect(s.stack.access.get('wsDisconnect')?.manageConnections).toBe(true);
-    expect(s.stack.access.get('wsConnect')?.manageConnections).toBeUndefined();
-    expect(s.stack.access.get('retention')?.manageConnections).toBeUndefined();
-  });
-
-  it('gives the functions that sign, check, tag and sweep attachments four object actions on attachments/* only', () => {
-    for (const name of ['attachments', 'conversations', 'realtime', 'retention']) {
-      expect(s.stack.access.get(name)?.attachments, name).toBe('objects');
-      const s3 = statements(name).filter((st) => st.actions.some((a) => a.startsWith('s3:')));
-      expect(s3, name).toHaveLength(1);
-      expect(s3[0]?.actions.sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging']);
-      expect(s3[0]?.resource).toContain('/attachments/*');
-    }
-    expect(s.stack.access.get('users')?.attachments).toBeUndefined();
-  });
-
-  it('grants the health check only what its one call per dependency needs', () => {
-    expect(actions('health')).toEqual(
-      [
-        'dynamodb:DescribeTable',
-        'rds-data:BatchExecuteStatement',
-        'rds-data:BeginTransaction',
-        'rds-data:CommitTransaction',
-        'rds-data:ExecuteStatement',
-        'rds-data:RollbackTransaction',
-        's3:ListBucket',
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-        'xray:PutTelemetryRecords',
-        'xray:PutTraceSegments',
-      ].sort(),
-    );
-  });
-
-  it('grants the rate-limit and audit tables only the actions their adapters call', () => {
-    for (const name of s.stack.functions.keys()) {
-      const access = s.stack.access.get(name) ?? {};
-      const onTable = (table: string) =>
-        statements(name)
-          .filter((st) => st.resource.includes(table))
-          .flatMap((st) => st.actions)
-          .sort();
-      if (access.rateLimits === 'update') expect(onTable('DataRateLimits'), name).toEqual(['dynamodb:UpdateItem']);
-      if (access.audit === 'appendQuery') {
-        expect(onTable('DataAuditLog'), name).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
-      }
-      if (!access.rateLimits) expect(onTable('DataRateLimits'), name).toEqual([]);
-      if (!access.audit) expect(onTable('DataAuditLog'), name).toEqual([]);
-    }
-  });
-
-  it('places the functions that reach Redis in the VPC, with cluster-mode TLS settings, and no others', () => {
-    for (const name of s.stack.functions.keys()) {
-      const [, fn] = resources(s.template, 'AWS::Lambda::Function').find(([id]) => id === logicalId(name)) ?? [];
-      const redis = s.stack.access.get(name)?.redis === true;
-      expect(fn?.VpcConfig !== undefined, name).toBe(redis);
-      expect(env(name).REDIS_CLUSTER, name).toBe(redis ? 'true' : undefined);
-    }
-    expect(s.stack.access.get('wsConnect')?.redis).toBe(true);
-    expect(s.stack.access.get('wsPing')?.redis).toBeUndefined();
-  });
-
-  it('grants no function a wildcard action, and the JWT key only to functions that sign or verify tokens', () => {
-    for (const name of [...s.stack.functions.keys(), migrateFunctionName]) {
-      for (const action of actions(name)) expect(action, name).not.toMatch(/:\*$/);
-      const readsKey = statements(name).some((st) => st.resource.includes('JwtKey'));
-      expect(readsKey, name).toBe(s.stack.access.get(name)?.jwtKey === true);
-    }
-  });
-
-  it('narrows access only below what the imports imply, each narrowing with its reason', () => {
-    for (const [name, narrowing] of Object.entries(narrowedAccess)) {
-      const implied = deriveAccess(scanImports(name)) as Record<string, unknown>;
-      expect(narrowing.reason.length, name).toBeGreaterThan(30);
-      for (const [key, mode] of Object.entries(narrowing.access)) {
-        expect(implied, `${name} narrows ${key}, which it does not use`).toHaveProperty(key);
-        expect(isNarrower(mode, implied[key]), `${name}: ${key} ${String(mode)}`).toBe(true);
-      }
-    }
-  });
-
-  it('knows the access of every accessor functions/src/adapters/clients.ts exports', () => {
-    const clients = readFileSync(join(functionsDir, 'src', 'adapters', 'clients.ts'), 'utf8');
-    const exported = [...clients.matchAll(/^export const (\w+)/gm)].map((m) => m[1]);
-    expect(exported.length).toBeGreaterThan(5);
-    for (const name of exported) expect(knownClientAccessors, `clients.ts exports ${name}`).toContain(name);
   });
 });
 

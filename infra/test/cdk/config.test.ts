@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { defaults, readConfig } from '../../lib/config.ts';
+import { defaults, logRetentionValues, readConfig } from '../../lib/config.ts';
 
 /** The deployment's settings: cdk.json context and `-c` overrides (strings), validated before anything is built. */
 const read = (context: Record<string, unknown>) => readConfig(new App({ context }).node);
@@ -59,5 +59,23 @@ describe('deployment settings', () => {
       turnUrls: ['turn:turn.example.com:3478', 'turns:turn.example.com:5349'],
       turnSecretArn: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:turn',
     });
+  });
+
+  it('takes only log retention periods CloudWatch accepts (finding 12)', () => {
+    for (const days of logRetentionValues)
+      expect(read({ 'ciphertalk:logRetentionDays': String(days) }).logRetentionDays).toBe(days);
+    for (const days of ['2', '10', '31', '366', '3000']) {
+      expect(() => read({ 'ciphertalk:logRetentionDays': days }), days).toThrow(
+        /ciphertalk:logRetentionDays must be one of/,
+      );
+    }
+  });
+
+  it('reads the Aurora engine version, defaulting to PostgreSQL 16 long-term 16.8 (finding 3)', () => {
+    expect(read({}).database.engineVersion).toBe('16.8');
+    expect(read({ 'ciphertalk:auroraPostgresVersion': '17.5' }).database.engineVersion).toBe('17.5');
+    for (const version of ['16.2', '15.7', '16', 'latest', '16.8.1']) {
+      expect(() => read({ 'ciphertalk:auroraPostgresVersion': version }), version).toThrow(/auroraPostgresVersion/);
+    }
   });
 });

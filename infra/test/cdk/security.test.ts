@@ -1,6 +1,10 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resources, type Synthesized, synthCipherTalk } from './synth.ts';
+import { defaultWebDistDir } from '../../lib/ciphertalk-stack.ts';
+import { functionEnvironment, resources, type Synthesized, synthCipherTalk } from './synth.ts';
 
 /** Security requirements of the AWS deployment (issue 8), checked on the synthesized template. */
 let s: Synthesized;
@@ -74,21 +78,68 @@ describe('CipherTalk stack: security', () => {
     }
   });
 
-  it('runs Aurora PostgreSQL 16 Serverless v2 with the Data API, encryption and deletion protection', () => {
+  it('runs Aurora PostgreSQL 16.8 (the long-term minor) Serverless v2 with the Data API and encryption', () => {
     s.template.hasResourceProperties('AWS::RDS::DBCluster', {
       Engine: 'aurora-postgresql',
-      EngineVersion: Match.stringLikeRegexp('^16\\.'),
+      EngineVersion: '16.8',
       EnableHttpEndpoint: true,
       StorageEncrypted: true,
-      DeletionProtection: true,
       ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 4 },
       MasterUserPassword: Match.anyValue(),
     });
-    s.template.hasResource('AWS::RDS::DBCluster', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
-    s.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    const other = synthCipherTalk({ 'ciphertalk:auroraPostgresVersion': '17.5' });
+    other.template.hasResourceProperties('AWS::RDS::DBCluster', {
+      EngineVersion: '17.5',
+      DBClusterParameterGroupName: 'default.aurora-postgresql17',
+    });
   });
 
-  it('keeps rate limits and the audit log in DynamoDB with TTL, point-in-time recovery and deletion protection', () => {
+  it('does not rotate the database secret on creation, while the migrations trigger uses it (finding 4)', () => {
+    s.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    s.template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotateImmediatelyOnUpdate: false,
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+  });
+
+  it('lets a failed first deploy roll back: nothing is retained on a failed create, deletion protection comes last (finding 2)', () => {
+    const all = s.template.toJSON().Resources as Record<
+      string,
+      { Type: string; DeletionPolicy?: string; DependsOn?: string[] }
+    >;
+    for (const [id, resource] of Object.entries(all)) {
+      expect(resource.DeletionPolicy ?? 'Delete', `${resource.Type} ${id}`).not.toMatch(/^(Retain|Snapshot)$/);
+    }
+    // The data is still kept on a stack deletion and on a replacement.
+    for (const type of ['AWS::RDS::DBCluster', 'AWS::DynamoDB::Table', 'AWS::S3::Bucket']) {
+      const kept = Object.values(all).filter((r) => r.Type === type && r.DeletionPolicy === 'RetainExceptOnCreate');
+      expect(kept.length, type).toBeGreaterThan(0);
+    }
+    // A protected cluster refuses the rollback's delete: the template leaves it off, and a custom resource that
+    // depends on every function, the trigger and the distribution switches it on.
+    s.template.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: false });
+    const protects = resources(s.template, 'Custom::AWS');
+    const calls = protects.map(([, p]) => JSON.stringify(p.Create)).join(' ');
+    expect(protects).toHaveLength(3);
+    expect(calls).toMatch(/action\\":\\"modifyDBCluster.*DeletionProtection\\":true/);
+    expect(calls.match(/action\\":\\"updateTable.*?DeletionProtectionEnabled\\":true/g)).toHaveLength(2);
+    for (const [protectId] of protects) {
+      const dependsOn = all[protectId]?.DependsOn ?? [];
+      for (const name of s.stack.functions.keys()) {
+        expect(
+          dependsOn.some((d) => d.startsWith(`Fn${name}`)),
+          name,
+        ).toBe(true);
+      }
+      expect(dependsOn).toContain('Migrations');
+      expect(dependsOn.some((d) => d.startsWith('WebDistribution'))).toBe(true);
+    }
+    // Without deletion protection nothing switches it on.
+    const unprotected = synthCipherTalk({ 'ciphertalk:deletionProtection': 'false' });
+    unprotected.template.resourceCountIs('Custom::AWS', 0);
+  });
+
+  it('keeps rate limits and the audit log in DynamoDB with TTL and point-in-time recovery', () => {
     const tables = resources(s.template, 'AWS::DynamoDB::Table');
     expect(tables).toHaveLength(2);
     for (const [, table] of tables) {
@@ -96,7 +147,8 @@ describe('CipherTalk stack: security', () => {
         BillingMode: 'PAY_PER_REQUEST',
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        DeletionProtectionEnabled: true,
+        // Switched on after the first create (see "lets a failed first deploy roll back").
+        DeletionProtectionEnabled: false,
         SSESpecification: { SSEEnabled: true },
       });
     }
@@ -124,6 +176,18 @@ describe('CipherTalk stack: security', () => {
     for (const [, group] of resources(s.template, 'AWS::Logs::LogGroup')) {
       expect(group.RetentionInDays).toBe(30);
     }
+    // Every function logs to a group of the stack (with that retention), CDK's provider functions included.
+    const groups = new Set(resources(s.template, 'AWS::Logs::LogGroup').map(([id]) => id));
+    for (const [id, fn] of resources(s.template, 'AWS::Lambda::Function')) {
+      const ref = (fn.LoggingConfig as { LogGroup?: { Ref?: string } } | undefined)?.LogGroup?.Ref ?? '';
+      expect(groups.has(ref), id).toBe(true);
+    }
+    // API Gateway's execution logs and the rotation function (from the Serverless Application Repository) log
+    // to groups named by convention, which the stack creates first with the retention.
+    const named = resources(s.template, 'AWS::Logs::LogGroup').map(([, g]) => JSON.stringify(g.LogGroupName ?? ''));
+    expect(named.some((n) => n.includes('API-Gateway-Execution-Logs_'))).toBe(true);
+    expect(named.some((n) => n.includes('/aws/apigateway/'))).toBe(true);
+    expect(named.some((n) => n.includes('/aws/lambda/') && n.includes('RotationSingleUser'))).toBe(true);
     // Aurora's exported log goes to a group the stack owns (with that retention), not one RDS creates.
     s.template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: '/aws/rds/cluster/ciphertalk-prod/postgresql',
@@ -203,11 +267,83 @@ describe('CipherTalk stack: security', () => {
       OriginProtocolPolicy: 'https-only',
       OriginSSLProtocols: ['TLSv1.2'],
     });
-    for (const [id, fn] of resources(s.template, 'AWS::Lambda::Function')) {
-      if (!id.startsWith('Fn')) continue;
-      expect((fn.Environment as { Variables: Record<string, unknown> }).Variables.REFRESH_COOKIE_PATH).toBe(
-        '/prod/auth',
-      );
+    expect(functionEnvironment(s, 'auth').REFRESH_COOKIE_PATH).toBe('/prod/auth');
+  });
+
+  it('answers REST requests only through CloudFront, which adds the origin key, and trusts exactly that one hop (finding 6)', () => {
+    // Every route method requires the API key; only the usage plan's one key, bound to the stage, is valid.
+    const methods = resources(s.template, 'AWS::ApiGateway::Method').filter(([, m]) => m.HttpMethod !== 'OPTIONS');
+    expect(methods.length).toBeGreaterThan(10);
+    for (const [id, method] of methods) expect(method.ApiKeyRequired, id).toBe(true);
+    const [[keyId, key] = ['', {}]] = resources(s.template, 'AWS::ApiGateway::ApiKey');
+    s.template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    s.template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', { KeyId: { Ref: keyId }, KeyType: 'API_KEY' });
+    // The key's value comes from Secrets Manager at deploy time: never in the template, nor in any log.
+    const value = JSON.stringify(key.Value);
+    expect(value).toMatch(
+      /^\{"Fn::Join":\["",\["\{\{resolve:secretsmanager:",\{"Ref":"RestApiOriginKey\w+"\},":SecretString:::\}\}"\]\]\}$/,
+    );
+    const [[, distribution] = ['', {}]] = resources(s.template, 'AWS::CloudFront::Distribution');
+    const origins = (
+      distribution.DistributionConfig as { Origins: { DomainName: unknown; OriginCustomHeaders?: unknown }[] }
+    ).Origins;
+    const api = origins.find((o) => JSON.stringify(o.DomainName).includes('RestApi'));
+    expect(api?.OriginCustomHeaders).toEqual([{ HeaderName: 'x-api-key', HeaderValue: key.Value }]);
+    for (const [, stage] of resources(s.template, 'AWS::ApiGateway::Stage')) {
+      expect(JSON.stringify(stage.AccessLogSetting)).not.toContain('apiKey');
+    }
+    // A rotation pins the new version: both the key and the header follow it.
+    const rotated = synthCipherTalk({ 'ciphertalk:originKeyVersion': 'v-2' });
+    const [[, rotatedKey] = ['', {}]] = resources(rotated.template, 'AWS::ApiGateway::ApiKey');
+    expect(JSON.stringify(rotatedKey.Value)).toContain(':SecretString:::v-2}}');
+    // Behind exactly one trusted proxy, the functions that read the client's address take the entry before it.
+    for (const name of ['auth', 'me', 'devices']) {
+      expect(functionEnvironment(s, name).TRUSTED_PROXY_HOPS, name).toBe('1');
     }
   });
+
+  it('names account-global resources (CloudFront policies and functions, the dashboard) per region (finding 12)', () => {
+    const names = [
+      ...resources(s.template, 'AWS::CloudFront::ResponseHeadersPolicy').map(
+        ([, p]) => (p.ResponseHeadersPolicyConfig as { Name: unknown }).Name,
+      ),
+      ...resources(s.template, 'AWS::CloudFront::OriginAccessControl').map(
+        ([, p]) => (p.OriginAccessControlConfig as { Name: unknown }).Name,
+      ),
+      ...resources(s.template, 'AWS::CloudFront::Function').map(([, p]) => p.Name),
+      ...resources(s.template, 'AWS::CloudWatch::Dashboard').map(([, p]) => p.DashboardName),
+    ];
+    expect(names).toHaveLength(4);
+    for (const name of names) expect(JSON.stringify(name)).toContain('{"Ref":"AWS::Region"}');
+  });
+
+  it('publishes the SPA without its source maps (finding 12)', () => {
+    const files =
+      s.stack.web.node
+        .findAll()
+        .filter((c): c is s3assets.Asset => c instanceof s3assets.Asset)
+        .map((asset) => stagedFiles(join(s.app.outdir, asset.assetPath)))
+        .find((entries) => entries.includes('index.html')) ?? [];
+    expect(files).toContain('index.html');
+    expect(files.some((f) => f.endsWith('.js'))).toBe(true);
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(readdirSync(join(defaultWebDistDir, 'assets')).some((f) => f.endsWith('.map'))).toBe(true);
+  });
 });
+
+/** The files of a staged asset: a directory, or a zip archive. */
+function stagedFiles(path: string): string[] {
+  return statSync(path).isDirectory()
+    ? readdirSync(path, { recursive: true }).map(String)
+    : zipEntries(readFileSync(path));
+}
+
+/** The file names in a zip archive, from its central directory (signature PK\x01\x02). */
+function zipEntries(zip: Buffer): string[] {
+  const names: string[] = [];
+  for (let at = zip.indexOf('PK\x01\x02', 0, 'latin1'); at >= 0; at = zip.indexOf('PK\x01\x02', at + 46, 'latin1')) {
+    const length = zip.readUInt16LE(at + 28);
+    names.push(zip.subarray(at + 46, at + 46 + length).toString('utf8'));
+  }
+  return names;
+}

@@ -36,3 +36,10 @@ export function resources(template: Template, type: string): [string, Record<str
     ((r as { Properties?: Record<string, unknown> }).Properties ?? {}) as Record<string, unknown>,
   ]);
 }
+
+/** The environment variables of the stack's function `name` (functions/src/handlers/<name>.ts). */
+export function functionEnvironment(synth: Synthesized, name: string): Record<string, unknown> {
+  const id = synth.stack.getLogicalId(synth.stack.node.findChild(`Fn-${name}`).node.defaultChild as never);
+  const [, fn] = resources(synth.template, 'AWS::Lambda::Function').find(([fnId]) => fnId === id) ?? [];
+  return (fn?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+}
