@@ -21,14 +21,16 @@ import { bestEffortAudit, failOpen } from './best-effort.ts';
 import { ManagementApiConnections } from './connections-api.ts';
 import { createDatabase } from './database.ts';
 import { DynamoDbAuditLog } from './dynamodb-audit-log.ts';
-import { DynamoDbRateLimiter } from './dynamodb-rate-limiter.ts';
+import { DynamoDbWindowCounters } from './dynamodb-rate-limiter.ts';
 import { loadJwtKey, loadSecret } from './jwt-key.ts';
 import { MemoryConnectionRegistry } from './memory-registry.ts';
 import { OutboxMailer } from './outbox-mailer.ts';
 import { createRedisCluster } from './redis-cluster.ts';
 import { RedisConnectionRegistry } from './redis-registry.ts';
+import { RedisWindowCounters } from './redis-window-counters.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
 import { SesMailer } from './ses-mailer.ts';
+import { MemoryWindowCounters, SlidingWindowLimiter } from './sliding-window-limiter.ts';
 
 /**
  * The container's clients: each created on first use and then kept for the
@@ -95,9 +97,20 @@ export const auditLog = once(
   (): AuditLog => bestEffortAudit(new DynamoDbAuditLog(dynamodb(), config.dynamodb.auditTable)),
 );
 
+/** The REST routes' limits: sliding windows over counters in DynamoDB. */
 export const rateLimiter = once(
-  (): RateLimiter => failOpen(new DynamoDbRateLimiter(dynamodb(), config.dynamodb.rateLimitTable)),
+  (): RateLimiter =>
+    failOpen(new SlidingWindowLimiter(new DynamoDbWindowCounters(dynamodb(), config.dynamodb.rateLimitTable))),
 );
+
+/**
+ * The real-time limits (sends, call signals, receipts): the same sliding windows over Redis counters, one
+ * pipelined round trip per frame instead of a DynamoDB call; in-process counters when there is no Redis.
+ */
+export const realtimeLimiter = once((): RateLimiter => {
+  const client = redis();
+  return failOpen(new SlidingWindowLimiter(client ? new RedisWindowCounters(client) : new MemoryWindowCounters()));
+});
 
 export const mailer = once((): Mailer => {
   if (config.mail.mailer === 'outbox') return new OutboxMailer(config.mail.outboxDir ?? '.local/outbox');
