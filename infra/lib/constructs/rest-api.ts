@@ -89,19 +89,23 @@ export class RestApi extends Construct {
       return found;
     };
 
-    // API Gateway's own 4xx/5xx answers (authorizer denials, throttling) carry CORS headers for the site's origin.
+    // API Gateway's own 4xx/5xx answers (authorizer denials, throttling, 413, 414) carry nosniff, as every
+    // handler answer does, and CORS headers for the site's origin.
     const [siteOrigin] = props.allowedOrigins;
-    if (siteOrigin) {
-      for (const type of [apigateway.ResponseType.DEFAULT_4XX, apigateway.ResponseType.DEFAULT_5XX]) {
-        this.api.addGatewayResponse(`Gateway${type.responseType}`, {
-          type,
-          responseHeaders: {
-            'Access-Control-Allow-Origin': `'${siteOrigin}'`,
-            'Access-Control-Allow-Credentials': "'true'",
-            Vary: "'Origin'",
-          },
-        });
-      }
+    for (const type of [apigateway.ResponseType.DEFAULT_4XX, apigateway.ResponseType.DEFAULT_5XX]) {
+      this.api.addGatewayResponse(`Gateway${type.responseType}`, {
+        type,
+        responseHeaders: {
+          'X-Content-Type-Options': "'nosniff'",
+          ...(siteOrigin
+            ? {
+                'Access-Control-Allow-Origin': `'${siteOrigin}'`,
+                'Access-Control-Allow-Credentials': "'true'",
+                Vary: "'Origin'",
+              }
+            : {}),
+        },
+      });
     }
 
     const jwtRoutes = props.routes.filter((route) => route.auth === 'jwt');
