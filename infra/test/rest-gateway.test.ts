@@ -67,6 +67,7 @@ const handlers: Record<string, LambdaHandler> = {
       };
     }
     if (token === 'Bearer broken') return 'not a policy';
+    if (token === 'Bearer db-down') throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
     throw new Error('Unauthorized');
   },
 };
@@ -278,6 +279,13 @@ describe('REST twin: the request authorizer', () => {
 
   it('answers 500 when the authorizer returns no policy', async () => {
     expect((await call('Bearer broken')).status).toBe(500);
+  });
+
+  it('answers 503 unavailable with Retry-After when the authorizer fails (its database down), as the deployment does', async () => {
+    const { status, body, headers } = await call('Bearer db-down');
+    expect(status).toBe(503);
+    expect(headers.get('retry-after')).toBe('2');
+    expect(body).toEqual({ error: { code: 'unavailable', message: expect.any(String), retryAfterSeconds: 2 } });
   });
 
   it("hands the authorizer's context and principalId to the handler on allow", async () => {

@@ -3,6 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { AUTHORIZER_RETRY_SECONDS, AUTHORIZER_UNAVAILABLE_BODY } from '../gateway-responses.ts';
 
 export interface RestRouteSpec {
   readonly method: string;
@@ -107,6 +108,24 @@ export class RestApi extends Construct {
         },
       });
     }
+
+    // An authorizer that throws or times out (its database down or restarting) is a retryable 503, not a 500.
+    this.api.addGatewayResponse('GatewayAuthorizerFailure', {
+      type: apigateway.ResponseType.AUTHORIZER_FAILURE,
+      statusCode: '503',
+      responseHeaders: {
+        'Retry-After': `'${AUTHORIZER_RETRY_SECONDS}'`,
+        'X-Content-Type-Options': "'nosniff'",
+        ...(siteOrigin
+          ? {
+              'Access-Control-Allow-Origin': `'${siteOrigin}'`,
+              'Access-Control-Allow-Credentials': "'true'",
+              Vary: "'Origin'",
+            }
+          : {}),
+      },
+      templates: { 'application/json': AUTHORIZER_UNAVAILABLE_BODY },
+    });
 
     const jwtRoutes = props.routes.filter((route) => route.auth === 'jwt');
     if (jwtRoutes.length > 0 && !props.authorizer) {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { FunctionName, RestRoute } from '@ciphertalk/shared/routes';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { AUTHORIZER_RETRY_SECONDS, AUTHORIZER_UNAVAILABLE_BODY } from '../../lib/gateway-responses.ts';
 import { type HandlerResolver, invoke, newApiId, newRequestId, requestTime } from './lambda.ts';
 import { compileRoutes, type MatchedRoute } from './route-match.ts';
 
@@ -51,6 +52,16 @@ const answers = {
     errorType: 'AccessDeniedException',
   },
   authorizerFailure: { status: 500, body: '{"message":null}', errorType: 'AuthorizerConfigurationException' },
+  /**
+   * The authorizer threw (other than `Unauthorized`) or timed out: its database was down or restarting. The
+   * deployment's AUTHORIZER_FAILURE gateway response (infra/lib/constructs/rest-api.ts) answers this 503 with
+   * `Retry-After`, in the error shape of every other answer, so clients retry it like any `unavailable`.
+   */
+  authorizerUnavailable: {
+    status: 503,
+    body: AUTHORIZER_UNAVAILABLE_BODY,
+    errorType: 'AuthorizerFailureException',
+  },
   internal: { status: 502, body: '{"message": "Internal server error"}', errorType: 'InternalServerErrorException' },
   timeout: { status: 504, body: '{"message": "Endpoint request timed out"}', errorType: 'IntegrationTimeout' },
 } as const;
@@ -145,7 +156,10 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
     ) {
       return { answer: gatewayError(answers.unauthorized) };
     }
-    if (invocation.outcome !== 'result') return { answer: gatewayError(answers.authorizerFailure) };
+    if (invocation.outcome !== 'result') {
+      const answer = gatewayError(answers.authorizerUnavailable);
+      return { answer: { ...answer, headers: { ...answer.headers, 'retry-after': String(AUTHORIZER_RETRY_SECONDS) } } };
+    }
     const policy = invocation.result as {
       principalId?: unknown;
       policyDocument?: { Statement?: { Effect?: string }[] };

@@ -165,12 +165,25 @@ describe('CipherTalk stack: security', () => {
 
   it("API Gateway's own 4xx and 5xx answers carry X-Content-Type-Options: nosniff, as every handler answer does", () => {
     const responses = resources(s.template, 'AWS::ApiGateway::GatewayResponse');
-    expect(responses.map(([, r]) => r.ResponseType).sort()).toEqual(['DEFAULT_4XX', 'DEFAULT_5XX']);
+    expect(responses.map(([, r]) => r.ResponseType).sort()).toEqual([
+      'AUTHORIZER_FAILURE',
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+    ]);
     for (const [, response] of responses) {
       expect(response.ResponseParameters).toMatchObject({
         'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
       });
     }
+  });
+
+  it('answers an authorizer that failed (its database down) 503 unavailable with Retry-After, not 500', () => {
+    s.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'AUTHORIZER_FAILURE',
+      StatusCode: '503',
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'2'" }),
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"unavailable"') },
+    });
   });
 
   it('never sets RATE_LIMIT_MULTIPLIER on a function: a deployment runs the real rate limits', () => {
