@@ -248,7 +248,7 @@ describe('REST twin: over-long URLs and keep-alive after 413', () => {
         req.end(body);
       });
     try {
-      const tooLarge = await call('POST', '/upload', 'x'.repeat(64 * 1024 + 1));
+      const tooLarge = await call('POST', '/upload', 'x'.repeat(1024 * 1024));
       expect(tooLarge.status).toBe(413);
       const next = await call('GET', '/echo/after');
       expect(next.status).toBe(200);
