@@ -295,7 +295,7 @@ describe('CipherTalk stack: deploy order and operations', () => {
     expect(migrator?.[1].VpcConfig).toBeUndefined(); // the Data API is an AWS endpoint: no VPC needed
   });
 
-  it('alarms on function errors and throttles, API 5xx, Aurora capacity and DynamoDB throttles', () => {
+  it('alarms on function errors and throttles, API 5xx, Aurora capacity, DynamoDB throttles, registry losses and 503s', () => {
     const alarms = resources(s.template, 'AWS::CloudWatch::Alarm');
     const metric = (name: string) => alarms.filter(([, a]) => JSON.stringify(a).includes(`"${name}"`));
     expect(metric('Errors')).toHaveLength(s.stack.functions.size);
@@ -304,6 +304,10 @@ describe('CipherTalk stack: deploy order and operations', () => {
     expect(metric('IntegrationError')).toHaveLength(1);
     expect(metric('ServerlessDatabaseCapacity')).toHaveLength(1);
     expect(metric('WriteThrottleEvents')).toHaveLength(1);
+    // Live delivery failing after the connection registry lost records (issue 21), and 503s.
+    expect(metric('FanoutMissingConnection')).toHaveLength(1);
+    expect(metric('ConnectionRecordLost')).toHaveLength(1);
+    expect(metric('DependencyUnavailable')).toHaveLength(1);
     for (const [, alarm] of alarms) expect(alarm.AlarmActions).toHaveLength(1);
     s.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
