@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { ApiClient } from './support/api.ts';
 import { deviceKeys } from './support/device-keys.ts';
-import { envelopesFor, type LiveDevice, liveUser } from './support/live.ts';
+import { envelopesFor, liveUser } from './support/live.ts';
+import { directConversation, liveUsersOn } from './support/live-users.ts';
 import { closed, openSocket } from './support/stack.ts';
 import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
@@ -17,31 +18,14 @@ import { stackOnFreshSchema } from './support/stack-fixture.ts';
  */
 const fx = stackOnFreshSchema();
 
+const user = liveUsersOn(fx);
 let sql: Client;
 beforeAll(async () => {
   sql = new Client({ connectionString: fx.schema.url });
   await sql.connect();
 });
 afterAll(() => sql?.end());
-const open: LiveDevice[] = [];
-afterAll(() => Promise.all(open.map((device) => device.close())));
-
-async function user(label: string) {
-  const account = await liveUser(fx.stack.restUrl, fx.stack.wsUrl, label);
-  return {
-    ...account,
-    device: async () => {
-      const device = await account.device();
-      open.push(device);
-      return device;
-    },
-  };
-}
-
-async function direct(a: LiveDevice, b: { userId: string }): Promise<string> {
-  const answer = await a.client.post('/conversations', { kind: 'direct', userId: b.userId });
-  return (answer.body.conversation as Conversation).id;
-}
+const direct = directConversation;
 
 const expectLimitedFrame = (answer: Record<string, unknown> | undefined) => {
   expect(answer).toMatchObject({ type: 'error', error: { code: 'rate_limited' } });

@@ -93,37 +93,25 @@ export class RestApi extends Construct {
     // API Gateway's own 4xx/5xx answers (authorizer denials, throttling, 413, 414) carry nosniff, as every
     // handler answer does, and CORS headers for the site's origin.
     const [siteOrigin] = props.allowedOrigins;
+    const gatewayHeaders = {
+      'X-Content-Type-Options': "'nosniff'",
+      ...(siteOrigin
+        ? {
+            'Access-Control-Allow-Origin': `'${siteOrigin}'`,
+            'Access-Control-Allow-Credentials': "'true'",
+            Vary: "'Origin'",
+          }
+        : {}),
+    };
     for (const type of [apigateway.ResponseType.DEFAULT_4XX, apigateway.ResponseType.DEFAULT_5XX]) {
-      this.api.addGatewayResponse(`Gateway${type.responseType}`, {
-        type,
-        responseHeaders: {
-          'X-Content-Type-Options': "'nosniff'",
-          ...(siteOrigin
-            ? {
-                'Access-Control-Allow-Origin': `'${siteOrigin}'`,
-                'Access-Control-Allow-Credentials': "'true'",
-                Vary: "'Origin'",
-              }
-            : {}),
-        },
-      });
+      this.api.addGatewayResponse(`Gateway${type.responseType}`, { type, responseHeaders: gatewayHeaders });
     }
 
     // An authorizer that throws or times out (its database down or restarting) is a retryable 503, not a 500.
     this.api.addGatewayResponse('GatewayAuthorizerFailure', {
       type: apigateway.ResponseType.AUTHORIZER_FAILURE,
       statusCode: '503',
-      responseHeaders: {
-        'Retry-After': `'${AUTHORIZER_RETRY_SECONDS}'`,
-        'X-Content-Type-Options': "'nosniff'",
-        ...(siteOrigin
-          ? {
-              'Access-Control-Allow-Origin': `'${siteOrigin}'`,
-              'Access-Control-Allow-Credentials': "'true'",
-              Vary: "'Origin'",
-            }
-          : {}),
-      },
+      responseHeaders: { ...gatewayHeaders, 'Retry-After': `'${AUTHORIZER_RETRY_SECONDS}'` },
       templates: { 'application/json': AUTHORIZER_UNAVAILABLE_BODY },
     });
 
