@@ -257,9 +257,12 @@ export class CipherTalkStack extends Stack {
         }),
       );
     }
-    if (access.rateLimits === 'update') {
+    if (access.rateLimits === 'counters') {
       fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [data.rateLimitTable.tableArn] }),
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+          resources: [data.rateLimitTable.tableArn],
+        }),
       );
     }
     if (access.audit === 'readWrite') data.auditTable.grantReadWriteData(fn);

@@ -18,8 +18,11 @@ export interface FunctionAccess {
    * objects (`attachments/*`) only: what signing uploads and downloads, checking sizes, tagging and sweeping use.
    */
   readonly attachments?: 'head' | 'objects' | 'readWrite';
-  /** `describe`: DescribeTable only (health check); `update`: UpdateItem only (the rate limiter's counters). */
-  readonly rateLimits?: 'describe' | 'update' | 'readWrite';
+  /**
+   * `describe`: DescribeTable only (health check); `counters`: UpdateItem and GetItem only (the sliding-window
+   * limiter adds to the current window's counter and reads the previous one's).
+   */
+  readonly rateLimits?: 'describe' | 'counters' | 'readWrite';
   /** `appendQuery`: PutItem and Query only (the audit log is append-only). */
   readonly audit?: 'appendQuery' | 'readWrite';
   readonly jwtKey?: boolean;
@@ -65,7 +68,9 @@ const clientAccess: Readonly<Record<string, FunctionAccess>> = {
   accessTokens: { jwtKey: true },
   turnSecret: { turnSecret: true },
   auditLog: { audit: 'appendQuery' },
-  rateLimiter: { rateLimits: 'update' },
+  rateLimiter: { rateLimits: 'counters' },
+  // Redis counters (or in-process ones without Redis).
+  realtimeLimiter: { redis: true },
   mailer: { sendMail: true },
   // No AWS resource behind these.
   passwords: {},

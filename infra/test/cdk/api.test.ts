@@ -233,7 +233,9 @@ describe('CipherTalk stack: settings and grants', () => {
           .filter((st) => st.resource.includes(table))
           .flatMap((st) => st.actions)
           .sort();
-      if (access.rateLimits === 'update') expect(onTable('DataRateLimits'), name).toEqual(['dynamodb:UpdateItem']);
+      if (access.rateLimits === 'counters') {
+        expect(onTable('DataRateLimits'), name).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      }
       if (access.audit === 'appendQuery') {
         expect(onTable('DataAuditLog'), name).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
       }
