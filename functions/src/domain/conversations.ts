@@ -11,8 +11,8 @@ import {
   type UpdateConversationRequest,
 } from '@ciphertalk/shared/protocol';
 import type { Db } from '#ports/db.ts';
-import { enforce, type RateLimitDeps } from './rate-limits.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { enforce, type RateLimitDeps } from './rate-limits.ts';
 import type { Principal } from './sessions.ts';
 
 /** New system events of a conversation, stored with one delivery per device of `userIds`, to publish. */
