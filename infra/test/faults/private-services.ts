@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,12 +9,23 @@ import { promisify } from 'node:util';
 /**
  * PostgreSQL and Redis of a fault test's own, on free ports in a temp directory, so a test can kill and
  * restart them: never the shared services other tests and people use. PostgreSQL is initdb + pg_ctl from
- * PG_BIN (default /usr/lib/postgresql/15/bin), run as the `postgres` user when the test runs as root
+ * PG_BIN (default: the newest /usr/lib/postgresql/<major>/bin), run as the `postgres` user when the test runs as root
  * (initdb refuses root); Redis is `redis-server` without persistence, as an ElastiCache node that failed over
  * comes back empty.
  */
 const run = promisify(execFile);
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const PG_BIN = process.env.PG_BIN ?? debianPostgresBin();
+
+/** Debian's newest PostgreSQL server binaries (`/usr/lib/postgresql/<major>/bin`), as `.ci/run` installs them. */
+function debianPostgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root)
+    ? readdirSync(root)
+        .filter((name) => /^\d+$/.test(name))
+        .sort((a, b) => Number(a) - Number(b))
+    : [];
+  return join(root, majors.at(-1) ?? '15', 'bin');
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
