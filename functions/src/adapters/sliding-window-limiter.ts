@@ -36,7 +36,9 @@ export function slidingVerdict(limit: RateLimit, previous: number, current: numb
   } else {
     wait = 1 - elapsed + (1 - limit.max / current);
   }
-  return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(wait * limit.windowSeconds)) };
+  // Within one window every hit counted so far has left the real sliding window: retry by then at the latest.
+  const seconds = Math.min(limit.windowSeconds, Math.ceil(wait * limit.windowSeconds));
+  return { allowed: false, retryAfterSeconds: Math.max(1, seconds) };
 }
 
 /** In-process counters: `npm start` without Redis, and tests. */

@@ -13,7 +13,7 @@ describe('SlidingWindowLimiter', () => {
     const refused = await limiter.hit('r', 'k', limit, at(t));
     expect(refused.allowed).toBe(false);
     expect(refused.retryAfterSeconds).toBeGreaterThan(0);
-    expect(refused.retryAfterSeconds).toBeLessThanOrEqual(2 * limit.windowSeconds);
+    expect(refused.retryAfterSeconds).toBeLessThanOrEqual(limit.windowSeconds);
     expect((await limiter.hit('r', 'other', limit, at(t))).allowed).toBe(true);
   });
 
@@ -40,5 +40,7 @@ describe('SlidingWindowLimiter', () => {
     expect(refused.allowed).toBe(false);
     // 100 * (1 - f) + 60 <= 100 from f = 0.6: 0.1 of a window from now.
     expect(refused.retryAfterSeconds).toBe(6);
+    // Never longer than one window, however far over the limit.
+    expect(slidingVerdict(limit, 0, 1_000, 0.01).retryAfterSeconds).toBe(limit.windowSeconds);
   });
 });
