@@ -1,9 +1,11 @@
-import { defineProject } from 'vitest/config';
+import { configDefaults, defineProject } from 'vitest/config';
 
 export default defineProject({
   test: {
     name: 'infra',
     include: ['test/**/*.test.ts'],
+    // The fault suite restarts services: its own run (`npm run test:faults`, vitest.faults.config.ts).
+    exclude: [...configDefaults.exclude, 'test/faults/**'],
     // Stacks start PGlite (~5 s) and real sockets: generous hook timeouts, no timed assertions.
     hookTimeout: 60_000,
     testTimeout: 20_000,

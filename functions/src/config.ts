@@ -70,7 +70,10 @@ const Env = z.object({
   APP_URL: z.string().url().optional(),
   /** Proxies in front of API Gateway that append to X-Forwarded-For: 1 behind CloudFront, 0 otherwise. */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
-  /** Multiplies every rate limit (tests that create many users from one address); 1 in production. */
+  /**
+   * Multiplies every rate limit (tests and benchmarks that create many users from one address). Refused above
+   * 1 inside Lambda (see `parseConfig`): a deployment always runs the real limits.
+   */
   RATE_LIMIT_MULTIPLIER: z.coerce.number().positive().default(1),
   /**
    * Days the server keeps what a device has not acknowledged (its ciphertext), and acknowledgement markers;
@@ -127,6 +130,11 @@ export function parseConfig(env: Record<string, string | undefined>) {
   if (e.JWT_SECRET && e.JWT_SECRET_ARN) {
     throw new Error(
       'Invalid configuration: set exactly one of JWT_SECRET, JWT_SECRET_ARN (see README, "Configuration")',
+    );
+  }
+  if (e.RATE_LIMIT_MULTIPLIER > 1 && e.AWS_LAMBDA_FUNCTION_NAME) {
+    throw new Error(
+      'Invalid configuration: RATE_LIMIT_MULTIPLIER loosens every rate limit and is for the local twin only; unset it (see README, "Rate limits")',
     );
   }
   return {

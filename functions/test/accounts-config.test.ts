@@ -41,6 +41,15 @@ describe('accounts configuration', () => {
     expect(config.mail).toMatchObject({ mailer: 'ses', appUrl: 'http://localhost:5173' });
   });
 
+  it('refuses RATE_LIMIT_MULTIPLIER above 1 inside Lambda: a deployment cannot loosen the limits by mistake', () => {
+    const lambda = { ...base, JWT_SECRET: secret, AWS_LAMBDA_FUNCTION_NAME: 'ciphertalk-prod-auth' };
+    expect(() => parseConfig({ ...lambda, RATE_LIMIT_MULTIPLIER: '100' })).toThrow(/RATE_LIMIT_MULTIPLIER/);
+    expect(parseConfig({ ...lambda, RATE_LIMIT_MULTIPLIER: '1' }).rateLimitMultiplier).toBe(1);
+    expect(parseConfig(lambda).rateLimitMultiplier).toBe(1);
+    // The local twin (no Lambda runtime) may scale them for tests.
+    expect(parseConfig({ ...base, JWT_SECRET: secret, RATE_LIMIT_MULTIPLIER: '100' }).rateLimitMultiplier).toBe(100);
+  });
+
   it('refuses access tokens living longer than an hour, and an outbox without a directory', () => {
     expect(() => parseConfig({ ...base, JWT_SECRET: secret, ACCESS_TOKEN_TTL_SECONDS: '86400' })).toThrow(
       /ACCESS_TOKEN_TTL_SECONDS/,

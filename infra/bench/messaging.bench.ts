@@ -82,7 +82,8 @@ async function main() {
   const clients: Client[] = [];
   try {
     console.log(`CipherTalk messaging benchmark: ${CLIENTS} clients, real PostgreSQL and Redis, local twin`);
-    const users = await seed(sql);
+    const seeded = await seed(sql);
+    const users = seeded.map((seed) => seed.userId);
     const registry = new RedisConnectionRegistry(redis);
     const deps = {
       db: { query: async () => [] },
@@ -93,11 +94,11 @@ async function main() {
     } as unknown as AccountDeps;
     const t0 = performance.now();
     for (let i = 0; i < users.length; i += 50) {
-      const batch = users.slice(i, i + 50);
+      const batch = seeded.slice(i, i + 50);
       clients.push(
         ...(await Promise.all(
-          batch.map(async (userId) => {
-            const principal = { userId, deviceId: 1, sessionId: randomUUID() };
+          batch.map(async ({ userId, sessionId }) => {
+            const principal = { userId, deviceId: 1, sessionId };
             const { ticket } = await issueWsTicket(deps, principal);
             return connect(stack.wsUrl, ticket, userId);
           }),
@@ -275,7 +276,7 @@ async function floorRedis(redis: Redis): Promise<Stats> {
 
 // ---- set-up ----
 
-async function seed(sql: pg.Client): Promise<string[]> {
+async function seed(sql: pg.Client): Promise<{ userId: string; sessionId: string }[]> {
   const { rows } = await sql.query<{ id: string }>(
     `INSERT INTO users (email, email_normalized, display_name, password_hash)
      SELECT 'bench' || n || '@example.test', 'bench' || n || '@example.test', 'Bench ' || n, 'not-a-hash'
@@ -310,8 +311,14 @@ async function seed(sql: pg.Client): Promise<string[]> {
      SELECT $1, id, CASE WHEN id = $2 THEN 'owner' ELSE 'member' END FROM unnest($3::uuid[]) AS id`,
     [team[0]?.id, users[0], users.slice(0, GROUP_SIZE)],
   );
+  // One live session per user, bound to its device: WebSocket frames are served only under a live session.
+  const { rows: sessions } = await sql.query<{ user_id: string; id: string }>(
+    `INSERT INTO sessions (user_id, device_id, expires_at) SELECT id, 1, now() + interval '1 day' FROM users
+     RETURNING user_id, id`,
+  );
+  const sessionOf = new Map(sessions.map((row) => [row.user_id, row.id]));
   await sql.query('ANALYZE');
-  return users;
+  return users.map((userId) => ({ userId, sessionId: sessionOf.get(userId) as string }));
 }
 
 function connect(wsUrl: string, ticket: string, userId: string): Promise<Client> {

@@ -23,7 +23,7 @@ export interface FunctionAccess {
   readonly attachmentObjects?: true;
   /** HeadBucket (s3:ListBucket) and DescribeTable on the rate-limit table: the health check (`data.grantHealthProbes`). */
   readonly healthProbes?: true;
-  /** UpdateItem on the rate-limit table (`data.grantRateLimiter`). */
+  /** UpdateItem and GetItem on the rate-limit table: the sliding windows' counters (`data.grantRateLimiter`). */
   readonly rateLimiter?: true;
   /** PutItem and Query on the audit table, which is append-only (`data.grantAuditLog`). */
   readonly auditLog?: true;
@@ -47,6 +47,9 @@ export const clientAccess: Readonly<Record<string, FunctionAccess>> = {
   'object-store': { attachmentObjects: true },
   'health-probes': { healthProbes: true },
   'rate-limiter': { rateLimiter: true },
+  // The real-time limits count in Redis (in-process counters without it).
+  'realtime-limiter': { redis: true },
+  redis: { redis: true },
   'audit-log': { auditLog: true },
   'access-tokens': { jwtKey: true },
   mailer: { sendMail: true },

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
-import { permissionsPolicy } from '../lib/site-policy.ts';
+import { permissionsPolicy, siteContentSecurityPolicy } from '../lib/site-policy.ts';
 
 export interface WebServerOptions {
   readonly port: number;
@@ -31,8 +31,9 @@ const types: Record<string, string> = {
 
 /**
  * The local stand-in for CloudFront + S3: static files, the runtime config,
- * SPA fallback to index.html, and the same security headers (CSP allowing
- * exactly the API, WebSocket and object store origins).
+ * SPA fallback to index.html, and the same security headers (the CSP of
+ * `siteContentSecurityPolicy`, allowing exactly the API, WebSocket and object
+ * store origins). Source maps are not served.
  */
 export async function startWebServer(options: WebServerOptions) {
   const root = normalize(options.root).replace(/[\\/]+$/, '');
@@ -41,17 +42,7 @@ export async function startWebServer(options: WebServerOptions) {
     (url) => new URL(url).origin,
   );
   const security = {
-    'content-security-policy': [
-      "default-src 'self'",
-      `connect-src 'self' ${[...new Set(origins)].join(' ')}`,
-      "script-src 'self' 'wasm-unsafe-eval'",
-      "style-src 'self'",
-      "img-src 'self' blob: data:",
-      "media-src 'self' blob:",
-      "frame-ancestors 'none'",
-      "base-uri 'none'",
-      "form-action 'self'",
-    ].join('; '),
+    'content-security-policy': siteContentSecurityPolicy([...new Set(origins)]),
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
@@ -71,6 +62,11 @@ export async function startWebServer(options: WebServerOptions) {
     if (path === '/config.json') {
       res.writeHead(200, { ...security, 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(options.runtimeConfig));
+      return;
+    }
+    // Source maps stay private: the build writes them for debugging, the site does not publish them.
+    if (path.endsWith('.map')) {
+      res.writeHead(404, security).end();
       return;
     }
     let file = normalize(join(root, path));

@@ -1,8 +1,9 @@
+import http from 'node:http';
 import type { RestRoute } from '@ciphertalk/shared/routes';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LambdaHandler } from '../local/gateway/lambda.ts';
-import { type RestGateway, startRestGateway } from '../local/gateway/rest.ts';
+import { MAX_URL_LENGTH, type RestGateway, startRestGateway } from '../local/gateway/rest.ts';
 import { fetchJson, fixtureResolver } from './support/fixtures.ts';
 
 // Fixture routes borrow function names from the route table; the handlers are the test's own.
@@ -67,6 +68,7 @@ const handlers: Record<string, LambdaHandler> = {
     }
     if (token === 'Bearer broken') return 'not a policy';
     if (token === 'Bearer resuming') throw new Error('The database is resuming');
+    if (token === 'Bearer db-down') throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
     throw new Error('Unauthorized');
   },
 };
@@ -215,6 +217,49 @@ describe("REST twin: API Gateway's own answers", () => {
   });
 });
 
+describe('REST twin: over-long URLs and keep-alive after 413', () => {
+  it('answers an over-long URL 414 with a JSON body, as API Gateway does, however long it is', async () => {
+    for (const length of [MAX_URL_LENGTH + 1, 100_000]) {
+      const { status, body, headers } = await fetchJson(`${gateway.url}/echo/1?q=${'a'.repeat(length)}`);
+      expect(status).toBe(414);
+      expect(body).toEqual({ message: 'Request-URI Too Long' });
+      expect(headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    expect((await fetchJson(`${gateway.url}/echo/1?q=${'a'.repeat(MAX_URL_LENGTH - 20)}`)).status).toBe(200);
+  });
+
+  it('keeps a keep-alive connection usable after answering 413', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const call = (method: string, path: string, body?: string) =>
+      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+        const req = http.request(`${gateway.url}${path}`, {
+          method,
+          agent,
+          headers: { 'content-type': 'application/json' },
+        });
+        let socket: unknown;
+        req.on('socket', (s) => {
+          socket = s;
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, socket }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const tooLarge = await call('POST', '/upload', 'x'.repeat(1024 * 1024));
+      expect(tooLarge.status).toBe(413);
+      const next = await call('GET', '/echo/after');
+      expect(next.status).toBe(200);
+      expect(next.socket).toBe(tooLarge.socket);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
 describe('REST twin: the request authorizer', () => {
   const call = (authorization?: string) =>
     fetchJson(`${gateway.url}/private`, authorization ? { headers: { authorization } } : undefined);
@@ -234,7 +279,7 @@ describe('REST twin: the request authorizer', () => {
   });
 
   it('answers 503 unavailable with Retry-After when the authorizer fails (no policy, or it threw), as deployed', async () => {
-    for (const token of ['Bearer broken', 'Bearer resuming']) {
+    for (const token of ['Bearer broken', 'Bearer resuming', 'Bearer db-down']) {
       const response = await fetch(`${gateway.url}/private`, { headers: { authorization: token } });
       expect(response.status, token).toBe(503);
       expect(response.headers.get('retry-after'), token).toBe('5');

@@ -39,6 +39,7 @@ const statusText: Record<number, string> = {
   404: 'Not found',
   409: 'Conflict',
   429: 'Rate limited (see Retry-After)',
+  503: 'A dependency is down or restarting (unavailable): retry after Retry-After',
 };
 
 function operation(key: string, contract: RouteContract, jwt: boolean): JsonSchema {
@@ -48,6 +49,7 @@ function operation(key: string, contract: RouteContract, jwt: boolean): JsonSche
       ? { description: 'Success', content: { 'application/json': { schema: schemaOf(body, 'output') } } }
       : { description: 'Success' },
     400: errorAnswer(statusText[400] as string),
+    503: errorAnswer(statusText[503] as string),
   };
   for (const code of [...(jwt ? [401] : []), ...(contract.errors ?? [])]) {
     responses[code] = errorAnswer(statusText[code] ?? 'Error');

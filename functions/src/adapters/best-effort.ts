@@ -47,8 +47,8 @@ export function bestEffortMailer(mailer: Mailer): Mailer {
  */
 export function failOpen(limiter: RateLimiter): RateLimiter {
   return {
-    hit: (rule, key, limit, now) =>
-      limiter.hit(rule, key, limit, now).catch((error: unknown) => {
+    hit: (rule, key, limit, now, cost) =>
+      limiter.hit(rule, key, limit, now, cost).catch((error: unknown) => {
         logger.error('rate limiter unavailable, allowing', { rule, error: String(error) });
         return { allowed: true, retryAfterSeconds: 0 };
       }),
@@ -63,6 +63,7 @@ export function bestEffortRealtime(realtime: Realtime): Realtime {
   return {
     registry: {
       add: (connection) => realtime.registry.add(connection),
+      refresh: (connection) => realtime.registry.refresh(connection),
       remove: (id) => realtime.registry.remove(id),
       get: (id) => realtime.registry.get(id),
       ping: () => realtime.registry.ping(),

@@ -96,7 +96,7 @@ export function createDataApiDb(options: DataApiDbOptions): DataApiDb {
         if ((error as { name?: unknown }).name === 'DatabaseResumingException') {
           const left = deadline - Date.now();
           if (left <= 0) {
-            throw new UnavailableError(RESUME_RETRY_AFTER_SECONDS, 'The database is resuming', { cause: error });
+            throw new UnavailableError(error, { retryAfterSeconds: RESUME_RETRY_AFTER_SECONDS });
           }
           await sleep(Math.min(1000 * 2 ** attempt, 5000, left));
           continue;

@@ -1,31 +1,37 @@
-import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { RateLimit, RateLimiter, RateLimitVerdict } from '#ports/rate-limiter.ts';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { WindowCounters } from '#ports/rate-limiter.ts';
 
 /**
- * Fixed-window counters in DynamoDB: one item per rule, key and window (`pk`), incremented atomically
- * with `ADD` in one round trip and expiring (`expiresAt`) when the window is over. A fixed window lets a
- * client burst up to twice the limit across a boundary; the limits below are set with that in mind.
+ * Window counters in DynamoDB, for the sliding-window limiter of the REST routes: one item per rule, key
+ * and window (`pk`), incremented atomically with `ADD` and expiring (`expiresAt`) once no window weighs it.
  */
-export class DynamoDbRateLimiter implements RateLimiter {
+export class DynamoDbWindowCounters implements WindowCounters {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
   ) {}
 
-  async hit(rule: string, key: string, limit: RateLimit, now: Date): Promise<RateLimitVerdict> {
-    const nowSeconds = Math.floor(now.getTime() / 1000);
-    const window = Math.floor(nowSeconds / limit.windowSeconds);
-    const windowEnd = (window + 1) * limit.windowSeconds;
+  async add(key: string, amount: number, ttlSeconds: number): Promise<number> {
+    const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
     const result = await this.client.send(
       new UpdateItemCommand({
         TableName: this.table,
-        Key: { pk: { S: `${rule}#${key}#${window}` } },
-        UpdateExpression: 'ADD hits :one SET expiresAt = if_not_exists(expiresAt, :expires)',
-        ExpressionAttributeValues: { ':one': { N: '1' }, ':expires': { N: String(windowEnd + 60) } },
+        Key: { pk: { S: key } },
+        UpdateExpression: 'ADD hits :n SET expiresAt = if_not_exists(expiresAt, :expires)',
+        ExpressionAttributeValues: { ':n': { N: String(amount) }, ':expires': { N: String(expires) } },
         ReturnValues: 'UPDATED_NEW',
       }),
     );
-    const hits = Number(result.Attributes?.hits?.N ?? '1');
-    return { allowed: hits <= limit.max, retryAfterSeconds: Math.max(1, windowEnd - nowSeconds) };
+    return Number(result.Attributes?.hits?.N ?? amount);
+  }
+
+  async read(key: string): Promise<number> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk: { S: key } }, ProjectionExpression: 'hits, expiresAt' }),
+    );
+    const expiresAt = Number(result.Item?.expiresAt?.N ?? 0);
+    // DynamoDB's TTL deletes lazily (and dynalite never): an expired item counts for nothing.
+    if (expiresAt <= Date.now() / 1000) return 0;
+    return Number(result.Item?.hits?.N ?? 0);
   }
 }

@@ -28,6 +28,12 @@ export class MemoryConnectionRegistry implements ConnectionRegistry {
     this.#byUser.set(connection.userId, ids);
   }
 
+  async refresh(connection: ConnectionRecord): Promise<boolean> {
+    if (!this.#connections.has(connection.connectionId)) return false;
+    this.#connections.set(connection.connectionId, connection);
+    return true;
+  }
+
   async remove(connectionId: string): Promise<ConnectionRecord | null> {
     const known = this.#connections.get(connectionId);
     if (!known) return null;

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Db } from '#ports/db.ts';
+import { isDependencyDown } from './dependency-errors.ts';
 
 export interface PostgresDb extends Db {
   close(): Promise<void>;
@@ -33,16 +34,19 @@ export function createPostgresDb(connectionString: string, options: { max?: numb
         query: run(client),
         transaction: () => Promise.reject(new Error('nested transactions are not supported')),
       };
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await work(tx);
         await client.query('COMMIT');
         return result;
       } catch (error) {
+        // A client whose server went away (a restart) is destroyed, not handed to the next request.
+        if (isDependencyDown(error)) broken = error as Error;
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     close: () => pool.end(),

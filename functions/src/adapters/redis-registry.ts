@@ -38,6 +38,27 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
     await Promise.all(writes);
   }
 
+  async refresh(connection: ConnectionRecord): Promise<boolean> {
+    const json = JSON.stringify(connection);
+    const previous = await this.redis.set(
+      connKey(connection.connectionId),
+      json,
+      'EX',
+      RECORD_TTL_SECONDS,
+      'XX',
+      'GET',
+    );
+    if (previous === null) return false;
+    if (connection.userId !== null) {
+      const key = userKey(connection.userId);
+      await Promise.all([
+        this.redis.hset(key, connection.connectionId, json),
+        this.redis.expire(key, RECORD_TTL_SECONDS),
+      ]);
+    }
+    return true;
+  }
+
   async remove(connectionId: string): Promise<ConnectionRecord | null> {
     const json = await this.redis.getdel(connKey(connectionId));
     if (json === null) return null;

@@ -12,14 +12,13 @@ import type { AuditEventType, AuditLog } from '#ports/audit-log.ts';
 import type { PasswordHasher } from '#ports/passwords.ts';
 import { AppError, ConflictError, NotFoundError, UnauthorizedError } from './errors.ts';
 import { emailKey, enforce, type RateLimitDeps, RateLimitedError } from './rate-limits.ts';
-import { dropConnections, type Realtime } from './realtime.ts';
+import type { Realtime } from './realtime.ts';
+import { endSessions } from './session-end.ts';
 import {
   type IssuedTokens,
   openSession,
   type Principal,
   type RequestMeta,
-  revokeSession,
-  revokeUserSessions,
   rotateRefreshToken,
   type SessionDeps,
 } from './sessions.ts';
@@ -168,6 +167,7 @@ export async function refresh(
   await enforce(deps, 'refreshPerIp', meta.sourceIp);
   const outcome = await rotateRefreshToken(deps, refreshToken);
   if (outcome.kind === 'reused') {
+    await endSessions(deps, outcome.userId, { kind: 'session', sessionId: outcome.sessionId }, 'refresh_token_reused');
     await audited(deps, outcome.userId, 'refresh_token_reused', meta, {
       sessionId: outcome.sessionId,
       details: { sessionRevoked: true },
@@ -179,13 +179,7 @@ export async function refresh(
 }
 
 export async function logout(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<void> {
-  await revokeSession(deps, principal.sessionId, 'logout');
-  await dropConnections(
-    deps.realtime,
-    principal.userId,
-    { kind: 'session', sessionId: principal.sessionId, deviceId: principal.deviceId },
-    deps.clock(),
-  );
+  await endSessions(deps, principal.userId, { kind: 'session', sessionId: principal.sessionId }, 'logout');
   await audited(deps, principal.userId, 'logout', meta, { sessionId: principal.sessionId });
 }
 
@@ -233,13 +227,7 @@ export async function revokeOwnSession(
     [sessionId, principal.userId],
   );
   if (!session) throw new NotFoundError('No such session');
-  await revokeSession(deps, sessionId, 'revoked_by_user');
-  await dropConnections(
-    deps.realtime,
-    principal.userId,
-    { kind: 'session', sessionId, deviceId: session.device_id },
-    deps.clock(),
-  );
+  await endSessions(deps, principal.userId, { kind: 'session', sessionId }, 'revoked_by_user');
   await audited(deps, principal.userId, 'session_revoked', meta, {
     sessionId: principal.sessionId,
     deviceId: session.device_id,
@@ -248,8 +236,7 @@ export async function revokeOwnSession(
 }
 
 export async function logoutAll(deps: AccountDeps, principal: Principal, meta: RequestMeta): Promise<number> {
-  const revokedSessions = await revokeUserSessions(deps.db, principal.userId, 'logout_all', deps.clock());
-  await dropConnections(deps.realtime, principal.userId, { kind: 'user' }, deps.clock());
+  const revokedSessions = await endSessions(deps, principal.userId, { kind: 'user' }, 'logout_all');
   await audited(deps, principal.userId, 'logout_all', meta, {
     sessionId: principal.sessionId,
     details: { revokedSessions },
@@ -304,28 +291,20 @@ export async function changePassword(
   }
   checkPasswordPolicy(input.newPassword, row.email);
   const hash = await deps.passwords.hash(input.newPassword);
-  const result = await deps.db.transaction(async (tx) => {
-    const now = deps.clock();
-    await tx.query('UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1', [
-      principal.userId,
-      hash,
-      now,
-    ]);
-    const revokedSessions = await revokeUserSessions(
-      tx,
-      principal.userId,
-      'password_changed',
-      now,
-      principal.sessionId,
-    );
-    return { revokedSessions };
-  });
-  await dropConnections(
-    deps.realtime,
+  const revokedSessions = await endSessions(
+    deps,
     principal.userId,
-    { kind: 'user', keepDeviceId: principal.deviceId },
-    deps.clock(),
+    { kind: 'user', keep: { sessionId: principal.sessionId, deviceId: principal.deviceId } },
+    'password_changed',
+    async (tx) => {
+      await tx.query('UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1', [
+        principal.userId,
+        hash,
+        deps.clock(),
+      ]);
+    },
   );
+  const result = { revokedSessions };
   await audited(deps, principal.userId, 'password_changed', meta, {
     sessionId: principal.sessionId,
     details: { revokedSessions: result.revokedSessions },

@@ -12,6 +12,7 @@ import {
 } from '@ciphertalk/shared/protocol';
 import type { Db } from '#ports/db.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { enforce, type RateLimitDeps } from './rate-limits.ts';
 import type { Principal } from './sessions.ts';
 
 /** New system events of a conversation, stored with one delivery per device of `userIds`, to publish. */
@@ -24,6 +25,8 @@ export interface PublishedEvents {
 
 export interface ConversationDeps {
   readonly db: Db;
+  /** Group creation and changes are rate-limited per user. */
+  readonly limits: RateLimitDeps;
   /** Called after a change committed, with its system events (live delivery; best effort). */
   readonly publish?: (events: PublishedEvents) => Promise<void>;
 }
@@ -189,7 +192,10 @@ export async function loadConversation(db: Db, principal: Principal, conversatio
 }
 
 /** The caller's conversations, most recently active first, each with its members and unread count. */
-export async function listConversations(deps: ConversationDeps, principal: Principal): Promise<Conversation[]> {
+export async function listConversations(
+  deps: Pick<ConversationDeps, 'db'>,
+  principal: Principal,
+): Promise<Conversation[]> {
   const rows = await deps.db.query<ConversationRow>(
     `SELECT ${CONVERSATION_COLUMNS} FROM conversation_members m
        JOIN conversations c ON c.id = m.conversation_id
@@ -213,7 +219,7 @@ export async function listConversations(deps: ConversationDeps, principal: Princ
   return rows.map((row) => toConversation(row, byConversation.get(row.id) ?? []));
 }
 
-export const getConversation = (deps: ConversationDeps, principal: Principal, conversationId: string) =>
+export const getConversation = (deps: Pick<ConversationDeps, 'db'>, principal: Principal, conversationId: string) =>
   loadConversation(deps.db, principal, conversationId);
 
 /**
@@ -227,6 +233,7 @@ export async function createConversation(
 ): Promise<{ conversation: Conversation; created: boolean }> {
   const me = principal.userId;
   const log: TimelineEntry[] = [];
+  if (request.kind === 'group') await enforce(deps.limits, 'groupCreationsPerUser', me);
   const id = await deps.db.transaction(async (tx) => {
     if (request.kind === 'direct') {
       const other = request.userId.toLowerCase();
@@ -275,6 +282,7 @@ export async function updateConversation(
   request: UpdateConversationRequest,
 ): Promise<Conversation> {
   const log: TimelineEntry[] = [];
+  await enforce(deps.limits, 'groupChangesPerUser', principal.userId);
   const events = await deps.db.transaction(async (tx) => {
     const { kind, role } = await lockAsMember(tx, principal, conversationId);
     requireGroup(kind);
@@ -311,6 +319,7 @@ export async function addMembers(
 ): Promise<Conversation> {
   const userIds = request.userIds.map((userId) => userId.toLowerCase());
   const log: TimelineEntry[] = [];
+  await enforce(deps.limits, 'groupChangesPerUser', principal.userId);
   const events = await deps.db.transaction(async (tx) => {
     const { kind, role } = await lockAsMember(tx, principal, conversationId);
     requireGroup(kind);
@@ -350,6 +359,7 @@ export async function removeMember(
   const target = userId.toLowerCase();
   const me = principal.userId;
   const log: TimelineEntry[] = [];
+  await enforce(deps.limits, 'groupChangesPerUser', principal.userId);
   const events = await deps.db.transaction(async (tx) => {
     const { kind, role } = await lockAsMember(tx, principal, conversationId);
     requireGroup(kind);
@@ -404,6 +414,7 @@ export async function changeRole(
 ): Promise<Conversation> {
   const target = userId.toLowerCase();
   const log: TimelineEntry[] = [];
+  await enforce(deps.limits, 'groupChangesPerUser', principal.userId);
   const events = await deps.db.transaction(async (tx) => {
     const { kind, role } = await lockAsMember(tx, principal, conversationId);
     requireGroup(kind);
@@ -459,7 +470,7 @@ function toConversation(row: ConversationRow, members: ConversationMember[]): Co
 
 /** Moves the caller's read marker forward to `seq` (never back, never past the latest seq). */
 export async function markRead(
-  deps: ConversationDeps,
+  deps: Pick<ConversationDeps, 'db'>,
   principal: Principal,
   conversationId: string,
   seq: number,

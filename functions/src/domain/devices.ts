@@ -13,8 +13,8 @@ import type { Db } from '#ports/db.ts';
 import { type AccountChangeDeps, audited } from './accounts.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
 import { isPublicPreKey, verifySignedPreKey } from './identity-keys.ts';
-import { enforce } from './rate-limits.ts';
-import { dropConnections } from './realtime.ts';
+import { check, enforce } from './rate-limits.ts';
+import { endSessions } from './session-end.ts';
 import type { Principal, RequestMeta } from './sessions.ts';
 
 export type DeviceDeps = Omit<AccountChangeDeps, 'passwords'>;
@@ -176,27 +176,7 @@ export async function revokeDevice(
   deviceId: number,
   meta: RequestMeta,
 ): Promise<{ revokedSessions: number }> {
-  const revokedSessions = await deps.db.transaction(async (tx) => {
-    const now = deps.clock();
-    const revoked = await tx.query(
-      'UPDATE devices SET revoked_at = $3 WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL RETURNING 1',
-      [principal.userId, deviceId, now],
-    );
-    if (revoked.length === 0) throw new NotFoundError('No such device');
-    await tx.query('DELETE FROM one_time_prekeys WHERE user_id = $1 AND device_id = $2', [principal.userId, deviceId]);
-    const sessions = await tx.query(
-      `UPDATE sessions SET revoked_at = $3, revoked_reason = 'device_revoked'
-        WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL RETURNING 1`,
-      [principal.userId, deviceId, now],
-    );
-    await tx.query(
-      `DELETE FROM refresh_tokens t USING sessions s
-        WHERE t.session_id = s.id AND s.user_id = $1 AND s.device_id = $2`,
-      [principal.userId, deviceId],
-    );
-    return sessions.length;
-  });
-  await dropConnections(deps.realtime, principal.userId, { kind: 'device', deviceId }, deps.clock());
+  const revokedSessions = await endSessions(deps, principal.userId, { kind: 'device', deviceId }, 'device_revoked');
   await audited(deps, principal.userId, 'device_revoked', meta, {
     sessionId: principal.sessionId,
     deviceId,
@@ -290,16 +270,20 @@ async function requireUser(db: Db, userId: string): Promise<void> {
  * deleted in the same statement. `FOR UPDATE SKIP LOCKED` lets concurrent claims take different keys
  * instead of waiting, and no key is ever handed out twice.
  */
-async function claim(db: Db, row: DeviceRow): Promise<PreKeyBundle> {
-  const [preKey] = await db.query<{ key_id: string; public_key: Buffer }>(
-    `DELETE FROM one_time_prekeys
+async function claim(deps: DeviceDeps, row: DeviceRow): Promise<PreKeyBundle> {
+  // Past the target device's budget the bundle goes out without a one-time prekey: nobody can drain it.
+  const budget = await check(deps, 'oneTimePreKeysPerDevice', `${row.user_id}:${row.device_id}`);
+  const [preKey] = !budget.allowed
+    ? []
+    : await deps.db.query<{ key_id: string; public_key: Buffer }>(
+        `DELETE FROM one_time_prekeys
       WHERE (user_id, device_id, key_id) IN (
         SELECT user_id, device_id, key_id FROM one_time_prekeys
          WHERE user_id = $1 AND device_id = $2
          ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING key_id, public_key`,
-    [row.user_id, row.device_id],
-  );
+        [row.user_id, row.device_id],
+      );
   return {
     userId: row.user_id,
     deviceId: row.device_id,
@@ -314,10 +298,13 @@ async function claim(db: Db, row: DeviceRow): Promise<PreKeyBundle> {
   };
 }
 
-/** Only a registered device starts sessions, so only a registered device may claim (and use up) prekeys. */
-async function beforeClaim(deps: DeviceDeps, principal: Principal): Promise<void> {
+/**
+ * Only a registered device starts sessions, so only a registered device may claim (and use up) prekeys; each
+ * bundle counts against the claimer's limit.
+ */
+async function beforeClaim(deps: DeviceDeps, principal: Principal, bundles: number): Promise<void> {
   if (principal.deviceId === null) throw new ForbiddenError('Register this device before fetching prekey bundles');
-  await enforce(deps, 'preKeyClaimsPerUser', principal.userId);
+  await enforce(deps, 'preKeyClaimsPerUser', principal.userId, Math.max(1, bundles));
 }
 
 const BUNDLE_COLUMNS = `user_id, device_id, registration_id, identity_key, signed_prekey_id, signed_prekey,
@@ -329,24 +316,25 @@ export async function claimBundle(
   userId: string,
   deviceId: number,
 ): Promise<PreKeyBundle> {
-  await beforeClaim(deps, principal);
+  await beforeClaim(deps, principal, 1);
   const [row] = await deps.db.query<DeviceRow>(
     `SELECT ${BUNDLE_COLUMNS} FROM devices WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL`,
     [userId, deviceId],
   );
   if (!row) throw new NotFoundError('No such device');
-  return claim(deps.db, row);
+  return claim(deps, row);
 }
 
 /** A bundle for every live device of a user (one claim each). */
 export async function claimBundles(deps: DeviceDeps, principal: Principal, userId: string): Promise<PreKeyBundle[]> {
-  await beforeClaim(deps, principal);
+  if (principal.deviceId === null) throw new ForbiddenError('Register this device before fetching prekey bundles');
   await requireUser(deps.db, userId);
   const rows = await deps.db.query<DeviceRow>(
     `SELECT ${BUNDLE_COLUMNS} FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY device_id`,
     [userId],
   );
+  await beforeClaim(deps, principal, rows.length);
   const bundles: PreKeyBundle[] = [];
-  for (const row of rows) bundles.push(await claim(deps.db, row));
+  for (const row of rows) bundles.push(await claim(deps, row));
   return bundles;
 }

@@ -11,12 +11,33 @@ export class AppError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    options?: { cause?: unknown; issues?: readonly { path: string; message: string }[] },
+    options?: { cause?: unknown; issues?: readonly { path: string; message: string }[]; retryAfterSeconds?: number },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.issues = options?.issues;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
   readonly issues: readonly { path: string; message: string }[] | undefined;
+  /** `rate_limited` and `unavailable`: when the same request may be tried again (`Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+}
+
+/** Seconds a client waits before retrying a request that met a dependency down or restarting. */
+export const UNAVAILABLE_RETRY_SECONDS = 2;
+
+/**
+ * A dependency (PostgreSQL, Redis, DynamoDB) is down, restarting or resuming: `503 unavailable` with
+ * `Retry-After` (a retryable error frame on the WebSocket), never a 500. Nothing the request did is known
+ * to have happened, so the client sends the same request again (sends are idempotent by clientMessageId).
+ */
+export class UnavailableError extends AppError {
+  override readonly name = 'UnavailableError';
+  constructor(cause?: unknown, options: { retryAfterSeconds?: number } = {}) {
+    super(503, ErrorCode.Unavailable, 'Service unavailable; try again shortly', {
+      cause,
+      retryAfterSeconds: options.retryAfterSeconds ?? UNAVAILABLE_RETRY_SECONDS,
+    });
+  }
 }
 
 export class ValidationError extends AppError {
@@ -58,20 +79,5 @@ export class ConflictError extends AppError {
   override readonly name = 'ConflictError';
   constructor(message: string) {
     super(409, ErrorCode.Conflict, message);
-  }
-}
-
-/**
- * A dependency is down, restarting or resuming (a paused Aurora cluster): 503 `unavailable` with
- * `retryAfterSeconds` (and REST's `Retry-After`), which the client's engine retries with backoff.
- */
-export class UnavailableError extends AppError {
-  override readonly name = 'UnavailableError';
-  constructor(
-    readonly retryAfterSeconds: number,
-    message = 'Service unavailable',
-    options?: { cause?: unknown },
-  ) {
-    super(503, ErrorCode.Unavailable, message, options);
   }
 }

@@ -5,17 +5,27 @@ import type { Acknowledged, DeviceRef, StoredMessage } from './messages.ts';
 import { ciphertextFor } from './messages.ts';
 import type { Realtime } from './realtime.ts';
 
-/** What a fan-out did: frames sent, stale connections found (and removed), posts that failed otherwise. */
+/**
+ * What a fan-out did: frames sent, stale connections found (and removed), posts that failed otherwise, and
+ * the users it found no connection of at all.
+ */
 export interface FanoutResult {
   sent: number;
   gone: number;
   failed: number;
+  unreached: string[];
 }
+
+/**
+ * A connection this young that API Gateway calls gone may still be in its `$connect` (registered, not yet
+ * open): its record stays. Longer than the $connect function may run.
+ */
+export const CONNECT_GRACE_MS = 30_000;
 
 /**
  * Posts a frame to every live connection of `userIds`: one registry round trip to find them, then every
  * post in parallel. A connection API Gateway reports gone (410) is removed from the registry: that stale
- * connection, never the sender's. Other failures are counted and skipped: what is published here is
+ * connection, never the sender's, and never one young enough to be still connecting (CONNECT_GRACE_MS). Other failures are counted and skipped: what is published here is
  * already durable, and a device that missed it gets it from `GET /sync`.
  */
 export async function publish(
@@ -23,11 +33,12 @@ export async function publish(
   userIds: readonly string[],
   frameFor: (connection: ConnectionRecord) => ServerFrame | readonly ServerFrame[] | null,
 ): Promise<FanoutResult> {
-  const result: FanoutResult = { sent: 0, gone: 0, failed: 0 };
+  const result: FanoutResult = { sent: 0, gone: 0, failed: 0, unreached: [] };
   if (userIds.length === 0) return result;
   const byUser = await realtime.registry.connectionsOf(userIds);
   const posts: Promise<void>[] = [];
-  for (const connections of byUser.values()) {
+  for (const [userId, connections] of byUser) {
+    if (connections.length === 0) result.unreached.push(userId);
     for (const connection of connections) {
       const frames = frameFor(connection);
       if (!frames) continue;
@@ -53,6 +64,9 @@ function post(realtime: Realtime, connection: ConnectionRecord, frame: ServerFra
         return;
       }
       result.gone += 1;
+      // Gone for a connection still in its $connect means "not yet open": deleting its record would leave a
+      // socket that opens with no record (a zombie that receives nothing live).
+      if (Date.now() - connection.connectedAt < CONNECT_GRACE_MS) return;
       await realtime.registry.remove(connection.connectionId).catch(() => undefined);
     },
     () => {

@@ -1,22 +1,15 @@
 import type { CallSignalFrame, ServerFrame, TypingFrame } from '@ciphertalk/shared/protocol';
-import { ErrorCode } from '@ciphertalk/shared/protocol';
 import type { Db } from '#ports/db.ts';
 import { markRead } from './conversations.ts';
-import { AppError, ValidationError } from './errors.ts';
+import { ValidationError } from './errors.ts';
 import { type FanoutResult, publish } from './fanout.ts';
 import type { DeviceRef } from './messages.ts';
 import { membersIfMember } from './presence.ts';
+import { RateLimitedError } from './rate-limits.ts';
 import type { Realtime } from './realtime.ts';
 
 /** Typing notices a user may send per conversation per window: a client sends one every few seconds. */
 export const TYPING_LIMIT = { count: 10, windowSeconds: 10 } as const;
-
-export class TooFastError extends AppError {
-  override readonly name = 'TooFastError';
-  constructor(what: string) {
-    super(429, ErrorCode.RateLimited, `Too many ${what}; slow down`);
-  }
-}
 
 /** `typing`: relayed to the other members' connections; rate-limited per user and conversation; never stored. */
 export async function relayTyping(
@@ -29,7 +22,7 @@ export async function relayTyping(
     membersIfMember(db, sender.userId, frame.conversationId),
     realtime.registry.hit(`typing:${sender.userId}:${frame.conversationId}`, TYPING_LIMIT.windowSeconds),
   ]);
-  if (hits > TYPING_LIMIT.count) throw new TooFastError('typing notices');
+  if (hits > TYPING_LIMIT.count) throw new RateLimitedError(TYPING_LIMIT.windowSeconds, 'typing');
   const notice: ServerFrame = {
     type: 'typing',
     conversationId: frame.conversationId,

@@ -3,8 +3,8 @@ import type { Mailer } from '#ports/mailer.ts';
 import { type AccountDeps, audited, checkPasswordPolicy, normalizeEmail } from './accounts.ts';
 import { AppError } from './errors.ts';
 import { emailKey, enforce } from './rate-limits.ts';
-import { dropConnections } from './realtime.ts';
-import { hashToken, newOpaqueToken, type RequestMeta, revokeUserSessions } from './sessions.ts';
+import { endSessions } from './session-end.ts';
+import { hashToken, newOpaqueToken, type RequestMeta } from './sessions.ts';
 
 /** How long an emailed reset link works. */
 export const RESET_TOKEN_TTL_SECONDS = 30 * 60;
@@ -78,7 +78,7 @@ export async function confirmPasswordReset(
   if (!reset) throw new InvalidResetTokenError();
   checkPasswordPolicy(input.newPassword, reset.email);
   const hash = await deps.passwords.hash(input.newPassword);
-  const revokedSessions = await deps.db.transaction(async (tx) => {
+  const revokedSessions = await endSessions(deps, reset.user_id, { kind: 'user' }, 'password_reset', async (tx) => {
     // Spend the token first, under its row lock: of two concurrent confirmations only one finds it unused.
     const spent = await tx.query(
       'UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING 1',
@@ -90,8 +90,6 @@ export async function confirmPasswordReset(
       hash,
       now,
     ]);
-    return revokeUserSessions(tx, reset.user_id, 'password_reset', now);
   });
-  await dropConnections(deps.realtime, reset.user_id, { kind: 'user' }, deps.clock());
   await audited(deps, reset.user_id, 'password_reset_completed', meta, { details: { revokedSessions } });
 }

@@ -102,10 +102,8 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
       [hashToken(refreshToken)],
     );
     if (!row || row.revoked_at !== null) return { kind: 'invalid' };
-    if (row.used_at !== null) {
-      await revokeSessionIn(tx, row.session_id, 'refresh_token_reused', now);
-      return { kind: 'reused', userId: row.user_id, sessionId: row.session_id };
-    }
+    // The caller ends the session (`endSessions`), which also closes its sockets and drops its tickets.
+    if (row.used_at !== null) return { kind: 'reused', userId: row.user_id, sessionId: row.session_id };
     if (row.expires_at <= now || row.session_expires_at <= now) return { kind: 'invalid' };
     await tx.query('UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1', [hashToken(refreshToken), now]);
     await tx.query('UPDATE sessions SET last_used_at = $2 WHERE id = $1', [row.session_id, now]);
@@ -114,13 +112,45 @@ export async function rotateRefreshToken(deps: SessionDeps, refreshToken: string
   });
 }
 
-async function revokeSessionIn(tx: Db, sessionId: string, reason: string, now: Date): Promise<void> {
-  const [revoked] = await tx.query<{ user_id: string }>(
-    'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING user_id',
+/** Revokes one session and its refresh tokens (and the device it registered); its device number, if it was live. */
+export async function revokeSessionIn(
+  tx: Db,
+  sessionId: string,
+  reason: string,
+  now: Date,
+): Promise<{ revoked: boolean; deviceId: number | null }> {
+  const [revoked] = await tx.query<{ user_id: string; device_id: number | null }>(
+    `UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL
+     RETURNING user_id, device_id`,
     [sessionId, now, reason],
   );
   await tx.query('DELETE FROM refresh_tokens WHERE session_id = $1', [sessionId]);
   if (revoked) await revokeOrphanedDevices(tx, revoked.user_id, now);
+  return { revoked: revoked !== undefined, deviceId: revoked?.device_id ?? null };
+}
+
+/**
+ * Revokes one device of a user: its prekeys leave the directory and every session bound to it ends.
+ * Returns how many sessions, or null when the user has no such live device.
+ */
+export async function revokeDeviceIn(tx: Db, userId: string, deviceId: number, now: Date): Promise<number | null> {
+  const revoked = await tx.query(
+    'UPDATE devices SET revoked_at = $3 WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL RETURNING 1',
+    [userId, deviceId, now],
+  );
+  if (revoked.length === 0) return null;
+  await tx.query('DELETE FROM one_time_prekeys WHERE user_id = $1 AND device_id = $2', [userId, deviceId]);
+  const sessions = await tx.query(
+    `UPDATE sessions SET revoked_at = $3, revoked_reason = 'device_revoked'
+      WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL RETURNING 1`,
+    [userId, deviceId, now],
+  );
+  await tx.query(
+    `DELETE FROM refresh_tokens t USING sessions s
+      WHERE t.session_id = s.id AND s.user_id = $1 AND s.device_id = $2`,
+    [userId, deviceId],
+  );
+  return sessions.length;
 }
 
 /**
@@ -148,10 +178,6 @@ export async function revokeOrphanedDevices(db: Db, userId: string, now: Date): 
     );
   }
   return revoked.length;
-}
-
-export async function revokeSession(deps: Pick<SessionDeps, 'db' | 'clock'>, sessionId: string, reason: string) {
-  await deps.db.transaction((tx) => revokeSessionIn(tx, sessionId, reason, deps.clock()));
 }
 
 /** Revokes every live session of a user, except `keep` if given, and the devices they had; returns how many sessions. */
@@ -201,4 +227,13 @@ export async function authenticate(
   );
   if (!session) return null;
   return { userId: claims.userId, sessionId: claims.sessionId, deviceId: session.device_id };
+}
+
+/** Whether a session is still live (not revoked, not expired): what WebSocket frames are served under. */
+export async function isSessionLive(db: Db, sessionId: string, now: Date): Promise<boolean> {
+  const [row] = await db.query(
+    'SELECT 1 AS live FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2',
+    [sessionId, now],
+  );
+  return row !== undefined;
 }

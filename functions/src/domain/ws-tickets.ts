@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { WsTicketResponse } from '@ciphertalk/shared/protocol';
 import type { Clock } from '#ports/clock.ts';
-import type { ConnectionRegistry } from '#ports/connection-registry.ts';
+import { type ConnectionRegistry, lastActivity, RECORD_STALE_AFTER_MS } from '#ports/connection-registry.ts';
 import type { AccountDeps } from './accounts.ts';
 import { ForbiddenError } from './errors.ts';
-import { enforce } from './rate-limits.ts';
+import { enforce, MAX_CONNECTIONS_PER_USER, RateLimitedError } from './rate-limits.ts';
 import { revocationKeys } from './realtime.ts';
 import type { Principal } from './sessions.ts';
 
@@ -62,8 +62,9 @@ export async function redeemWsTicket(
 }
 
 /**
- * `$connect`: redeems the ticket and registers the connection with its user and device, then reads the
- * user's revocation markers: if the ticket's user, device or session was revoked at or after the ticket
+ * `$connect`: redeems the ticket and registers the connection with its user, device and session, then reads
+ * the user's revocation markers and open connections: over MAX_CONNECTIONS_PER_USER it is removed again and
+ * refused with 429. Of the revocation markers: if the ticket's user, device or session was revoked at or after the ticket
  * was issued (a revocation that ran between the redemption and the registration), the connection is
  * removed again and refused. See `dropConnections` for the other half of this ordering.
  */
@@ -74,14 +75,25 @@ export async function admitConnection(
 ): Promise<{ userId: string; deviceId: number } | null> {
   const admitted = await redeemWsTicket(deps, ticket);
   if (!admitted) return null;
-  await deps.registry.add({ ...connection, userId: admitted.userId, deviceId: admitted.deviceId });
-  const markers = await deps.registry.revocations(admitted.userId);
-  const revoked = revocationKeys(admitted.deviceId, admitted.sessionId).some(
+  const { userId, deviceId, sessionId } = admitted;
+  await deps.registry.add({ ...connection, userId, deviceId, sessionId });
+  const [markers, open] = await Promise.all([
+    deps.registry.revocations(userId),
+    deps.registry.connectionsOf([userId]).then((found) => found.get(userId) ?? []),
+  ]);
+  const revoked = revocationKeys(deviceId, sessionId).some(
     (key) => (markers[key] ?? Number.NEGATIVE_INFINITY) >= admitted.issuedAt,
   );
-  if (revoked) {
+  // The cap counts this connection too; records of connections that died without $disconnect do not count.
+  const now = deps.clock().getTime();
+  const live = open.filter((record) => now - lastActivity(record) < RECORD_STALE_AFTER_MS).length;
+  if (revoked || live > MAX_CONNECTIONS_PER_USER) {
     await deps.registry.remove(connection.connectionId);
+    if (!revoked) throw new RateLimitedError(CONNECTION_CAP_RETRY_SECONDS, 'connections');
     return null;
   }
-  return { userId: admitted.userId, deviceId: admitted.deviceId };
+  return { userId, deviceId };
 }
+
+/** A user at the connection cap is told to retry after this long (one of their sockets may close meanwhile). */
+const CONNECTION_CAP_RETRY_SECONDS = 30;

@@ -21,7 +21,9 @@ import {
 } from '@ciphertalk/shared/protocol';
 import { db } from '#adapters/clients/db.ts';
 import { objectStore } from '#adapters/clients/object-store.ts';
+import { restLimits } from '#adapters/clients/rate-limiter.ts';
 import { realtime } from '#adapters/clients/realtime.ts';
+import { realtimeLimits } from '#adapters/clients/realtime-limiter.ts';
 import {
   addMembers,
   type ConversationDeps,
@@ -36,6 +38,7 @@ import {
 import { deliverMessage, publishDelivered, publishEvents } from '#domain/fanout.ts';
 import { acknowledge, deviceOf, readInbox, readTimeline, sendingDevice, storeMessage } from '#domain/messages.ts';
 import { conversationPresence } from '#domain/presence.ts';
+import { deviceKey, enforce } from '#domain/rate-limits.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { logger } from '#lib/observability.ts';
 import { principalOf } from '#lib/principal.ts';
@@ -44,6 +47,7 @@ import { routes } from '#lib/router.ts';
 /** Live delivery is best effort: the change is committed, and a device that misses it gets it from /sync. */
 const deps = (): ConversationDeps => ({
   db: db(),
+  limits: restLimits(),
   publish: (events) =>
     publishEvents(realtime(), events).then(
       () => undefined,
@@ -132,6 +136,7 @@ export const handler = routes({
     async (request) => {
       const { conversationId } = request.path;
       const sender = await sendingDevice(db(), principalOf(request.event), conversationId);
+      await enforce(realtimeLimits(), 'messagesPerDevice', deviceKey(sender));
       const stored = await storeMessage({ db: db(), store: objectStore() }, sender, conversationId, request.body);
       if (stored.created) {
         await deliverMessage(realtime(), sender, stored, request.body).catch((error: unknown) =>

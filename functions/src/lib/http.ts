@@ -6,8 +6,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { config } from '#config';
-import { AppError, UnavailableError } from '#domain/errors.ts';
-import { RateLimitedError } from '#domain/rate-limits.ts';
+import { AppError } from '#domain/errors.ts';
 import { toErrorBody } from './error-response.ts';
 import { logger, metrics, tracer } from './observability.ts';
 import { requestLog } from './request-log.ts';
@@ -111,6 +110,8 @@ function toProxyResult(response: HttpResponse): APIGatewayProxyResult {
     headers: {
       ...(hasBody ? { 'content-type': 'application/json; charset=utf-8' } : {}),
       'cache-control': 'no-store',
+      // Every API answer: a browser never sniffs a JSON answer into something it would render or run.
+      'x-content-type-options': 'nosniff',
       ...response.headers,
     },
     ...(response.cookies?.length ? { multiValueHeaders: { 'set-cookie': [...response.cookies] } } : {}),
@@ -132,11 +133,8 @@ type HttpMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>
 function errorResponses(): HttpMiddleware {
   return {
     onError: async (request) => {
-      const { status, body } = toErrorBody(request.error);
-      const headers =
-        request.error instanceof RateLimitedError || request.error instanceof UnavailableError
-          ? { 'retry-after': String(request.error.retryAfterSeconds) }
-          : undefined;
+      const { status, body, retryAfterSeconds } = toErrorBody(request.error);
+      const headers = retryAfterSeconds === undefined ? undefined : { 'retry-after': String(retryAfterSeconds) };
       request.response = toProxyResult({ status, body, headers });
     },
   };

@@ -6,7 +6,21 @@ export interface ConnectionRecord {
   /** The user's device number (the E2E library's ProtocolAddress device id). */
   readonly deviceId: number | null;
   readonly connectedAt: number;
+  /** The session whose ticket opened it: frames are served only while that session is live. */
+  readonly sessionId?: string | null;
+  /** Epoch ms the record was last re-asserted by a frame from the connection (`refresh`). */
+  readonly refreshedAt?: number;
 }
+
+/**
+ * API Gateway closes a connection that sent nothing for 10 minutes, and frames re-assert their records (at
+ * least every heartbeat), so a record neither connected nor refreshed within this is a connection that died
+ * without `$disconnect`. Such records do not count towards a user's connection cap.
+ */
+export const RECORD_STALE_AFTER_MS = 11 * 60 * 1000;
+
+/** When a connection was last known to be alive. */
+export const lastActivity = (record: ConnectionRecord) => Math.max(record.connectedAt, record.refreshedAt ?? 0);
 
 /** A WebSocket ticket waiting for its `$connect`: whose it is, and until when it is good. */
 export interface WsTicketRecord {
@@ -38,6 +52,12 @@ export const REVOCATION_MARKER_TTL_SECONDS = 120;
  */
 export interface ConnectionRegistry {
   add(connection: ConnectionRecord): Promise<void>;
+  /**
+   * Re-asserts a record that still exists (its TTLs renewed, `refreshedAt` written) and answers true; answers
+   * false, writing nothing, when the registry has no record of the connection (lost in a Redis restart,
+   * failover or eviction): its owner may have missed deliveries.
+   */
+  refresh(connection: ConnectionRecord): Promise<boolean>;
   /** Forgets the connection; returns what was known of it (null when nothing was). */
   remove(connectionId: string): Promise<ConnectionRecord | null>;
   get(connectionId: string): Promise<ConnectionRecord | null>;

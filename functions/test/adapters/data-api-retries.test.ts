@@ -46,6 +46,7 @@ describe('the Data API adapter on a paused cluster (finding 5)', () => {
     expect(toErrorBody(error)).toEqual({
       status: 503,
       body: { error: { code: 'unavailable', message: 'Service unavailable; try again shortly', retryAfterSeconds: 5 } },
+      retryAfterSeconds: 5,
     });
   });
 

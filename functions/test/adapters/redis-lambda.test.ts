@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { registryBackend } from '#adapters/clients/connection-registry.ts';
+import { registryBackend } from '#adapters/clients/redis.ts';
 import { clusterOptions, createRedisCluster, lambdaTimeouts } from '#adapters/redis-cluster.ts';
 
 /** Redis as a Lambda reaches it (issue 13, finding 9): timeouts that fit a function, and no silent stand-in. */

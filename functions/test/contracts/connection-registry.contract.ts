@@ -55,6 +55,20 @@ export function connectionRegistryContract(
       expect(found.get(nobody)).toEqual([]);
     });
 
+    it('refreshes a record it has, and says so; writes nothing for one it lost', async () => {
+      const erin = randomUUID();
+      const known = record(erin);
+      await registry.add(known);
+      const refreshed = { ...known, refreshedAt: known.connectedAt + 60_000 };
+      expect(await registry.refresh(refreshed)).toBe(true);
+      expect(await registry.get(known.connectionId)).toEqual(refreshed);
+      expect((await registry.connectionsOf([erin])).get(erin)).toEqual([refreshed]);
+      const lost = record(erin);
+      expect(await registry.refresh(lost)).toBe(false);
+      expect(await registry.get(lost.connectionId)).toBeNull();
+      expect((await registry.connectionsOf([erin])).get(erin)).toEqual([refreshed]);
+    });
+
     it('drops a removed connection from its user', async () => {
       const carol = randomUUID();
       const c1 = record(carol);

@@ -40,6 +40,7 @@ describe('login', () => {
       realtime: {
         registry: {
           add: async () => undefined,
+          refresh: async () => true,
           remove: async () => null,
           get: async () => null,
           connectionsOf: async () => new Map(),

@@ -57,6 +57,7 @@ describe('admitConnection', () => {
           await dropConnections(realtime, principal.userId, revocation, clock());
           return registry.add(connection);
         },
+        refresh: (connection) => registry.refresh(connection),
         remove: (id) => registry.remove(id),
         get: (id) => registry.get(id),
         connectionsOf: (ids) => registry.connectionsOf(ids),

@@ -117,7 +117,10 @@ describe('httpHandler: the REST handler chain', () => {
   });
 
   it('answers a dependency that is coming back (a resuming database) with 503 unavailable and Retry-After', async () => {
-    const result = await call(failing(new UnavailableError(5, 'The database is resuming')), event());
+    const result = await call(
+      failing(new UnavailableError(new Error('The database is resuming'), { retryAfterSeconds: 5 })),
+      event(),
+    );
     expect(result.statusCode).toBe(503);
     expect(result.headers?.['retry-after']).toBe('5');
     expect(result.json).toEqual({

@@ -20,7 +20,7 @@ const { frameHandler } = await import('#lib/ws.ts');
 describe('frameHandler on a resuming database', () => {
   it('answers the frame with an `unavailable` error frame carrying retryAfterSeconds', async () => {
     const handler = frameHandler(z.object({ action: z.string(), id: z.string() }), async () => {
-      throw new UnavailableError(5, 'The database is resuming');
+      throw new UnavailableError(new Error('The database is resuming'), { retryAfterSeconds: 5 });
     });
     const event = {
       body: JSON.stringify({ action: 'message.send', id: 'req-1' }),

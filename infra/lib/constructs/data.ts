@@ -313,10 +313,13 @@ export class Data extends Construct {
     fn.addEnvironment('RATE_LIMIT_TABLE', this.rateLimitTable.tableName);
   }
 
-  /** The rate limiter's counters: one UpdateItem per hit. */
+  /** The sliding-window limiter's counters: UpdateItem on the current window, GetItem on the previous one. */
   grantRateLimiter(fn: lambda.Function): void {
     fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.rateLimitTable.tableArn] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+        resources: [this.rateLimitTable.tableArn],
+      }),
     );
     fn.addEnvironment('RATE_LIMIT_TABLE', this.rateLimitTable.tableName);
   }

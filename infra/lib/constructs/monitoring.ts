@@ -28,8 +28,9 @@ export interface MonitoringProps {
 
 /**
  * Alarms (Lambda errors and throttles, API 5xx, Aurora capacity near its
- * ceiling, DynamoDB throttles) notifying one encrypted SNS topic, and one
- * dashboard with the same metrics.
+ * ceiling, DynamoDB throttles, connections lost from the registry, dependencies
+ * answered unavailable) notifying one encrypted SNS topic, and one dashboard
+ * with the same metrics.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -147,6 +148,36 @@ export class Monitoring extends Construct {
       );
     }
 
+    // The connection registry lost connections (a Redis failover, eviction or restart): a fan-out found none
+    // of a sender's own connections, or a frame came from a connection the registry had no record of. Live
+    // delivery fails for someone until their clients reconnect (which the server makes them do).
+    const registryMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'CipherTalk',
+        metricName,
+        dimensionsMap: { service: 'ciphertalk' },
+        ...fiveMinutes,
+      });
+    const registryLost = new cloudwatch.MathExpression({
+      label: 'Connections missing from the registry',
+      expression: 'FILL(fanout, 0) + FILL(lost, 0)',
+      usingMetrics: { fanout: registryMetric('FanoutMissingConnection'), lost: registryMetric('ConnectionRecordLost') },
+      period: Duration.minutes(5),
+    });
+    alarm(
+      'ConnectionRegistryLost',
+      registryLost,
+      1,
+      'Fan-outs found no connection for a connected sender, or frames came from unregistered connections: the Redis connection registry lost records',
+    );
+    const unavailable = registryMetric('DependencyUnavailable');
+    alarm(
+      'DependencyUnavailable',
+      unavailable,
+      20,
+      'Handlers answered 20+ requests 503: PostgreSQL, Redis or DynamoDB down',
+    );
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       // Dashboards are global to the account: the region keeps two regions' stacks apart.
       dashboardName: `CipherTalk-${props.envName}-${Aws.REGION}`,
@@ -162,6 +193,12 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({ title: 'Aurora ACUs', left: [capacity], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'DynamoDB throttles', left: [dynamoThrottles], width: 6 }),
+      new cloudwatch.GraphWidget({
+        title: 'Connection registry and dependencies',
+        left: [registryLost],
+        right: [unavailable],
+        width: 12,
+      }),
       ...lambdaWidgets,
     );
   }

@@ -135,19 +135,21 @@ export class RestApi extends Construct {
       return found;
     };
 
-    // API Gateway's own 4xx/5xx answers (authorizer denials, throttling) carry CORS headers for the site's origin.
+    // API Gateway's own 4xx/5xx answers (authorizer denials, throttling, 413, 414) carry nosniff, as every
+    // handler answer does, and CORS headers for the site's origin.
     const [siteOrigin] = props.allowedOrigins;
-    if (siteOrigin) {
-      for (const type of [apigateway.ResponseType.DEFAULT_4XX, apigateway.ResponseType.DEFAULT_5XX]) {
-        this.api.addGatewayResponse(`Gateway${type.responseType}`, {
-          type,
-          responseHeaders: {
+    const gatewayHeaders = {
+      'X-Content-Type-Options': "'nosniff'",
+      ...(siteOrigin
+        ? {
             'Access-Control-Allow-Origin': `'${siteOrigin}'`,
             'Access-Control-Allow-Credentials': "'true'",
             Vary: "'Origin'",
-          },
-        });
-      }
+          }
+        : {}),
+    };
+    for (const type of [apigateway.ResponseType.DEFAULT_4XX, apigateway.ResponseType.DEFAULT_5XX]) {
+      this.api.addGatewayResponse(`Gateway${type.responseType}`, { type, responseHeaders: gatewayHeaders });
     }
 
     // An authorizer that fails rather than denies (it threw: the database resuming from 0 ACU; or it timed out)
@@ -160,16 +162,7 @@ export class RestApi extends Construct {
       this.api.addGatewayResponse(`Gateway${type.responseType}`, {
         type,
         statusCode: String(failure.status),
-        responseHeaders: {
-          'Retry-After': `'${failure.retryAfterSeconds}'`,
-          ...(siteOrigin
-            ? {
-                'Access-Control-Allow-Origin': `'${siteOrigin}'`,
-                'Access-Control-Allow-Credentials': "'true'",
-                Vary: "'Origin'",
-              }
-            : {}),
-        },
+        responseHeaders: { ...gatewayHeaders, 'Retry-After': `'${failure.retryAfterSeconds}'` },
         templates: { 'application/json': JSON.stringify(failure.body) },
       });
     }

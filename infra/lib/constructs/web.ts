@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { permissionsPolicy } from '../site-policy.ts';
+import { permissionsPolicy, siteContentSecurityPolicy } from '../site-policy.ts';
 
 export interface WebProps {
   /** web/dist: `npm run build -w web`. */
@@ -69,18 +69,11 @@ export class Web extends Construct {
       autoDeleteObjects: true,
     });
 
-    this.contentSecurityPolicy = [
-      "default-src 'self'",
-      `connect-src 'self' wss://${props.webSocket.host} https://${props.attachmentsBucketName}.s3.${Aws.REGION}.${Aws.URL_SUFFIX} https://${props.attachmentsBucketName}.s3.${Aws.URL_SUFFIX}`,
-      "script-src 'self' 'wasm-unsafe-eval'",
-      "style-src 'self'",
-      "img-src 'self' blob: data:",
-      "media-src 'self' blob:",
-      "object-src 'none'",
-      "frame-ancestors 'none'",
-      "base-uri 'none'",
-      "form-action 'self'",
-    ].join('; ');
+    this.contentSecurityPolicy = siteContentSecurityPolicy([
+      `wss://${props.webSocket.host}`,
+      `https://${props.attachmentsBucketName}.s3.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+      `https://${props.attachmentsBucketName}.s3.${Aws.URL_SUFFIX}`,
+    ]);
 
     // CloudFront's names are global to the account: the region keeps two regions' stacks apart.
     const regional = (name: string) => `${name}-${Aws.REGION}`;

@@ -42,6 +42,8 @@ const answers = {
     errorType: 'MissingAuthenticationTokenException',
   },
   tooLarge: { status: 413, body: '{"message":"Request Too Long"}', errorType: 'RequestEntityTooLargeException' },
+  uriTooLong: { status: 414, body: '{"message":"Request-URI Too Long"}', errorType: 'RequestURITooLongException' },
+  badRequest: { status: 400, body: '{"message":"Bad Request"}', errorType: 'BadRequestException' },
   unauthorized: { status: 401, body: '{"message":"Unauthorized"}', errorType: 'UnauthorizedException' },
   denied: {
     status: 403,
@@ -59,6 +61,9 @@ const answers = {
   timeout: { status: 504, body: '{"message": "Endpoint request timed out"}', errorType: 'IntegrationTimeout' },
 } as const;
 
+/** API Gateway's quota on the length of a request's URL (characters); longer ones are answered 414. */
+export const MAX_URL_LENGTH = 8192;
+
 const gatewayError = (answer: (typeof answers)[keyof typeof answers]): GatewayAnswer => ({
   status: answer.status,
   body: answer.body,
@@ -66,6 +71,7 @@ const gatewayError = (answer: (typeof answers)[keyof typeof answers]): GatewayAn
     'content-type': 'application/json',
     'x-amzn-errortype': answer.errorType,
     ...('retryAfterSeconds' in answer ? { 'retry-after': String(answer.retryAfterSeconds) } : {}),
+    'x-content-type-options': 'nosniff',
   },
 });
 
@@ -87,6 +93,7 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
   }
 
   async function handle(req: IncomingMessage): Promise<GatewayAnswer> {
+    if ((req.url ?? '').length > MAX_URL_LENGTH) return gatewayError(answers.uriTooLong);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     if (method === 'OPTIONS') return preflight(req, url.pathname);
@@ -145,7 +152,10 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
     ) {
       return { answer: gatewayError(answers.unauthorized) };
     }
-    if (invocation.outcome !== 'result') return { answer: gatewayError(answers.authorizerFailure) };
+    if (invocation.outcome !== 'result') {
+      // It threw (other than `Unauthorized`) or timed out: its database down, restarting or resuming.
+      return { answer: gatewayError(answers.authorizerFailure) };
+    }
     const policy = invocation.result as {
       principalId?: unknown;
       policyDocument?: { Statement?: { Effect?: string }[] };
@@ -198,7 +208,9 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
     return { status: 204, body: '', headers };
   }
 
-  const server: Server = createServer((req, res) => {
+  // Headers (the request line included) may be larger than Node's 16 KB default, so an over-long URL reaches
+  // `handle` and gets API Gateway's 414 rather than a bare 400 from the parser.
+  const server: Server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     const started = Date.now();
     handle(req)
       .catch((error: unknown): GatewayAnswer => {
@@ -218,8 +230,16 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
         });
       });
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  // What the HTTP parser refuses: headers over even that (a 414, as the URL is what grows) or malformed ones.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    const answer = error.code === 'HPE_HEADER_OVERFLOW' ? answers.uriTooLong : answers.badRequest;
+    socket.end(
+      `HTTP/1.1 ${answer.status} ${answer.status === 414 ? 'URI Too Long' : 'Bad Request'}\r\n` +
+        `content-type: application/json\r\nx-amzn-errortype: ${answer.errorType}\r\n` +
+        `x-content-type-options: nosniff\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n` +
+        `connection: close\r\n\r\n${answer.body}`,
+    );
   });
   await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -318,18 +338,22 @@ function mediaTypeMatches(pattern: string, type: string): boolean {
   return pattern === type;
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) {
-      req.resume();
-      return 'too-large';
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return size === 0 ? null : Buffer.concat(chunks);
+/**
+ * Reads the body, up to `max` bytes. Past it the rest is read and dropped before answering 413, so a
+ * keep-alive connection stays usable for the next request (leaving a `for await` early destroys the socket).
+ */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | null | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.on('end', () => resolve(size > max ? 'too-large' : size === 0 ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 /** Maps a Lambda proxy result back to HTTP; null when it is not one (API Gateway answers 502). */

@@ -19,16 +19,16 @@ function alarmMetrics(synth: Synthesized): number {
 }
 
 describe("the README's idle cost inputs", () => {
-  it('counts 36 alarms over 39 metrics, 1 dashboard, 3 secrets, 1 KMS key and 1 NAT gateway', () => {
-    expect(resources(s.template, 'AWS::CloudWatch::Alarm')).toHaveLength(36);
-    expect(alarmMetrics(s)).toBe(39);
+  it('counts 38 alarms over 42 metrics, 1 dashboard, 3 secrets, 1 KMS key and 1 NAT gateway', () => {
+    expect(resources(s.template, 'AWS::CloudWatch::Alarm')).toHaveLength(38);
+    expect(alarmMetrics(s)).toBe(42);
     s.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     s.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     s.template.resourceCountIs('AWS::KMS::Key', 1);
     s.template.resourceCountIs('AWS::EC2::NatGateway', 1);
     s.template.resourceCountIs('AWS::ElastiCache::ServerlessCache', 1);
     // One alarm more with account mail on.
-    expect(alarmMetrics(synthCipherTalk({ 'ciphertalk:mailFrom': 'no-reply@example.com' }))).toBe(40);
+    expect(alarmMetrics(synthCipherTalk({ 'ciphertalk:mailFrom': 'no-reply@example.com' }))).toBe(43);
   });
 
   it('wakes Aurora once an hour for the retention job, with a 10-minute auto-pause', () => {

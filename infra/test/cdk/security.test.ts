@@ -209,6 +209,7 @@ describe('CipherTalk stack: security', () => {
     );
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
     const custom = (policy.ResponseHeadersPolicyConfig as { CustomHeadersConfig: { Items: unknown[] } })
       .CustomHeadersConfig.Items;
     expect(custom).toEqual([
@@ -224,6 +225,39 @@ describe('CipherTalk stack: security', () => {
       IncludeSubdomains: true,
       Override: true,
     });
+  });
+
+  it("API Gateway's own 4xx and 5xx answers carry X-Content-Type-Options: nosniff, as every handler answer does", () => {
+    const responses = resources(s.template, 'AWS::ApiGateway::GatewayResponse');
+    expect(responses.map(([, r]) => r.ResponseType).sort()).toEqual([
+      'AUTHORIZER_CONFIGURATION_ERROR',
+      'AUTHORIZER_FAILURE',
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+    ]);
+    for (const [, response] of responses) {
+      expect(response.ResponseParameters).toMatchObject({
+        'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
+      });
+    }
+  });
+
+  it('answers an authorizer that failed (its database down) 503 unavailable with Retry-After, not 500', () => {
+    s.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'AUTHORIZER_FAILURE',
+      StatusCode: '503',
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'5'" }),
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"unavailable"') },
+    });
+  });
+
+  it('never sets RATE_LIMIT_MULTIPLIER on a function: a deployment runs the real rate limits', () => {
+    const functions = resources(s.template, 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(0);
+    for (const [, fn] of functions) {
+      const variables = (fn.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+      expect(Object.keys(variables)).not.toContain('RATE_LIMIT_MULTIPLIER');
+    }
   });
 
   it('serves the SPA through origin access control, routes client-side paths to index.html, writes config.json', () => {

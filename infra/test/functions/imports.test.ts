@@ -45,6 +45,7 @@ const expected: Readonly<Record<string, readonly string[]>> = {
   users: ['@aws-sdk/client-dynamodb', '@aws-sdk/client-rds-data'],
   conversations: [
     '@aws-sdk/client-apigatewaymanagementapi',
+    '@aws-sdk/client-dynamodb',
     '@aws-sdk/client-rds-data',
     '@aws-sdk/client-s3',
     '@aws-sdk/s3-presigned-post',

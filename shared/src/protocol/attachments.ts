@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.ts';
 
 /**
  * Encrypted attachments. The browser encrypts a file (a fresh key per file, chunked: the crypto library's
@@ -28,7 +29,7 @@ export type CreateAttachmentRequest = z.infer<typeof CreateAttachmentRequest>;
 export const UploadSlot = z.object({
   /** POST a multipart form to this URL: every field of `fields`, then `file` (the ciphertext) last. */
   url: z.url(),
-  fields: z.record(z.string(), z.string()),
+  fields: z.record(text(), text()),
   expiresAt: z.iso.datetime(),
 });
 export type UploadSlot = z.infer<typeof UploadSlot>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.ts';
 
 /** `GET /me/audit`: the caller's own security events, newest first. */
 export const AuditQuery = z.object({
@@ -13,15 +14,15 @@ export const AuditQuery = z.object({
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
 export const AuditEntry = z.object({
-  type: z.string(),
+  type: text(),
   at: z.iso.datetime(),
-  sourceIp: z.string(),
-  userAgent: z.string(),
-  sessionId: z.string().nullable(),
+  sourceIp: text(),
+  userAgent: text(),
+  sessionId: text().nullable(),
   deviceId: z.number().int().nullable(),
-  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  details: z.record(text(), z.union([text(), z.number(), z.boolean()])).optional(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
-export const AuditResponse = z.object({ events: z.array(AuditEntry), nextCursor: z.string().nullable() });
+export const AuditResponse = z.object({ events: z.array(AuditEntry), nextCursor: text().nullable() });
 export type AuditResponse = z.infer<typeof AuditResponse>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.ts';
 
 /**
  * Calls: one-to-one WebRTC. Signalling (offer, answer, ICE candidates, ringing, hang-up) travels end to end
@@ -6,9 +7,9 @@ import { z } from 'zod';
  * TURN credentials where a TURN server is configured.
  */
 export const IceServer = z.object({
-  urls: z.array(z.string().min(1)).min(1),
-  username: z.string().optional(),
-  credential: z.string().optional(),
+  urls: z.array(text().min(1)).min(1),
+  username: text().optional(),
+  credential: text().optional(),
 });
 export type IceServer = z.infer<typeof IceServer>;
 

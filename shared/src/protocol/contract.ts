@@ -207,6 +207,7 @@ export const restContract = {
     summary: 'Creates a group, or the direct conversation with a user (200 with the existing one)',
     body: CreateConversationRequest,
     success: [201, ConversationResponse],
+    errors: [429],
   },
   'GET /conversations': {
     summary: "The caller's conversations, most recently active first, with unread counts",
@@ -223,27 +224,27 @@ export const restContract = {
     path: ConversationPath,
     body: UpdateConversationRequest,
     success: [200, ConversationResponse],
-    errors: [403, 404],
+    errors: [403, 404, 429],
   },
   'POST /conversations/{conversationId}/members': {
     summary: 'Adds members to a group (owner and admins)',
     path: ConversationPath,
     body: AddMembersRequest,
     success: [200, ConversationResponse],
-    errors: [403, 404, 409],
+    errors: [403, 404, 409, 429],
   },
   'DELETE /conversations/{conversationId}/members/{userId}': {
     summary: 'Removes a member (owner; admins: members only), or leaves when it is the caller',
     path: ConversationMemberPath,
     success: [204, null],
-    errors: [403, 404],
+    errors: [403, 404, 429],
   },
   'PATCH /conversations/{conversationId}/members/{userId}': {
     summary: "Changes a member's role (owner only)",
     path: ConversationMemberPath,
     body: ChangeRoleRequest,
     success: [200, ConversationResponse],
-    errors: [403, 404, 409],
+    errors: [403, 404, 409, 429],
   },
   'GET /conversations/{conversationId}/messages': {
     summary: "The timeline after a seq, oldest first, with the caller device's undelivered ciphertext",
@@ -257,7 +258,7 @@ export const restContract = {
     path: ConversationPath,
     body: SendMessageRequest,
     success: [201, SendMessageResponse],
-    errors: [403, 404, 409],
+    errors: [403, 404, 409, 429],
   },
   'POST /conversations/{conversationId}/read': {
     summary: "Moves the caller's read marker forward",

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_ATTACHMENTS_PER_MESSAGE } from './attachments.ts';
 import { UserId } from './auth.ts';
 import { MAX_DEVICES_PER_USER } from './devices.ts';
+import { text } from './text.ts';
 
 /**
  * Conversations: direct (exactly one per pair of users) and group. Every membership change and rename
@@ -18,9 +19,9 @@ export const ConversationKind = z.enum(['direct', 'group']);
 export const MemberRole = z.enum(['owner', 'admin', 'member']);
 export type MemberRole = z.infer<typeof MemberRole>;
 
-const GroupName = z.string().trim().min(1).max(MAX_GROUP_NAME_LENGTH);
+const GroupName = text().trim().min(1).max(MAX_GROUP_NAME_LENGTH);
 /** An attachment reference (opaque to the server); null removes the avatar. */
-const AvatarRef = z.string().min(1).max(MAX_AVATAR_REF_LENGTH);
+const AvatarRef = text().min(1).max(MAX_AVATAR_REF_LENGTH);
 const distinct = (ids: readonly string[]) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length;
 const UserIdList = z
   .array(UserId)
@@ -65,7 +66,7 @@ export const ConversationMemberPath = z.object({ conversationId: ConversationId,
 
 export const ConversationMember = z.object({
   userId: UserId,
-  displayName: z.string(),
+  displayName: text(),
   role: MemberRole,
   joinedAt: z.iso.datetime(),
   /** The member's read marker: the other members' read receipts, for a client that was offline when they came. */
@@ -77,8 +78,8 @@ export const Conversation = z.object({
   id: ConversationId,
   kind: ConversationKind,
   /** Groups only (null for direct conversations). */
-  name: z.string().nullable(),
-  avatar: z.string().nullable(),
+  name: text().nullable(),
+  avatar: text().nullable(),
   createdBy: UserId,
   createdAt: z.iso.datetime(),
   lastActivityAt: z.iso.datetime(),
@@ -103,8 +104,8 @@ export const SystemEvent = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('updated'),
     actorId: UserId,
-    name: z.string().optional(),
-    avatar: z.string().nullable().optional(),
+    name: text().optional(),
+    avatar: text().nullable().optional(),
   }),
   z.object({ event: z.literal('members_added'), actorId: UserId, userIds: z.array(UserId) }),
   z.object({ event: z.literal('member_removed'), actorId: UserId, userId: UserId }),
@@ -129,16 +130,28 @@ export const TimelineQuery = z
   });
 export type TimelineQuery = z.infer<typeof TimelineQuery>;
 
+/**
+ * The largest ciphertext (an envelope, a sender-key message) in bytes: the one limit. The schema below counts
+ * the decoded bytes of the base64; the database's CHECKs (`length(ciphertext) BETWEEN 1 AND 65536`,
+ * migrations 0006 and 0007) hold the same number, and `functions/test/adapters/ciphertext-limit.integ.test.ts`
+ * fails if they ever differ.
+ */
 export const MAX_CIPHERTEXT_BYTES = 64 * 1024;
+
+/** The bytes a padded base64 string decodes to. */
+export const base64DecodedLength = (value: string) =>
+  (value.length / 4) * 3 - (value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0);
 /** Envelopes per message: every live device of every member but the sender's. */
 export const MAX_ENVELOPES = MAX_GROUP_MEMBERS * MAX_DEVICES_PER_USER;
 
-const CiphertextB64 = z
-  .string()
+const CiphertextB64 = text()
   .min(4)
   .max(Math.ceil(MAX_CIPHERTEXT_BYTES / 3) * 4)
   .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'Expected base64')
-  .refine((value) => value.length % 4 === 0, { message: 'Expected base64' });
+  .refine((value) => value.length % 4 === 0, { message: 'Expected base64' })
+  .refine((value) => base64DecodedLength(value) <= MAX_CIPHERTEXT_BYTES, {
+    message: `At most ${MAX_CIPHERTEXT_BYTES} bytes`,
+  });
 /** The E2E library's message type: a PreKeySignalMessage starts a session, a SignalMessage continues one. */
 export const EnvelopeType = z.enum(['prekey', 'signal']);
 
@@ -200,7 +213,7 @@ export type SendMessageResponse = z.infer<typeof SendMessageResponse>;
 /** What a device receives of a message: its own envelope, or the group's sender-key ciphertext. */
 export const ReceivedCiphertext = z.object({
   type: z.enum(['prekey', 'signal', 'sender_key']),
-  ciphertext: z.string(),
+  ciphertext: text(),
 });
 export type ReceivedCiphertext = z.infer<typeof ReceivedCiphertext>;
 
@@ -263,7 +276,7 @@ export type SyncEntry = z.infer<typeof SyncEntry>;
 export const SyncResponse = z.object({
   entries: z.array(SyncEntry),
   /** Pass back as `cursor` for the next page. */
-  cursor: z.string(),
+  cursor: text(),
   /** More unacknowledged deliveries follow this page. */
   more: z.boolean(),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserId } from './auth.ts';
+import { text } from './text.ts';
 
 /**
  * Devices and the key directory. Keys travel as standard base64 of the crypto library's serialised forms
@@ -43,7 +44,7 @@ const PreKeyList = z
 
 /** `POST /devices`: registers the calling session's device. */
 export const RegisterDeviceRequest = z.object({
-  name: z.string().trim().min(1).max(64),
+  name: text().trim().min(1).max(64),
   registrationId: KeyId,
   identityKey: IdentityKeyB64,
   signedPreKey: SignedPreKey,
@@ -53,7 +54,7 @@ export type RegisterDeviceRequest = z.infer<typeof RegisterDeviceRequest>;
 
 export const Device = z.object({
   deviceId: DeviceId,
-  name: z.string(),
+  name: text(),
   registrationId: KeyId,
   identityKey: IdentityKeyB64,
   createdAt: z.iso.datetime(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.ts';
 
 /**
  * Every client-visible error, REST and WebSocket alike, has this shape.
@@ -44,10 +45,10 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const ErrorBody = z.object({
   error: z.object({
-    code: z.string().min(1),
-    message: z.string(),
+    code: text().min(1),
+    message: text(),
     /** Validation errors: which fields failed, never their values; `devices_changed`: which devices. */
-    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    issues: z.array(z.object({ path: text(), message: text() })).optional(),
     /**
      * `rate_limited` and `unavailable` (a dependency down, restarting or resuming): the client may try the
      * same request again after this many seconds (REST also sends it as `Retry-After`). The engine retries

@@ -7,5 +7,6 @@ export * from './conversations.ts';
 export * from './devices.ts';
 export * from './errors.ts';
 export * from './health.ts';
+export * from './text.ts';
 export * from './users.ts';
 export * from './ws.ts';

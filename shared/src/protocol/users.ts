@@ -1,21 +1,22 @@
 import { z } from 'zod';
 import { UserId } from './auth.ts';
+import { text } from './text.ts';
 
 /**
  * `GET /users?query=`: the directory. Matches the start of any word of a display name, or a whole email
  * address; an email is shown only to a caller who typed it in full, so the search cannot harvest addresses.
  */
 export const UserSearchQuery = z.object({
-  query: z.string().trim().min(3).max(64),
+  query: text().trim().min(3).max(64),
   limit: z.coerce.number().int().min(1).max(50).default(20),
 });
 export type UserSearchQuery = z.infer<typeof UserSearchQuery>;
 
 export const UserSummary = z.object({
   id: UserId,
-  displayName: z.string(),
+  displayName: text(),
   /** Present only when the query was this user's full email address. */
-  email: z.string().optional(),
+  email: text().optional(),
 });
 export type UserSummary = z.infer<typeof UserSummary>;
 

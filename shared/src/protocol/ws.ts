@@ -12,19 +12,20 @@ import {
 } from './conversations.ts';
 import { MAX_DEVICES_PER_USER } from './devices.ts';
 import { ErrorBody } from './errors.ts';
+import { text } from './text.ts';
 
 /**
  * WebSocket frames. Client frames are selected by `action` (API Gateway's
  * `$request.body.action` route selection); server frames by `type`.
  * Every client frame carries an `id` so the answer (ack or error) can be matched.
  */
-export const RequestId = z.string().min(1).max(64);
+export const RequestId = text().min(1).max(64);
 
 export const PingFrame = z.object({
   action: z.literal('ping'),
   id: RequestId,
   /** Echoed back untouched; lets a client measure round trips. */
-  payload: z.string().max(1024).optional(),
+  payload: text().max(1024).optional(),
 });
 export type PingFrame = z.infer<typeof PingFrame>;
 
@@ -102,7 +103,7 @@ export type ClientAction = ClientFrame['action'];
 export const PongFrame = z.object({
   type: z.literal('pong'),
   id: RequestId,
-  payload: z.string().optional(),
+  payload: text().optional(),
   at: z.number().int(),
 });
 export type PongFrame = z.infer<typeof PongFrame>;

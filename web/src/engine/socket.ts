@@ -10,6 +10,12 @@ import type { ConnectionState, WebSocketConstructor, WebSocketLike } from './typ
 
 const OPEN = 1;
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * While open, the link also asks for a catch-up (`onOpen`) this often: frames a server could not deliver
+ * live (its connection registry lost this connection, a fan-out failed) are fetched from /sync within this
+ * bound even if the socket never drops.
+ */
+export const CATCH_UP_EVERY_MS = 60_000;
 
 type Outgoing = ClientFrame extends infer F ? (F extends ClientFrame ? Omit<F, 'id'> : never) : never;
 
@@ -18,7 +24,10 @@ export interface SocketOptions {
   WebSocket: WebSocketConstructor;
   ticket: () => Promise<string>;
   onFrame: (frame: ServerFrame) => void;
+  /** The link opened, or it is time for the periodic catch-up: fetch what may have been missed. */
   onOpen: () => void;
+  /** Overrides CATCH_UP_EVERY_MS (tests). */
+  catchUpEveryMs?: number;
   onState: (state: ConnectionState) => void;
   log: (event: string, detail?: Record<string, unknown>) => void;
 }
@@ -30,6 +39,7 @@ export class Socket {
   #nextId = 1;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
+  #catchUp: ReturnType<typeof setInterval> | null = null;
   readonly #pending = new Map<
     string,
     { resolve: (ack: AckFrame) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }
@@ -147,7 +157,12 @@ export class Socket {
         this.#pending.delete(frame.id as string);
         clearTimeout(pending.timer);
         if (frame.type === 'ack') pending.resolve(frame);
-        else pending.reject(new EngineError(frame.error.code, frame.error.message, { issues: frame.error.issues }));
+        else if (frame.error.code === 'unauthorized') {
+          // The server no longer knows this connection (its registry lost it, or it raced our $connect): the
+          // request was not served. Reconnect with a fresh ticket; the caller retries it as if offline.
+          pending.reject(new EngineError('offline', 'Reconnecting'));
+          this.#reconnect();
+        } else pending.reject(new EngineError(frame.error.code, frame.error.message, { issues: frame.error.issues }));
         return;
       }
     }
@@ -168,11 +183,20 @@ export class Socket {
     const beat = () => void this.request({ action: 'presence.heartbeat' }).catch(() => undefined);
     beat();
     this.#heartbeat = setInterval(beat, PRESENCE_HEARTBEAT_SECONDS * 1000);
+    this.#catchUp = setInterval(() => this.options.onOpen(), this.options.catchUpEveryMs ?? CATCH_UP_EVERY_MS);
   }
 
   #stopHeartbeat(): void {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#catchUp) clearInterval(this.#catchUp);
     this.#heartbeat = null;
+    this.#catchUp = null;
+  }
+
+  /** Drops the current socket (its close schedules the reconnect, with a fresh ticket). */
+  #reconnect(): void {
+    const ws = this.#ws;
+    if (ws && ws.readyState === OPEN) ws.close(4000, 'reconnecting');
   }
 
   #failPending(error: Error): void {

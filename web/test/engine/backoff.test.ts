@@ -13,7 +13,11 @@ describe('backoffDelay', () => {
     for (let i = 0; i < 100; i++) {
       const delay = backoffDelay(10);
       expect(delay).toBeGreaterThanOrEqual(0);
-      expect(delay).toBeLessThanOrEqual(30_000);
+      expect(delay).toBeLessThanOrEqual(5_000);
     }
+  });
+
+  it('caps reconnects at 5 s by default, so clients are back within seconds of a server restart', () => {
+    expect(backoffDelay(20, { random: () => 1 })).toBe(5_000);
   });
 });
