@@ -4,6 +4,8 @@ export default defineProject({
   test: {
     name: 'infra',
     include: ['test/**/*.test.ts'],
+    globalSetup: ['./test/support/twin-template.global.ts'],
+    setupFiles: ['./test/support/twin-iam-setup.ts'],
     // Stacks start PGlite (~5 s) and real sockets: generous hook timeouts, no timed assertions.
     hookTimeout: 60_000,
     testTimeout: 20_000,

@@ -32,6 +32,9 @@ const esmRequireBanner =
  * linux-arm64 binaries instead of being bundled.
  */
 export class CipherTalkFunction extends NodejsFunction {
+  /** The handler file's name (`functions/src/handlers/<handlerName>.ts`): how the local twin finds the role. */
+  readonly handlerName: string;
+
   constructor(scope: Construct, id: string, props: CipherTalkFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention,
@@ -92,5 +95,6 @@ export class CipherTalkFunction extends NodejsFunction {
         },
       },
     });
+    this.handlerName = props.name;
   }
 }
