@@ -1,4 +1,3 @@
-import './iam/install.ts';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,7 +85,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const webSocketApiId = newApiId();
   const iam =
     (env.TWIN_IAM ?? process.env.TWIN_IAM) === 'off' ? null : await twinIam(region, names, webSocketApiId, log);
-  const authorize: Authorize = (request) => (iam ? iam.authorize(request) : Promise.resolve(null));
+  const authorize: Authorize = async (request) => {
+    const denied = iam ? await iam.authorize(request) : null;
+    // A denial here is one AWS would give: the function's role in the template lacks the permission.
+    if (denied) log({ level: 'ERROR', message: 'IAM denied the call', denial: denied.message });
+    return denied;
+  };
   const iamFront = iam ? { authorize, region, accountId: iam.model.accountId } : undefined;
   // Each invocation runs with its function's credentials, so every AWS call it makes is evaluated as that function.
   const baseResolve = options.resolve ?? resolveFunctionsPackage;

@@ -56,7 +56,8 @@ export class S3ObjectStore implements ObjectStore {
       return head.ContentLength ?? null;
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (error as { name?: string }).name === 'NotFound') return null;
+      // Without s3:ListBucket (not granted: the functions never list), S3 answers a missing key with 403, not 404.
+      if (status === 404 || status === 403 || (error as { name?: string }).name === 'NotFound') return null;
       throw error;
     }
   }

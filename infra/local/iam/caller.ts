@@ -24,7 +24,8 @@ type DefaultProvider = (init?: unknown) => Provider;
  */
 const callerKey = Symbol.for('ciphertalk.twin.callerCredentials');
 const scope = globalThis as { [callerKey]?: AsyncLocalStorage<CallerCredentials> };
-const callers = (scope[callerKey] ??= new AsyncLocalStorage<CallerCredentials>());
+scope[callerKey] ??= new AsyncLocalStorage<CallerCredentials>();
+const callers = scope[callerKey];
 
 export function runAsCaller<T>(credentials: CallerCredentials | null, run: () => T): T {
   return credentials ? callers.run(credentials, run) : callers.exit(run);
