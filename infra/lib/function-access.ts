@@ -105,8 +105,8 @@ export function scanImports(functionName: string): ImportScan {
         packages.add(packageName(specifier));
         continue;
       }
-      // The migrate handler opens its own Data API connection instead of the shared `db` client: same grant.
-      if (target.endsWith(join('adapters', 'database.ts')) && /\bcreateDatabase\b/.test(names)) clients.add('db');
+      // A handler that opens its own database connection (migrate) instead of the shared `db` client: same grant.
+      if (file === handlerEntry(functionName) && target.endsWith(join('adapters', 'database.ts'))) clients.add('db');
       if (target.endsWith(join('adapters', 'clients.ts'))) {
         for (const name of names.replace(/[{}]/g, '').split(',')) {
           const local = name

@@ -86,14 +86,11 @@ export function createTwinIam(model: IamModel, functionNames: readonly string[])
       },
       {},
     );
-    if (response.resultType === 'error') {
-      throw new Error(
-        `the twin's IAM evaluator refused ${request.action} on ${request.resource}: ${JSON.stringify(response.errors)}`,
-      );
-    }
-    if (response.overallResult === 'Allowed') return null;
+    // A request the evaluator cannot place (an ARN of a type the action does not take) is allowed by nothing.
+    const result: string = response.resultType === 'error' ? 'ImplicitlyDenied' : response.overallResult;
+    if (result === 'Allowed') return null;
     const because =
-      response.overallResult === 'ExplicitlyDenied'
+      result === 'ExplicitlyDenied'
         ? `with an explicit deny in ${resourcePolicy ? 'a resource-based or ' : 'an '}identity-based policy`
         : `because no identity-based policy allows the ${request.action} action`;
     return {
