@@ -144,7 +144,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             databaseUrl: database,
             host,
             ...(iam ? { authorize } : {}),
-            ...autoPauseOf(env),
           }).then((server) => {
             stops.push(() => server.close());
             // The cluster and secret ARNs the template's policies name (Data API calls are evaluated on them).
@@ -154,6 +153,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               ...(migrateEnv?.DB_CLUSTER_ARN ? { resourceArn: migrateEnv.DB_CLUSTER_ARN } : {}),
               ...(migrateEnv?.DB_SECRET_ARN ? { secretArn: migrateEnv.DB_SECRET_ARN } : {}),
               endpoint: server.endpoint,
+              server,
             };
           })
         : null;
@@ -223,6 +223,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     } finally {
       await migrations.close();
     }
+    // The cluster was up for the migrations (as for the deploy's trigger); from now on it may pause when idle.
+    dataApi?.server.setAutoPause(autoPauseOf(env));
     const s3 = createS3Client(functionEnv.AWS_REGION, s3Endpoint);
     const dynamodb: DynamoDBClient = createDynamoDbClient(functionEnv.AWS_REGION, dynamoEndpoint);
     try {
@@ -334,13 +336,13 @@ const twinAccountId = '000000000000';
 /** `DATA_API_PAUSE_AFTER_IDLE_MS` (and `DATA_API_RESUME_MS`, default 15 s): the local Aurora pauses when idle. */
 function autoPauseOf(env: Readonly<Record<string, string | undefined>>) {
   const idle = env.DATA_API_PAUSE_AFTER_IDLE_MS;
-  if (idle === undefined || idle === '') return {};
+  if (idle === undefined || idle === '') return null;
   const idleMs = Number(idle);
   const resumeMs = Number(env.DATA_API_RESUME_MS ?? 15_000);
   if (!Number.isFinite(idleMs) || idleMs < 0 || !Number.isFinite(resumeMs) || resumeMs < 0) {
     throw new Error('DATA_API_PAUSE_AFTER_IDLE_MS and DATA_API_RESUME_MS must be non-negative numbers of milliseconds');
   }
-  return { autoPause: { idleMs, resumeMs } };
+  return { idleMs, resumeMs };
 }
 
 /**

@@ -35,7 +35,7 @@ export interface DataApiServerOptions {
   readonly transactionIdleMs?: number;
   readonly authorize?: Authorize;
   /** Emulates Aurora Serverless v2 pausing at 0 ACU (off when absent). */
-  readonly autoPause?: { readonly idleMs: number; readonly resumeMs: number; readonly now?: () => number };
+  readonly autoPause?: AutoPause;
 }
 
 /** The Data API's names for the IAM actions of its operations. */
@@ -47,8 +47,12 @@ const actions: Readonly<Record<string, string>> = {
   '/RollbackTransaction': 'rds-data:RollbackTransaction',
 };
 
+export type AutoPause = { readonly idleMs: number; readonly resumeMs: number; readonly now?: () => number };
+
 export interface DataApiServer {
   readonly endpoint: string;
+  /** Starts (or, with null, stops) emulating the paused cluster from now on. */
+  setAutoPause(autoPause: AutoPause | null): void;
   close(): Promise<void>;
 }
 
@@ -254,9 +258,15 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
     },
   };
 
-  const pause = options.autoPause && { ...options.autoPause, now: options.autoPause.now ?? Date.now };
-  let lastCallAt = pause?.now() ?? 0;
+  let pause: Required<AutoPause> | null = null;
+  let lastCallAt = 0;
+  const setAutoPause = (autoPause: AutoPause | null) => {
+    pause = autoPause && { ...autoPause, now: autoPause.now ?? Date.now };
+    lastCallAt = pause?.now() ?? 0;
+    resumingUntil = null;
+  };
   let resumingUntil: number | null = null;
+  setAutoPause(options.autoPause ?? null);
   /** Refuses the call while the cluster resumes from an idle pause; a served call counts as activity. */
   const checkAwake = (resourceArn: unknown) => {
     if (!pause) return;
@@ -332,6 +342,7 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    setAutoPause,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const id of [...transactions.keys()]) await end(id, 'ROLLBACK').catch(() => undefined);
