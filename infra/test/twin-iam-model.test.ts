@@ -3,6 +3,9 @@ import { createTwinIam } from '../local/iam/enforcement.ts';
 import { buildIamModel } from '../local/iam/model.ts';
 import type { SynthesizedTemplate } from '../local/iam/template.ts';
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a JS template.
+const clusterArnSub = 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${Cluster}';
+
 /** A template shaped as CDK writes it: a function, its role, a policy with intrinsics, a bucket policy. */
 const synthesized: SynthesizedTemplate = {
   functions: { probe: { functionId: 'FnProbe', roleId: 'FnProbeRole' } },
@@ -32,9 +35,7 @@ const synthesized: SynthesizedTemplate = {
               {
                 Effect: 'Allow',
                 Action: 'rds-data:ExecuteStatement',
-                Resource: {
-                  'Fn::Sub': 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${Cluster}',
-                },
+                Resource: { 'Fn::Sub': clusterArnSub },
               },
             ],
           },
