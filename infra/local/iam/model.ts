@@ -173,7 +173,7 @@ class Resolver {
           return [`${this.bindings.region}a`, `${this.bindings.region}b`];
         case 'Fn::ImportValue':
         case 'Fn::If':
-          return `unresolved:${key}`;
+          return `unresolved-${key.replace(/\W/g, '')}`.toLowerCase();
       }
     }
     return Object.fromEntries(entries.map(([k, v]) => [k, this.resolve(v)]));
@@ -245,6 +245,11 @@ class Resolver {
     if (type === 'AWS::DynamoDB::Table' && attribute === 'StreamArn') {
       return `arn:aws:dynamodb:${region}:${accountId}:table/${name}/stream/twin`;
     }
-    return `unresolved:${id}.${attribute}`;
+    if (type === 'AWS::ElastiCache::ServerlessCache' && attribute === 'Endpoint.Address') {
+      return `${name}.serverless.${region}.cache.amazonaws.com`;
+    }
+    if (type === 'AWS::ElastiCache::ServerlessCache' && attribute === 'Endpoint.Port') return '6379';
+    // Parseable in a URL, matched by no policy.
+    return `unresolved-${id}-${attribute.replace(/\W/g, '-')}`.toLowerCase();
   }
 }
