@@ -153,7 +153,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               ...(migrateEnv?.DB_CLUSTER_ARN ? { resourceArn: migrateEnv.DB_CLUSTER_ARN } : {}),
               ...(migrateEnv?.DB_SECRET_ARN ? { secretArn: migrateEnv.DB_SECRET_ARN } : {}),
               endpoint: server.endpoint,
-              server,
+              setAutoPause: server.setAutoPause,
             };
           })
         : null;
@@ -214,7 +214,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     const migrations = dataApi
-      ? createDataApiDb({ ...dataApi, region: functionEnv.AWS_REGION })
+      ? createDataApiDb({
+          resourceArn: dataApi.resourceArn,
+          secretArn: dataApi.secretArn,
+          database: dataApi.database,
+          endpoint: dataApi.endpoint,
+          region: functionEnv.AWS_REGION,
+        })
       : createPostgresDb(database, { max: 1 });
     try {
       // In AWS the migrate function applies them (a CDK trigger), with its role.
@@ -224,7 +230,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await migrations.close();
     }
     // The cluster was up for the migrations (as for the deploy's trigger); from now on it may pause when idle.
-    dataApi?.server.setAutoPause(autoPauseOf(env));
+    dataApi?.setAutoPause(autoPauseOf(env));
     const s3 = createS3Client(functionEnv.AWS_REGION, s3Endpoint);
     const dynamodb: DynamoDBClient = createDynamoDbClient(functionEnv.AWS_REGION, dynamoEndpoint);
     try {
