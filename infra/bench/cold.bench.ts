@@ -137,9 +137,12 @@ for (const name of names) {
     `  ${name.padEnd(14)}${kb(result.bundleBytes).padStart(10)}${kb(result.unzippedBytes).padStart(13)}${kb(result.zippedBytes).padStart(11)}${kb(result.nativeZippedBytes).padStart(8)}${msText(imported).padStart(11)}${msText(imported - floor).padStart(9)}  ${result.native.join(', ') || '-'}`,
   );
   if (result.zippedBytes / 1024 >= goals.zippedKb) {
-    misses.push(
-      `${name}: ${kb(result.zippedBytes).trim()} KB zipped${result.native.length ? ` (native: ${result.native.join(', ')})` : ''}`,
-    );
+    // A native module's share counts against the goal only as far as the JavaScript alone would miss it too.
+    const javascriptKb = (result.zippedBytes - result.nativeZippedBytes) / 1024;
+    const native = result.native.length
+      ? `; ${kb(result.nativeZippedBytes)} KB of it native (${result.native.join(', ')}), JavaScript ${javascriptKb.toFixed(1)} KB`
+      : '';
+    misses.push(`${name}: ${kb(result.zippedBytes)} KB zipped${native}`);
   }
   if (goals.fastFunctions.includes(name) && imported >= goals.importMs) {
     misses.push(`${name}: import ${msText(imported).trim()} ms`);
