@@ -11,6 +11,9 @@ export default defineProject({
   test: {
     name: 'faults',
     include: ['test/faults/**/*.faults.test.ts'],
+    // The handlers run with the template's IAM, as in the other suites.
+    globalSetup: ['./test/support/twin-template.global.ts'],
+    setupFiles: ['./test/support/twin-iam-setup.ts'],
     hookTimeout: 120_000,
     testTimeout: 180_000,
     env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },

@@ -8,7 +8,9 @@ export default defineProject({
   test: {
     name: 'web-browser',
     include: ['test/browser/**/*.browser.test.ts'],
-    globalSetup: ['test/browser/support/global-setup.ts'],
+    globalSetup: ['test/browser/support/global-setup.ts', '../infra/test/support/twin-template.global.ts'],
+    // The twin enforces the template's IAM: its SDK credentials installed before any client loads.
+    setupFiles: ['../infra/test/support/twin-iam-setup.ts'],
     // A stack (PostgreSQL schema, migrations) plus a browser per file, and scenarios of many steps: these bound
     // a hang, they are not performance assertions.
     hookTimeout: 120_000,

@@ -9,7 +9,9 @@ export default defineProject({
   test: {
     name: 'web',
     include: ['test/engine/**/*.test.ts'],
-    setupFiles: ['fake-indexeddb/auto'],
+    // The twin enforces the template's IAM: its template synthesized (or read) once, its SDK credentials first.
+    globalSetup: ['../infra/test/support/twin-template.global.ts'],
+    setupFiles: ['../infra/test/support/twin-iam-setup.ts', 'fake-indexeddb/auto'],
     // A stack per file (schema, migrations) and many real round trips per scenario: these bound a hang.
     hookTimeout: 60_000,
     testTimeout: 60_000,

@@ -9,9 +9,19 @@ import { createPostgresDb } from '@ciphertalk/functions/adapters/postgres.ts';
 import { migrate } from '@ciphertalk/functions/migrate';
 import { functions, restApi, schedules, webSocketApi } from '@ciphertalk/shared/routes';
 import { startDataApiServer } from './data-api/server.ts';
-import { type HandlerResolver, lambdaContext, newRequestId, resolveFunctionsPackage } from './gateway/lambda.ts';
+import {
+  type HandlerResolver,
+  lambdaContext,
+  newApiId,
+  newRequestId,
+  resolveFunctionsPackage,
+} from './gateway/lambda.ts';
 import { startRestGateway } from './gateway/rest.ts';
 import { startWebSocketGateway } from './gateway/websocket.ts';
+import { installCallerCredentials, runAsCaller } from './iam/caller.ts';
+import { type Authorize, createTwinIam, type TwinIam } from './iam/enforcement.ts';
+import { buildIamModel } from './iam/model.ts';
+import { loadTemplate, twinStackName } from './iam/template.ts';
 import { ensureBucket, ensureTables } from './services/bootstrap.ts';
 import { startDynalite } from './services/dynamodb.ts';
 import { startPglite } from './services/pglite.ts';
@@ -42,6 +52,8 @@ export interface LocalStack {
   readonly outboxDir: string;
   /** What each dependency runs on: `embedded (PGlite)` or the URL from the environment. */
   readonly services: Readonly<Record<'database' | 'redis' | 's3' | 'dynamodb', string>>;
+  /** The template's IAM as the twin enforces it; null when `TWIN_IAM=off`. */
+  readonly iam: TwinIam | null;
   stop(): Promise<void>;
 }
 
@@ -64,6 +76,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // The emulators' key (not a secret) and the SPA's origins: the functions and the S3 verifier share them.
   const accessKey = { id: env.AWS_ACCESS_KEY_ID ?? 'S3RVER', secret: env.AWS_SECRET_ACCESS_KEY ?? 'S3RVER' };
   const allowedOrigins = env.ALLOWED_ORIGINS ?? `http://localhost:${options.ports.web ?? 5173}`;
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const names = {
+    ATTACHMENTS_BUCKET: env.ATTACHMENTS_BUCKET ?? 'ciphertalk-attachments-local',
+    RATE_LIMIT_TABLE: env.RATE_LIMIT_TABLE ?? 'ciphertalk-rate-limits-local',
+    AUDIT_TABLE: env.AUDIT_TABLE ?? 'ciphertalk-audit-local',
+  };
+  const webSocketApiId = newApiId();
+  const iam =
+    (env.TWIN_IAM ?? process.env.TWIN_IAM) === 'off' ? null : await twinIam(region, names, webSocketApiId, log);
+  const authorize: Authorize = async (request) => {
+    const denied = iam ? await iam.authorize(request) : null;
+    // A denial here is one AWS would give: the function's role in the template lacks the permission.
+    if (denied) log({ level: 'ERROR', message: 'IAM denied the call', denial: denied.message });
+    return denied;
+  };
+  const iamFront = iam ? { authorize, region, accountId: iam.model.accountId } : undefined;
+  // Each invocation runs with its function's credentials, so every AWS call it makes is evaluated as that function.
+  const baseResolve = options.resolve ?? resolveFunctionsPackage;
+  const resolve: HandlerResolver = iam
+    ? async (name) => {
+        const handler = await baseResolve(name);
+        const credentials = iam.credentialsOf(name);
+        return (event, context) => runAsCaller(credentials, () => handler(event, context));
+      }
+    : baseResolve;
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const close of stops.reverse()) await close().catch(() => undefined);
@@ -77,21 +114,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           return pg.url;
         }),
       env.S3_ENDPOINT ??
-        startS3rver({ dataDir: dataDir && join(dataDir, 's3'), port: 0, host }).then(async (s3) => {
-          stops.push(() => s3.close());
-          // s3rver checks no signature, policy or expiry: functions and browsers reach it through a verifier that does.
-          const verifier = await startS3Verifier({
-            target: s3.endpoint,
-            port: 0,
-            host,
-            credentials: { [accessKey.id]: accessKey.secret },
-            allowedOrigins: allowedOrigins.split(','),
-          });
-          stops.push(() => verifier.close());
-          return verifier.endpoint;
-        }),
+        startS3rver({ dataDir: dataDir && join(dataDir, 's3'), port: 0, host, accessKeys: iam?.secrets }).then(
+          async (s3) => {
+            stops.push(() => s3.close());
+            // s3rver checks no signature, policy or expiry: functions and browsers reach it through a verifier that does.
+            const verifier = await startS3Verifier({
+              target: s3.endpoint,
+              port: 0,
+              host,
+              credentials: { [accessKey.id]: accessKey.secret, ...iam?.secrets },
+              allowedOrigins: allowedOrigins.split(','),
+              ...(iam ? { authorize } : {}),
+            });
+            stops.push(() => verifier.close());
+            return verifier.endpoint;
+          },
+        ),
       env.DYNAMODB_ENDPOINT ??
-        startDynalite({ port: 0, host }).then((ddb) => {
+        startDynalite({ port: 0, host, ...(iamFront ? { iam: iamFront } : {}) }).then((ddb) => {
           stops.push(() => ddb.close());
           return ddb.endpoint;
         }),
@@ -100,9 +140,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // DB_DRIVER=data-api: the functions reach the database as in AWS, through the (local) RDS Data API.
     const dataApi =
       (env.DB_DRIVER ?? process.env.DB_DRIVER) === 'data-api'
-        ? await startDataApiServer({ databaseUrl: database, host }).then((server) => {
+        ? await startDataApiServer({
+            databaseUrl: database,
+            host,
+            ...(iam ? { authorize } : {}),
+          }).then((server) => {
             stops.push(() => server.close());
-            return { ...localDataApiTarget, endpoint: server.endpoint };
+            // The cluster and secret ARNs the template's policies name (Data API calls are evaluated on them).
+            const migrateEnv = iam?.model.roles.get('migrate')?.environment;
+            return {
+              ...localDataApiTarget,
+              ...(migrateEnv?.DB_CLUSTER_ARN ? { resourceArn: migrateEnv.DB_CLUSTER_ARN } : {}),
+              ...(migrateEnv?.DB_SECRET_ARN ? { secretArn: migrateEnv.DB_SECRET_ARN } : {}),
+              endpoint: server.endpoint,
+              setAutoPause: server.setAutoPause,
+            };
           })
         : null;
 
@@ -110,7 +162,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.ports.ws,
       host,
       routes: webSocketApi.routes,
-      resolve: options.resolve ?? resolveFunctionsPackage,
+      resolve,
+      apiId: webSocketApiId,
+      ...(iamFront ? { iam: iamFront } : {}),
       ...options.webSocket,
       log,
     });
@@ -120,7 +174,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const outboxDir = dataDir ? join(dataDir, 'outbox') : await mkdtemp(join(tmpdir(), 'ciphertalk-outbox-'));
     if (!dataDir) stops.push(() => rm(outboxDir, { recursive: true, force: true }));
     const functionEnv = {
-      AWS_REGION: env.AWS_REGION ?? 'us-east-1',
+      AWS_REGION: region,
       // s3rver insists on its own key id; the S3 verifier in front of it checks signatures with this pair.
       AWS_ACCESS_KEY_ID: accessKey.id,
       AWS_SECRET_ACCESS_KEY: accessKey.secret,
@@ -131,10 +185,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DATA_API_ENDPOINT: dataApi?.endpoint,
       REDIS_URL: env.REDIS_URL,
       S3_ENDPOINT: s3Endpoint,
-      ATTACHMENTS_BUCKET: env.ATTACHMENTS_BUCKET ?? 'ciphertalk-attachments-local',
+      ATTACHMENTS_BUCKET: names.ATTACHMENTS_BUCKET,
       DYNAMODB_ENDPOINT: dynamoEndpoint,
-      RATE_LIMIT_TABLE: env.RATE_LIMIT_TABLE ?? 'ciphertalk-rate-limits-local',
-      AUDIT_TABLE: env.AUDIT_TABLE ?? 'ciphertalk-audit-local',
+      RATE_LIMIT_TABLE: names.RATE_LIMIT_TABLE,
+      AUDIT_TABLE: names.AUDIT_TABLE,
       WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
       ALLOWED_ORIGINS: allowedOrigins,
       POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
@@ -160,14 +214,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     const migrations = dataApi
-      ? createDataApiDb({ ...dataApi, region: functionEnv.AWS_REGION, resumeWaitMs: 60_000 })
+      ? createDataApiDb({
+          resourceArn: dataApi.resourceArn,
+          secretArn: dataApi.secretArn,
+          database: dataApi.database,
+          endpoint: dataApi.endpoint,
+          region: functionEnv.AWS_REGION,
+          resumeWaitMs: 60_000,
+        })
       : createPostgresDb(database, { max: 1 });
     try {
-      const applied = await migrate(migrations);
+      // In AWS the migrate function applies them (a CDK trigger), with its role.
+      const applied = await runAsCaller(iam?.credentialsOf('migrate') ?? null, () => migrate(migrations));
       log({ level: 'INFO', message: 'migrations applied', applied, driver: dataApi ? 'data-api' : 'postgres' });
     } finally {
       await migrations.close();
     }
+    // The cluster was up for the migrations (as for the deploy's trigger); from now on it may pause when idle.
+    dataApi?.setAutoPause(autoPauseOf(env));
     const s3 = createS3Client(functionEnv.AWS_REGION, s3Endpoint);
     const dynamodb: DynamoDBClient = createDynamoDbClient(functionEnv.AWS_REGION, dynamoEndpoint);
     try {
@@ -181,7 +245,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     // Scheduled jobs (EventBridge rules in AWS): a timer each, which does not keep the process alive.
-    const resolve = options.resolve ?? resolveFunctionsPackage;
     for (const job of schedules) {
       const run = async () => {
         try {
@@ -206,7 +269,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       host,
       routes: restApi.routes,
       authorizer: restApi.authorizer,
-      resolve: options.resolve ?? resolveFunctionsPackage,
+      resolve,
       binaryMediaTypes: restApi.binaryMediaTypes,
       maxBodyBytes: restApi.maxBodyBytes,
       integrationTimeoutSeconds: restApi.integrationTimeoutSeconds,
@@ -243,12 +306,50 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         s3: env.S3_ENDPOINT ?? 'embedded s3rver behind a SigV4 verifier',
         dynamodb: env.DYNAMODB_ENDPOINT ?? 'embedded dynalite',
       },
+      iam,
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * The deployed IAM, enforced locally: each function's role policies from the synthesized template (cached),
+ * resolved to this stack's names (account 000000000000, the region, the bucket and tables, the WebSocket
+ * API's id), and a credential per function.
+ */
+async function twinIam(
+  region: string,
+  names: Readonly<Record<string, string>>,
+  webSocketApiId: string,
+  log: (line: Record<string, unknown>) => void,
+): Promise<TwinIam> {
+  installCallerCredentials();
+  const synthesized = await loadTemplate({ log });
+  const model = buildIamModel(synthesized, {
+    accountId: twinAccountId,
+    region,
+    stackName: twinStackName,
+    environment: names,
+    physicalIdsByType: { 'AWS::ApiGatewayV2::Api': webSocketApiId },
+  });
+  return createTwinIam(model, Object.keys(synthesized.functions));
+}
+
+const twinAccountId = '000000000000';
+
+/** `DATA_API_PAUSE_AFTER_IDLE_MS` (and `DATA_API_RESUME_MS`, default 15 s): the local Aurora pauses when idle. */
+function autoPauseOf(env: Readonly<Record<string, string | undefined>>) {
+  const idle = env.DATA_API_PAUSE_AFTER_IDLE_MS;
+  if (idle === undefined || idle === '') return null;
+  const idleMs = Number(idle);
+  const resumeMs = Number(env.DATA_API_RESUME_MS ?? 15_000);
+  if (!Number.isFinite(idleMs) || idleMs < 0 || !Number.isFinite(resumeMs) || resumeMs < 0) {
+    throw new Error('DATA_API_PAUSE_AFTER_IDLE_MS and DATA_API_RESUME_MS must be non-negative numbers of milliseconds');
+  }
+  return { idleMs, resumeMs };
 }
 
 /**

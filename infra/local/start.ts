@@ -1,6 +1,10 @@
+// First, before any AWS SDK client loads: the per-function credentials of the twin's IAM (see iam/caller.ts).
+import './iam/install.ts';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startLocalStack } from './stack.ts';
+
+// Loaded after that (Node evaluates the CommonJS SDK packages a static import graph reaches before any of its code).
+const { startLocalStack } = await import('./stack.ts');
 
 /** `npm start`: the whole of CipherTalk on this machine. */
 /** An optional positive duration; unset keeps API Gateway's own. */
@@ -47,6 +51,7 @@ process.stdout.write(
     `  s3         ${stack.services.s3}`,
     `  dynamodb   ${stack.services.dynamodb}`,
     `  mail       ${stack.outboxDir} (dev outbox: one JSON file per mail)`,
+    `  iam        ${stack.iam ? "each function's role from the CDK template, enforced (TWIN_IAM=off disables)" : 'not enforced (TWIN_IAM=off)'}`,
     '',
   ].join('\n'),
 );

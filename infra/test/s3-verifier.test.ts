@@ -340,3 +340,98 @@ describe('CORS preflight', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('with the twin’s IAM (authorize)', () => {
+  /** A stub evaluator: a call passes when its action is allowed on a resource starting with the given prefix. */
+  const withPermissions = async (allowed: readonly [action: string, resourcePrefix: string][]) => {
+    const asked: string[] = [];
+    const front = await startS3Verifier({
+      target: emulator.endpoint,
+      port: 0,
+      credentials: { [KEY.accessKeyId]: KEY.secretAccessKey },
+      allowedOrigins: [ORIGIN],
+      authorize: async ({ action, resource }) => {
+        asked.push(`${action} ${resource}`);
+        return allowed.some(([a, prefix]) => a === action && resource.startsWith(prefix))
+          ? null
+          : { principalArn: 'arn:aws:sts::000000000000:assumed-role/r/f', action, resource, message: `no ${action}` };
+      },
+    });
+    return { front, signer: client(front.endpoint), asked };
+  };
+  const objects = `arn:aws:s3:::${BUCKET}/iam/`;
+
+  it('answers HeadObject and GetObject of a missing key 404 with s3:ListBucket on the bucket, 403 without', async () => {
+    const lister = await withPermissions([
+      ['s3:GetObject', objects],
+      ['s3:ListBucket', `arn:aws:s3:::${BUCKET}`],
+    ]);
+    const reader = await withPermissions([['s3:GetObject', objects]]);
+    try {
+      const head = (s3client: S3Client) =>
+        s3client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'iam/missing' })).catch((error) => error);
+      const get = (s3client: S3Client) =>
+        s3client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'iam/missing' })).catch((error) => error);
+
+      expect((await head(lister.signer)).$metadata.httpStatusCode).toBe(404);
+      expect(await get(lister.signer)).toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      expect((await head(reader.signer)).$metadata.httpStatusCode).toBe(403);
+      expect(await get(reader.signer)).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      expect(lister.asked).toContain(`s3:ListBucket arn:aws:s3:::${BUCKET}`);
+    } finally {
+      for (const { front, signer } of [lister, reader]) {
+        signer.destroy();
+        await front.close();
+      }
+    }
+  });
+
+  it('refuses what the signer may not do with AccessDenied, and a presigned link acts with its signer’s rights', async () => {
+    await stored('iam/present', randomBytes(10));
+    const { front, signer, asked } = await withPermissions([['s3:GetObject', objects]]);
+    try {
+      const put = await signer
+        .send(new PutObjectCommand({ Bucket: BUCKET, Key: 'iam/new', Body: 'x' }))
+        .catch((error) => error);
+      const link = await getSignedUrl(signer, new GetObjectCommand({ Bucket: BUCKET, Key: 'iam/present' }), {
+        expiresIn: 60,
+      });
+      const outside = await getSignedUrl(signer, new GetObjectCommand({ Bucket: BUCKET, Key: 'get/valid' }), {
+        expiresIn: 60,
+      });
+
+      expect(put).toMatchObject({
+        name: 'AccessDenied',
+        message: 'no s3:PutObject',
+        $metadata: { httpStatusCode: 403 },
+      });
+      expect((await fetch(link)).status).toBe(200);
+      expect(await refusal(await fetch(outside))).toEqual({ status: 403, code: 'AccessDenied' });
+      expect(asked).toContain(`s3:PutObject arn:aws:s3:::${BUCKET}/iam/new`);
+    } finally {
+      signer.destroy();
+      await front.close();
+    }
+  });
+
+  it('authorizes a browser POST upload as s3:PutObject, plus s3:PutObjectTagging for its tag, of the policy’s signer', async () => {
+    const { front, signer, asked } = await withPermissions([['s3:PutObject', objects]]);
+    try {
+      const upload = await createPresignedPost(signer, {
+        Bucket: BUCKET,
+        Key: 'iam/upload',
+        Conditions: [['eq', '$tagging', tagging]],
+        Fields: { tagging },
+        Expires: 60,
+      });
+      expect(await refusal(await post(upload, randomBytes(10)))).toEqual({ status: 403, code: 'AccessDenied' });
+      expect(asked).toEqual([
+        `s3:PutObject arn:aws:s3:::${BUCKET}/iam/upload`,
+        `s3:PutObjectTagging arn:aws:s3:::${BUCKET}/iam/upload`,
+      ]);
+    } finally {
+      signer.destroy();
+      await front.close();
+    }
+  });
+});

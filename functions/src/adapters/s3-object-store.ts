@@ -62,6 +62,7 @@ export class S3ObjectStore implements ObjectStore {
       return head.ContentLength ?? null;
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      // Without s3:ListBucket (not granted: the functions never list), S3 answers a missing key with 403, not 404.
       const name = (error as { name?: string }).name;
       if (status === 404 || status === 403 || name === 'NotFound' || name === 'Forbidden') return null;
       throw error;

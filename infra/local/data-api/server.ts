@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { lexSql } from '@ciphertalk/functions/adapters/sql-text.ts';
 import pg from 'pg';
+import { type Authorize, signingKeyId } from '../iam/enforcement.ts';
 
 /**
  * A local RDS Data API: the REST/JSON protocol of `@aws-sdk/client-rds-data`
@@ -17,8 +18,13 @@ import pg from 'pg';
  * - results as typed fields with column metadata, or `formatRecordsAs: JSON`;
  * - the 1 MiB response limit and the 64 KiB SQL limit; SQL errors as
  *   `BadRequestException` with `SQLState: XXXXX` in the message;
- * - transactions by id on one connection each, ended by commit, rollback or 3 minutes idle.
- * Signatures are not checked (credentials are never real locally).
+ * - transactions by id on one connection each, ended by commit, rollback or 3 minutes idle;
+ * - with `authorize` (the twin's IAM), each call is evaluated as the function whose access key signed it:
+ *   `rds-data:<Action>` on the cluster ARN (`403 AccessDeniedException`), then `secretsmanager:GetSecretValue`
+ *   on the secret ARN, which the Data API reads with the caller's credentials (`400 SecretsErrorException`);
+ * - with `autoPause`, a cluster at 0 ACU: after `idleMs` without a call the next calls answer
+ *   `400 DatabaseResumingException` for `resumeMs`, then the cluster serves again.
+ * Signatures are not checked (credentials are never real locally), only their key id read.
  */
 export interface DataApiServerOptions {
   /** The PostgreSQL the "cluster" is (its search_path and database included). */
@@ -27,10 +33,26 @@ export interface DataApiServerOptions {
   readonly host?: string;
   readonly maxResponseBytes?: number;
   readonly transactionIdleMs?: number;
+  readonly authorize?: Authorize;
+  /** Emulates Aurora Serverless v2 pausing at 0 ACU (off when absent). */
+  readonly autoPause?: AutoPause;
 }
+
+/** The Data API's names for the IAM actions of its operations. */
+const actions: Readonly<Record<string, string>> = {
+  '/Execute': 'rds-data:ExecuteStatement',
+  '/BatchExecute': 'rds-data:BatchExecuteStatement',
+  '/BeginTransaction': 'rds-data:BeginTransaction',
+  '/CommitTransaction': 'rds-data:CommitTransaction',
+  '/RollbackTransaction': 'rds-data:RollbackTransaction',
+};
+
+export type AutoPause = { readonly idleMs: number; readonly resumeMs: number; readonly now?: () => number };
 
 export interface DataApiServer {
   readonly endpoint: string;
+  /** Starts (or, with null, stops) emulating the paused cluster from now on. */
+  setAutoPause(autoPause: AutoPause | null): void;
   close(): Promise<void>;
 }
 
@@ -236,18 +258,67 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
     },
   };
 
+  let pause: Required<AutoPause> | null = null;
+  let lastCallAt = 0;
+  const setAutoPause = (autoPause: AutoPause | null) => {
+    pause = autoPause && { ...autoPause, now: autoPause.now ?? Date.now };
+    lastCallAt = pause?.now() ?? 0;
+    resumingUntil = null;
+  };
+  let resumingUntil: number | null = null;
+  setAutoPause(options.autoPause ?? null);
+  /** Refuses the call while the cluster resumes from an idle pause; a served call counts as activity. */
+  const checkAwake = (resourceArn: unknown) => {
+    if (!pause) return;
+    const now = pause.now();
+    if (resumingUntil !== null) {
+      if (now < resumingUntil) throw resuming(resourceArn);
+      resumingUntil = null;
+    } else if (now - lastCallAt >= pause.idleMs && pause.resumeMs > 0) {
+      resumingUntil = now + pause.resumeMs;
+      throw resuming(resourceArn);
+    }
+    lastCallAt = now;
+  };
+
+  const authorizeCall = async (req: IncomingMessage, path: string, body: Record<string, unknown>) => {
+    const accessKeyId = options.authorize && signingKeyId(req.headers.authorization);
+    if (!options.authorize || !accessKeyId) return;
+    const denied = await options.authorize({
+      accessKeyId,
+      action: actions[path] ?? 'rds-data:ExecuteStatement',
+      resource: String(body.resourceArn),
+    });
+    if (denied) throw new ServiceError('AccessDeniedException', 403, denied.message);
+    const secret = await options.authorize({
+      accessKeyId,
+      action: 'secretsmanager:GetSecretValue',
+      resource: String(body.secretArn),
+    });
+    if (secret) {
+      throw new ServiceError(
+        'SecretsErrorException',
+        400,
+        `Error fetching secret ${String(body.secretArn)}: ${secret.message}`,
+      );
+    }
+  };
+
   const server = createServer((req, res) => {
     void serve(req, res);
   });
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     try {
-      const handler = req.method === 'POST' ? handlers[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const handler = req.method === 'POST' ? handlers[path] : undefined;
       if (!handler) throw new ServiceError('UnknownOperationException', 404, 'Unknown operation');
       if (!req.headers.authorization)
         throw new ServiceError('MissingAuthenticationTokenException', 403, 'Missing Authentication Token');
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      await authorizeCall(req, path, body);
+      checkAwake(body.resourceArn);
       const payload = Buffer.from(JSON.stringify(await handler(body)));
       if (payload.length > maxResponseBytes) {
         throw new ServiceError(
@@ -271,12 +342,23 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    setAutoPause,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const id of [...transactions.keys()]) await end(id, 'ROLLBACK').catch(() => undefined);
       await pool.end();
     },
   };
+}
+
+/** What the Data API answers while an auto-paused Aurora Serverless v2 cluster resumes. */
+function resuming(resourceArn: unknown): ServiceError {
+  const cluster = String(resourceArn).split(':').pop();
+  return new ServiceError(
+    'DatabaseResumingException',
+    400,
+    `The Aurora DB instance ${cluster}-instance-1 is resuming after being auto-paused. Please wait a few seconds and try again.`,
+  );
 }
 
 function requireTarget(body: Record<string, unknown>): void {

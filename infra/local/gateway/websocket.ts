@@ -27,7 +27,9 @@
  * - `$disconnect` carries the Host and X-Forwarded-For headers of the upgrade;
  * - a post is sent as one frame, text when the data is UTF-8, binary otherwise;
  * - @connections accepts any `Authorization: AWS4-HMAC-SHA256 ...` header:
- *   signatures are not verified locally.
+ *   signatures are not verified locally; with `iam`, the call is evaluated as
+ *   `execute-api:ManageConnections` on `arn:aws:execute-api:…:{apiId}/{stage}/{METHOD}/@connections/{id}`
+ *   for the function whose access key signed it, and a denial is `403 AccessDeniedException`.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -37,6 +39,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type FunctionName, webSocketLimits } from '@ciphertalk/shared/routes';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { type Authorize, signingKeyId } from '../iam/enforcement.ts';
 import { frameLimitWatcher, type LimitViolation } from './frame-limits.ts';
 import { type HandlerResolver, invoke, newApiId, newConnectionId, requestTime } from './lambda.ts';
 
@@ -56,6 +59,10 @@ export interface WebSocketGatewayOptions {
   readonly maxDurationMs?: number;
   /** One structured line per connection event and failure. Default: JSON on stdout. */
   readonly log?: (line: Record<string, unknown>) => void;
+  /** The API's id (its execute-api ARNs carry it); a random one by default. */
+  readonly apiId?: string;
+  /** The twin's IAM: evaluates every @connections call as the function that signed it. */
+  readonly iam?: { readonly authorize: Authorize; readonly region: string; readonly accountId: string };
 }
 
 export interface WebSocketGateway {
@@ -64,6 +71,8 @@ export interface WebSocketGateway {
   /** `http://host:port/{stage}`: what handlers give the management API client as `endpoint`. */
   readonly managementEndpoint: string;
   readonly port: number;
+  /** The API's id, as in its execute-api ARNs. */
+  readonly apiId: string;
   /** Open connections (after `$connect` accepted them, until they start closing). */
   connectionCount(): number;
   /** Closes every connection (each runs `$disconnect`), waits for running invocations, then stops listening. */
@@ -144,7 +153,7 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
   const idleTimeoutMs = options.idleTimeoutMs ?? webSocketLimits.idleTimeoutSeconds * 1000;
   const maxDurationMs = options.maxDurationMs ?? webSocketLimits.maxDurationSeconds * 1000;
   const log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
-  const apiId = newApiId();
+  const apiId = options.apiId ?? newApiId();
   const routes = new Map(options.routes.map((route) => [route.routeKey, route.function]));
 
   /** Connections @connections can reach: open, not yet closing. */
@@ -434,6 +443,16 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
     if (!target || !['GET', 'POST', 'DELETE'].includes(request.method ?? '') || !signed) {
       return reply(response, 403, { message: 'Missing Authentication Token' }, 'MissingAuthenticationTokenException');
     }
+    const accessKeyId = options.iam && signingKeyId(request.headers.authorization);
+    if (options.iam && accessKeyId) {
+      const { region, accountId } = options.iam;
+      const denied = await options.iam.authorize({
+        accessKeyId,
+        action: 'execute-api:ManageConnections',
+        resource: `arn:aws:execute-api:${region}:${accountId}:${apiId}/${stage}/${request.method}/@connections/${target}`,
+      });
+      if (denied) return reply(response, 403, { Message: denied.message }, 'AccessDeniedException');
+    }
     if (request.method === 'POST' && body === 'too large') {
       return reply(response, 413, { message: 'Request Too Long' }, 'PayloadTooLargeException');
     }
@@ -495,6 +514,7 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
     url: `ws://${host}:${port}/${stage}`,
     managementEndpoint: `http://${host}:${port}/${stage}`,
     port,
+    apiId,
     connectionCount: () => connections.size,
     async close() {
       closing = true;

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AccessRequest, Authorize } from '../iam/enforcement.ts';
 
 export interface S3VerifierOptions {
   /** The emulator behind the verifier (s3rver's endpoint). */
@@ -13,6 +14,12 @@ export interface S3VerifierOptions {
   readonly allowedOrigins: readonly string[];
   /** A browser POST upload is buffered to check its size against the policy; larger bodies are refused. */
   readonly maxUploadBytes?: number;
+  /**
+   * The twin's IAM: every verified request is evaluated as the function whose key signed it (a presigned
+   * URL or POST policy acts with its signer's permissions, as in S3). A denial is `403 AccessDenied`; a
+   * GET or HEAD of a missing key is `404` only if the signer may `s3:ListBucket` the bucket, else `403`.
+   */
+  readonly authorize?: Authorize;
 }
 
 export interface S3Verifier {
@@ -35,9 +42,13 @@ export interface S3Verifier {
  *   covered by a condition: `403 AccessDenied`, `400 EntityTooLarge` / `EntityTooSmall`;
  * - anything else (no signature at all): `403 AccessDenied`, as for a private bucket.
  *
+ * With `authorize`, permissions too: the action and ARN each request needs (`s3Calls`), evaluated for the
+ * signer's function.
+ *
  * Not checked: that a body matches its declared SHA-256 (or aws-chunked chunk signatures), the credential
- * scope's region, the `${filename}` key variable (s3rver does not expand it either), permissions (every
- * known key may do everything), session tokens, and anything s3rver itself decides (buckets, keys).
+ * scope's region, the `${filename}` key variable (s3rver does not expand it either), session tokens, the
+ * keys of a multi-object delete (evaluated as `s3:DeleteObject` on `<bucket>/*`), and anything s3rver
+ * itself decides (buckets, keys).
  * CORS mirrors the bucket's rule in lib/constructs/data.ts: GET, HEAD and POST from `allowedOrigins`.
  */
 export async function startS3Verifier(options: S3VerifierOptions): Promise<S3Verifier> {
@@ -59,18 +70,50 @@ export async function startS3Verifier(options: S3VerifierOptions): Promise<S3Ver
     if (presigned && req.headers.authorization !== undefined) {
       throw new S3Refusal(400, 'InvalidArgument', 'Only one auth mechanism allowed');
     }
-    if (presigned) {
-      verifyPresigned(req, url, query, options.credentials);
-    } else if (req.headers.authorization !== undefined) {
-      verifyAuthorizationHeader(req, url, query, options.credentials);
-    } else if (req.method === 'POST' && isBucketPath(url.pathname) && isMultipart(req.headers)) {
-      const body = await readBody(req, maxUploadBytes);
-      verifyPostUpload(req.headers, decode(url.pathname.replace(/^\/|\/$/g, '')), body, options.credentials);
-      return forward(req, res, target, cors, body);
-    } else {
+    if (!presigned && req.headers.authorization === undefined) {
+      if (req.method === 'POST' && isBucketPath(url.pathname) && isMultipart(req.headers)) {
+        const body = await readBody(req, maxUploadBytes);
+        const bucket = decode(url.pathname.replace(/^\/|\/$/g, ''));
+        const upload = verifyPostUpload(req.headers, bucket, body, options.credentials);
+        await authorize(upload.accessKeyId, [
+          { action: 's3:PutObject', resource: objectArn(bucket, upload.key) },
+          ...(upload.tagged ? [{ action: 's3:PutObjectTagging', resource: objectArn(bucket, upload.key) }] : []),
+        ]);
+        return forward(req, res, target, cors, body, null);
+      }
       throw new S3Refusal(403, 'AccessDenied', 'Access Denied');
     }
-    return forward(req, res, target, cors, null);
+    const accessKeyId = presigned
+      ? verifyPresigned(req, url, query, options.credentials)
+      : verifyAuthorizationHeader(req, url, query, options.credentials);
+    const calls = s3Calls(req.method ?? 'GET', url.pathname, query, req.headers);
+    await authorize(accessKeyId, calls);
+    // S3 tells a missing key (404) from a forbidden one only to a caller who may list the bucket.
+    const read = calls.find(
+      (call) => call.action === 's3:GetObject' && (req.method === 'GET' || req.method === 'HEAD'),
+    );
+    const onMissing =
+      read && options.authorize
+        ? async () => {
+            const { bucket, key } = bucketAndKey(url.pathname);
+            const denied = await options.authorize?.({
+              accessKeyId,
+              action: 's3:ListBucket',
+              resource: `arn:aws:s3:::${bucket}`,
+              context: { 's3:prefix': key },
+            });
+            return denied ? accessDenied(denied.message) : null;
+          }
+        : null;
+    return forward(req, res, target, cors, null, onMissing);
+  }
+
+  async function authorize(accessKeyId: string, calls: readonly Omit<AccessRequest, 'accessKeyId'>[]): Promise<void> {
+    if (!options.authorize) return;
+    for (const call of calls) {
+      const denied = await options.authorize({ accessKeyId, ...call });
+      if (denied) throw accessDenied(denied.message);
+    }
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -239,7 +282,7 @@ function verifyPresigned(
   url: URL,
   query: [string, string][],
   credentials: Readonly<Record<string, string>>,
-): void {
+): string {
   const param = (name: string) => query.find(([key]) => key === name)?.[1];
   const [algorithm, credentialValue, amzDate, expiresValue, signedHeaders, provided] = [
     'X-Amz-Algorithm',
@@ -287,6 +330,7 @@ function verifyPresigned(
   });
   if (!sameSignature(expected, provided)) throw new S3Refusal(403, 'SignatureDoesNotMatch', SIGNATURE_MISMATCH);
   if (Date.now() > signedAt + expires * 1000) throw new S3Refusal(403, 'AccessDenied', 'Request has expired');
+  return credential.accessKeyId;
 }
 
 function verifyAuthorizationHeader(
@@ -294,7 +338,7 @@ function verifyAuthorizationHeader(
   url: URL,
   query: [string, string][],
   credentials: Readonly<Record<string, string>>,
-): void {
+): string {
   const authorization = req.headers.authorization ?? '';
   if (!authorization.startsWith(`${ALGORITHM} `)) {
     throw new S3Refusal(400, 'InvalidArgument', 'Unsupported Authorization Type');
@@ -344,6 +388,7 @@ function verifyAuthorizationHeader(
       'The difference between the request time and the current time is too large.',
     );
   }
+  return credential.accessKeyId;
 }
 
 // --- Browser POST uploads ----------------------------------------------------------------------------------
@@ -415,7 +460,7 @@ function verifyPostUpload(
   bucket: string,
   body: Buffer,
   credentials: Readonly<Record<string, string>>,
-): void {
+): { accessKeyId: string; key: string; tagged: boolean } {
   const parts = parseMultipart(body, headers['content-type'] ?? '');
   const fileAt = parts.findIndex((part) => part.name === 'file');
   const file = parts[fileAt];
@@ -506,6 +551,104 @@ function verifyPostUpload(
   }
   const extra = [...fields.keys()].filter((name) => !covered.has(name) && !name.startsWith('x-ignore-'));
   if (extra.length > 0) throw policyFailed(`Extra input fields: ${extra.join(', ')}`);
+  return { accessKeyId: credential.accessKeyId, key: fields.get('key') ?? '', tagged: fields.has('tagging') };
+}
+
+// --- Permissions --------------------------------------------------------------------------------------------
+
+const objectArn = (bucket: string, key: string) => `arn:aws:s3:::${bucket}/${key}`;
+const accessDenied = (message: string) => new S3Refusal(403, 'AccessDenied', message);
+
+/** Path-style `/bucket/key...`, decoded. */
+function bucketAndKey(path: string): { bucket: string; key: string } {
+  const [, bucket = '', ...key] = path.split('/');
+  return { bucket: decode(bucket), key: decode(key.join('/')) };
+}
+
+/** The IAM actions S3 authorizes a (path-style) request by, with their ARNs and request context. */
+export function s3Calls(
+  method: string,
+  path: string,
+  query: readonly [string, string][],
+  headers: IncomingHttpHeaders,
+): Omit<AccessRequest, 'accessKeyId'>[] {
+  const { bucket, key } = bucketAndKey(path);
+  const has = (name: string) => query.some(([n]) => n === name);
+  const param = (name: string) => query.find(([n]) => n === name)?.[1];
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  const onBucket = (action: string, context?: Record<string, string>) => [
+    { action: `s3:${action}`, resource: bucketArn, ...(context ? { context } : {}) },
+  ];
+  const onObject = (action: string) => ({ action: `s3:${action}`, resource: objectArn(bucket, key) });
+  const subresource = ['cors', 'tagging', 'policy', 'lifecycle', 'versioning', 'location', 'acl'].find(has);
+  const bucketActions: Record<string, Record<string, string>> = {
+    GET: {
+      cors: 'GetBucketCORS',
+      tagging: 'GetBucketTagging',
+      policy: 'GetBucketPolicy',
+      lifecycle: 'GetLifecycleConfiguration',
+      versioning: 'GetBucketVersioning',
+      location: 'GetBucketLocation',
+      acl: 'GetBucketAcl',
+    },
+    PUT: {
+      cors: 'PutBucketCORS',
+      tagging: 'PutBucketTagging',
+      policy: 'PutBucketPolicy',
+      lifecycle: 'PutLifecycleConfiguration',
+      versioning: 'PutBucketVersioning',
+      acl: 'PutBucketAcl',
+    },
+    DELETE: {
+      cors: 'PutBucketCORS',
+      tagging: 'PutBucketTagging',
+      policy: 'DeleteBucketPolicy',
+      lifecycle: 'PutLifecycleConfiguration',
+    },
+  };
+  if (!key) {
+    const named = subresource && bucketActions[method]?.[subresource];
+    if (named) return onBucket(named);
+    if (method === 'POST' && has('delete')) return [{ action: 's3:DeleteObject', resource: objectArn(bucket, '*') }];
+    if (method === 'PUT') return onBucket('CreateBucket');
+    if (method === 'DELETE') return onBucket('DeleteBucket');
+    if (has('uploads')) return onBucket('ListBucketMultipartUploads');
+    if (has('versions')) return onBucket('ListBucketVersions');
+    const context: Record<string, string> = {};
+    for (const name of ['prefix', 'delimiter', 'max-keys']) {
+      const value = param(name);
+      if (value !== undefined) context[`s3:${name}`] = value;
+    }
+    return onBucket('ListBucket', context);
+  }
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (has('tagging')) return [onObject('GetObjectTagging')];
+      if (has('acl')) return [onObject('GetObjectAcl')];
+      if (has('uploadId')) return [onObject('ListMultipartUploadParts')];
+      return [onObject('GetObject')];
+    case 'PUT': {
+      if (has('tagging')) return [onObject('PutObjectTagging')];
+      if (has('acl')) return [onObject('PutObjectAcl')];
+      const calls = [onObject('PutObject')];
+      const source = headers['x-amz-copy-source'];
+      if (typeof source === 'string') {
+        calls.push({
+          action: 's3:GetObject',
+          resource: `arn:aws:s3:::${decode(source.replace(/^\//, '').split('?')[0] ?? '')}`,
+        });
+      }
+      if (headers['x-amz-tagging'] !== undefined || has('x-amz-tagging')) calls.push(onObject('PutObjectTagging'));
+      return calls;
+    }
+    case 'DELETE':
+      if (has('tagging')) return [onObject('DeleteObjectTagging')];
+      if (has('uploadId')) return [onObject('AbortMultipartUpload')];
+      return [onObject('DeleteObject')];
+    default:
+      return [onObject(has('restore') ? 'RestoreObject' : 'PutObject')];
+  }
 }
 
 // --- CORS, answers, forwarding -----------------------------------------------------------------------------
@@ -586,21 +729,36 @@ function forward(
   target: URL,
   cors: Record<string, string>,
   body: Buffer | null,
+  onMissing: (() => Promise<S3Refusal | null>) | null,
 ): void {
   const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
   if (body) headers['content-length'] = String(body.length);
   const upstream = request(
     { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers },
     (answer) => {
-      const answerHeaders = Object.fromEntries(
-        Object.entries(answer.headers).filter(
-          ([name]) => !HOP_BY_HOP.has(name) && !name.startsWith('access-control-') && name !== 'vary',
-        ),
-      );
-      res.writeHead(answer.statusCode ?? 502, { ...answerHeaders, ...cors });
-      answer.pipe(res);
+      if (answer.statusCode === 404 && onMissing) {
+        onMissing().then(
+          (refusal) => {
+            if (!refusal) return relay(answer);
+            answer.resume();
+            refuse(req, res, cors, refusal);
+          },
+          () => refuse(req, res, cors, internalError),
+        );
+        return;
+      }
+      relay(answer);
     },
   );
+  function relay(answer: IncomingMessage): void {
+    const answerHeaders = Object.fromEntries(
+      Object.entries(answer.headers).filter(
+        ([name]) => !HOP_BY_HOP.has(name) && !name.startsWith('access-control-') && name !== 'vary',
+      ),
+    );
+    res.writeHead(answer.statusCode ?? 502, { ...answerHeaders, ...cors });
+    answer.pipe(res);
+  }
   upstream.on('error', () => refuse(req, res, cors, internalError));
   res.on('close', () => upstream.destroy());
   if (body) upstream.end(body);
