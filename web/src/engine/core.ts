@@ -72,8 +72,9 @@ import { CallManager, type CallPort, type DeviceAddress } from './calls.ts';
 import { type Content, decodeContent, encodeContent, MAX_TEXT_LENGTH } from './content.ts';
 import { EngineError, isEngineError } from './errors.ts';
 import type { Api } from './http.ts';
-import { Idb, STORES } from './idb.ts';
-import { type DeviceStores, idbStores } from './keystore.ts';
+import type { DeviceStores } from './keystore.ts';
+import { type LocalStore, openIndexedDbStore } from './local-store.ts';
+import type { GroupRecord, ItemRecord, LocalDevice, OutboxRecord, TrustRecord } from './records.ts';
 import { snippet, tokenize } from './search-terms.ts';
 import { Socket } from './socket.ts';
 import { EMPTY_TIMELINE, type EngineState, timelineSignal, typingSignal } from './state.ts';
@@ -104,64 +105,6 @@ const TYPING_THROTTLE_MS = 3000;
 const SEND_ATTEMPTS = 4;
 /** API Gateway refuses WebSocket frames over 32 KB: bigger messages go over REST. */
 const WS_SEND_MAX_CHARS = 30_000;
-
-interface LocalDevice {
-  deviceId: number | null;
-  identity: Uint8Array;
-  registrationId: number;
-  nextPreKeyId: number;
-  signedPreKeyId: number;
-}
-
-/** A timeline item as stored in IndexedDB. */
-interface ItemRecord {
-  /** `conversationId|contentId` for messages, `conversationId|#seq` for system events and undecryptable ones. */
-  key: string;
-  conversationId: string;
-  contentId: string | null;
-  seq: number | null;
-  kind: 'message' | 'system';
-  senderId: string | null;
-  senderDeviceId: number;
-  at: string;
-  /** Local clock, to order messages that have no seq yet. */
-  localTime: number;
-  text: string;
-  replyTo: { contentId: string; senderId: string | null; excerpt: string } | null;
-  reactions: Record<string, string[]>;
-  edited: boolean;
-  deleted: boolean;
-  state: MessageState;
-  decryptError: DecryptErrorView | null;
-  /** A call event (`text` holds its wording); absent on other items. */
-  call?: CallEventView | null;
-  /** Search terms this item is indexed under. */
-  terms: string[];
-  /** Files (absent in items stored before attachments existed). */
-  attachments?: StoredAttachment[];
-}
-
-interface OutboxRecord {
-  contentId: string;
-  conversationId: string;
-  clientMessageId: string;
-  content: Content;
-  queuedAt: number;
-  /** The uploads the message references, named in clear for the server's checks. */
-  attachmentIds?: string[];
-}
-
-interface TrustRecord {
-  /** `deviceId:identityKeyB64`, sorted. */
-  keys: string[];
-  verifiedKeys: string[] | null;
-  changed: boolean;
-}
-
-interface GroupRecord {
-  /** Device addresses (`userId.deviceId`) holding our current sender key. */
-  distributedTo: string[];
-}
 
 const STATE_RANK: Record<MessageState, number> = { failed: -1, sending: 0, sent: 1, delivered: 2, read: 3 };
 
@@ -200,7 +143,7 @@ export class Core {
   readonly #userId: string;
   readonly #log: CoreDeps['log'];
   readonly #factory: IDBFactory;
-  #db!: Idb;
+  #db!: LocalStore;
   #stores!: DeviceStores;
   #device!: LocalDevice & { deviceId: number };
   #me!: ProtocolAddress;
@@ -260,9 +203,12 @@ export class Core {
 
   async start(): Promise<void> {
     await this.#holdDeviceLock();
-    this.#db = await Idb.open(this.#factory, dbName(this.#config, this.#userId));
+    this.#db = await openIndexedDbStore(this.#factory, dbName(this.#config, this.#userId));
     await this.#ensureDevice();
-    this.#stores = idbStores(this.#db, IdentityKeyPair.deserialize(this.#device.identity), this.#device.registrationId);
+    this.#stores = this.#db.cryptoStores(
+      IdentityKeyPair.deserialize(this.#device.identity),
+      this.#device.registrationId,
+    );
     this.#me = ProtocolAddress.of(this.#userId, this.#device.deviceId);
     await this.#loadLocal();
     this.#avatars = new Avatars(this.#db, this.#state, this.#transport, this.#log);
@@ -344,7 +290,7 @@ export class Core {
   /** This browser's device: keys from IndexedDB, registered with the server on first use. */
   async #ensureDevice(): Promise<void> {
     const me = await this.#api.get<MeResponse>('/me');
-    let local = await this.#db.get<LocalDevice>(STORES.meta, 'device');
+    let local = await this.#db.device();
     const sessionDevice = me.session.deviceId;
     if (sessionDevice !== null) {
       if (local?.deviceId === sessionDevice) {
@@ -358,9 +304,7 @@ export class Core {
     if (local?.deviceId != null) {
       // Keys of a device from an earlier login: that device cannot be used by this session. Start afresh.
       await this.#api.del(`/devices/${local.deviceId}`).catch(() => undefined);
-      this.#db.close();
-      await Idb.delete(this.#factory, dbName(this.#config, this.#userId));
-      this.#db = await Idb.open(this.#factory, dbName(this.#config, this.#userId));
+      await this.#db.reset();
       local = undefined;
     }
     const identity = local ? IdentityKeyPair.deserialize(local.identity) : IdentityKeyPair.generate();
@@ -376,11 +320,7 @@ export class Core {
       };
     }
     // Keys first, registration second: a failed registration is retried with the same keys on the next start.
-    await this.#db.write([STORES.meta, STORES.signedPreKeys, STORES.preKeys], (put) => {
-      put(STORES.meta, local, 'device');
-      put(STORES.signedPreKeys, signed.serialize(), signed.id);
-      for (const p of preKeys) put(STORES.preKeys, p.serialize(), p.id);
-    });
+    await this.#db.saveDevice(local, { signed, preKeys });
     const answer = await this.#api.post<{ device: { deviceId: number } }>('/devices', {
       name: this.#config.deviceName ?? defaultDeviceName(),
       registrationId: local.registrationId,
@@ -393,7 +333,7 @@ export class Core {
       preKeys: preKeys.map((p) => ({ keyId: p.id, publicKey: toBase64(p.keyPair.publicKey.serialize()) })),
     });
     local = { ...local, deviceId: answer.device.deviceId, nextPreKeyId: PREKEY_BATCH + 1 };
-    await this.#db.put(STORES.meta, local, 'device');
+    await this.#db.saveDevice(local);
     this.#device = { ...local, deviceId: answer.device.deviceId };
     this.#log('device.registered', { deviceId: answer.device.deviceId });
   }
@@ -417,7 +357,7 @@ export class Core {
       },
     });
     this.#device = { ...this.#device, signedPreKeyId: next.id };
-    await this.#db.put(STORES.meta, this.#device, 'device');
+    await this.#db.saveDevice(this.#device);
     this.#log('signed_prekey.rotated', { keyId: next.id });
   }
 
@@ -428,10 +368,7 @@ export class Core {
     const start = this.#device.nextPreKeyId;
     const preKeys = generatePreKeys(start, PREKEY_BATCH);
     this.#device = { ...this.#device, nextPreKeyId: start + PREKEY_BATCH };
-    await this.#db.write([STORES.meta, STORES.preKeys], (put) => {
-      put(STORES.meta, this.#device, 'device');
-      for (const p of preKeys) put(STORES.preKeys, p.serialize(), p.id);
-    });
+    await this.#db.saveDevice(this.#device, { preKeys });
     await this.#api.post(`/devices/${this.#device.deviceId}/prekeys`, {
       preKeys: preKeys.map((p) => ({ keyId: p.id, publicKey: toBase64(p.keyPair.publicKey.serialize()) })),
     });
@@ -460,7 +397,7 @@ export class Core {
   async retire(): Promise<void> {
     await this.#api.del(`/devices/${this.#device.deviceId}`).catch(() => undefined);
     await this.close();
-    await Idb.delete(this.#factory, dbName(this.#config, this.#userId));
+    await this.#db.destroy();
   }
 
   /**
@@ -469,24 +406,14 @@ export class Core {
    */
   async discard(): Promise<void> {
     await this.close();
-    await Idb.delete(this.#factory, dbName(this.#config, this.#userId));
+    await this.#db.destroy();
   }
 
   // ---------------------------------------------------------------- local state
 
   async #loadLocal(): Promise<void> {
-    const all = await this.#db.getAll<ItemRecord>(STORES.items);
-    for (const item of all) this.#conversationItems(item.conversationId).set(item.key, item);
-    for (const [userId, record] of Object.entries(
-      Object.fromEntries((await this.#trustEntries()).map((r) => [r.userId, r.record])),
-    )) {
-      this.#setTrust(userId, record);
-    }
-  }
-
-  async #trustEntries(): Promise<{ userId: string; record: TrustRecord }[]> {
-    const records = await this.#db.getAll<TrustRecord & { userId: string }>(STORES.trust);
-    return records.map((r) => ({ userId: r.userId, record: r }));
+    for (const item of await this.#db.items()) this.#conversationItems(item.conversationId).set(item.key, item);
+    for (const { userId, record } of await this.#db.trust()) this.#setTrust(userId, record);
   }
 
   #conversationItems(conversationId: string): Map<string, ItemRecord> {
@@ -509,20 +436,13 @@ export class Core {
     const terms =
       item.kind === 'message' && !item.deleted && item.decryptError === null ? tokenize(`${item.text} ${names}`) : [];
     item.terms = terms;
-    await this.#db.write([STORES.items, STORES.postings], (put, del) => {
-      put(STORES.items, item);
-      for (const term of previousTerms) if (!terms.includes(term)) del(STORES.postings, [term, item.key]);
-      for (const term of terms) put(STORES.postings, { term, key: item.key });
-    });
+    await this.#db.commit({ put: [{ item, previousTerms }] });
     this.#conversationItems(item.conversationId).set(item.key, item);
     this.#render(item.conversationId);
   }
 
   async #removeItem(item: ItemRecord): Promise<void> {
-    await this.#db.write([STORES.items, STORES.postings], (_put, del) => {
-      del(STORES.items, item.key);
-      for (const term of item.terms) del(STORES.postings, [term, item.key]);
-    });
+    await this.#db.commit({ remove: [item] });
     this.#conversationItems(item.conversationId).delete(item.key);
   }
 
@@ -1193,7 +1113,7 @@ export class Core {
       queuedAt: this.#nextQueuedAt(),
       ...(attachmentIds.length > 0 ? { attachmentIds } : {}),
     };
-    await this.#db.put(STORES.outbox, record);
+    await this.#db.commit({ enqueue: record });
     void this.flush();
   }
 
@@ -1206,7 +1126,7 @@ export class Core {
     this.#flushing = (async () => {
       do {
         this.#flushAgain = false;
-        const queued = (await this.#db.getAll<OutboxRecord>(STORES.outbox)).sort((a, b) => a.queuedAt - b.queuedAt);
+        const queued = ((await this.#db.outbox()) as OutboxRecord[]).sort((a, b) => a.queuedAt - b.queuedAt);
         for (const record of queued) {
           if (this.#closed) return;
           const ok = await this.#sendRecord(record);
@@ -1240,10 +1160,7 @@ export class Core {
         record.clientMessageId,
         record.attachmentIds,
       );
-      await this.#db.write([STORES.outbox, STORES.seen], (put, del) => {
-        del(STORES.outbox, record.contentId);
-        put(STORES.seen, true, `${conversationId}:${stored.seq}`);
-      });
+      await this.#db.commit({ dequeue: record.contentId, processed: [`${conversationId}:${stored.seq}`] });
       if (content.kind === 'text') {
         const item = this.#findByContent(conversationId, content.id);
         if (item) {
@@ -1263,7 +1180,7 @@ export class Core {
       }
       if (isEngineError(error) && (error.status ?? 0) >= 500) return false;
       this.#log('message.send_failed', { conversationId, error: String(error) });
-      await this.#db.delete(STORES.outbox, record.contentId);
+      await this.#db.commit({ dequeue: record.contentId });
       if (content.kind === 'text') {
         const item = this.#findByContent(conversationId, content.id);
         if (item && item.state === 'sending') {
@@ -1394,7 +1311,7 @@ export class Core {
     for (let attempt = 1; ; attempt++) {
       const targets = await this.#targets(conversationId);
       ciphertext = await this.#withGroupLock(conversationId, async () => {
-        let group = (await this.#db.get<GroupRecord>(STORES.groups, conversationId)) ?? { distributedTo: [] };
+        let group = (await this.#db.group(conversationId)) ?? { distributedTo: [] };
         let encrypted = ciphertext;
         const wanted = new Set(targets.map((t) => t.toString()));
         if (group.distributedTo.some((address) => !wanted.has(address))) {
@@ -1402,7 +1319,7 @@ export class Core {
           // for the remaining devices only, so whoever left can read and forge nothing that follows.
           await rotateSenderKey(this.#stores.senderKeys, this.#me, conversationId);
           group = { distributedTo: [] };
-          await this.#db.put(STORES.groups, group, conversationId);
+          await this.#db.setGroup(conversationId, group);
           this.#log('sender_key.rotated', { conversationId });
           encrypted = null;
         }
@@ -1416,11 +1333,7 @@ export class Core {
           );
           const content: Content = { v: 1, id: randomUuid(), kind: 'sender_key', distribution: toBase64(distribution) };
           await this.#sendPairwise(conversationId, encodeContent(content), randomUuid());
-          await this.#db.put(
-            STORES.groups,
-            { distributedTo: targets.map((t) => t.toString()) } satisfies GroupRecord,
-            conversationId,
-          );
+          await this.#db.setGroup(conversationId, { distributedTo: targets.map((t) => t.toString()) });
           this.#log('sender_key.distributed', { conversationId, devices: targets.length });
           // The distribution starts at the chain's current iteration: a ciphertext made earlier would be behind it.
           encrypted = null;
@@ -1534,7 +1447,7 @@ export class Core {
   }
 
   async #fillGap(conv: Conversation): Promise<void> {
-    const synced = (await this.#db.get<number>(STORES.meta, `synced:${conv.id}`)) ?? 0;
+    const synced = await this.#db.syncedUpTo(conv.id);
     if (synced >= conv.lastSeq) return;
     let after = synced;
     while (after < conv.lastSeq) {
@@ -1544,7 +1457,7 @@ export class Core {
       if (page.messages.length === 0) break;
       for (const entry of page.messages) await this.#enqueue(() => this.#ingest(conv.id, entry, {}));
       after = page.messages.at(-1)?.seq ?? page.lastSeq;
-      await this.#db.put(STORES.meta, after, `synced:${conv.id}`);
+      await this.#db.setSyncedUpTo(conv.id, after);
     }
   }
 
@@ -1658,7 +1571,7 @@ export class Core {
   async #ingest(conversationId: string, entry: TimelineEntry, options: { older?: boolean }): Promise<void> {
     const seenKey = `${conversationId}:${entry.seq}`;
     this.#log('entry.received', { conversationId, seq: entry.seq, type: entry.type });
-    if (await this.#db.get(STORES.seen, seenKey)) {
+    if (await this.#db.isProcessed(seenKey)) {
       this.#log('entry.duplicate', { conversationId, seq: entry.seq });
       if (!options.older) this.#ack(conversationId, entry.seq);
       return;
@@ -1671,7 +1584,7 @@ export class Core {
         senderId: entry.senderId,
         text: systemText(entry.event, this.#nameOf),
       });
-      await this.#db.put(STORES.seen, true, seenKey);
+      await this.#db.commit({ processed: [seenKey] });
       if (!options.older) {
         this.#ack(conversationId, entry.seq);
         const e = entry.event;
@@ -1711,7 +1624,7 @@ export class Core {
     this.#log('entry.decrypted', { conversationId, seq: entry.seq, kind: content.kind });
     await this.#ensureName(entry.senderId);
     await this.#apply(conversationId, entry, sender, content);
-    await this.#db.put(STORES.seen, true, seenKey);
+    await this.#db.commit({ processed: [seenKey] });
     this.#ack(conversationId, entry.seq);
   }
 
@@ -1824,16 +1737,15 @@ export class Core {
           return;
         }
         // The requester may lack our sender key: make the next group send distribute it again.
-        const group = await this.#db.get<GroupRecord>(STORES.groups, conversationId);
+        const group = await this.#db.group(conversationId);
         if (group) {
           const requester = sender.toString();
           await this.#withGroupLock(conversationId, async () => {
-            const current = (await this.#db.get<GroupRecord>(STORES.groups, conversationId)) ?? group;
-            await this.#db.put(
-              STORES.groups,
-              { ...current, distributedTo: current.distributedTo.filter((d) => d !== requester) } satisfies GroupRecord,
-              conversationId,
-            );
+            const current = (await this.#db.group(conversationId)) ?? group;
+            await this.#db.setGroup(conversationId, {
+              ...current,
+              distributedTo: current.distributedTo.filter((d) => d !== requester),
+            } satisfies GroupRecord);
           });
         }
         await this.#queueContent(conversationId, {
@@ -1876,7 +1788,7 @@ export class Core {
       decryptError: { ...failure, recovering: recoverable },
     };
     await this.#saveItem(item);
-    await this.#db.put(STORES.seen, true, `${conversationId}:${entry.seq}`);
+    await this.#db.commit({ processed: [`${conversationId}:${entry.seq}`] });
     // The ciphertext cannot be decrypted later either: acknowledge it and ask for a copy instead.
     this.#ack(conversationId, entry.seq);
     if (!recoverable) return;
@@ -2030,7 +1942,7 @@ export class Core {
 
   async #observeKeys(userId: string, devices: readonly PublicDevice[]): Promise<TrustRecord> {
     const keys = devices.map((d) => `${d.deviceId}:${d.identityKey}`).sort();
-    const stored = await this.#db.get<TrustRecord & { userId: string }>(STORES.trust, userId);
+    const stored = await this.#db.trustOf(userId);
     let record: TrustRecord;
     if (!stored) {
       record = { keys, verifiedKeys: null, changed: false };
@@ -2046,7 +1958,7 @@ export class Core {
       const wasVerified = stored.verifiedKeys !== null && sameList(stored.verifiedKeys, stored.keys);
       record = { keys, verifiedKeys: stored.verifiedKeys, changed: stored.changed || keyChanged || wasVerified };
     }
-    await this.#db.put(STORES.trust, { ...record, userId }, userId);
+    await this.#db.setTrust(userId, record);
     this.#setTrust(userId, record);
     return record;
   }
@@ -2109,15 +2021,15 @@ export class Core {
   async markVerified(userId: string, verified: boolean): Promise<void> {
     const { record } = await this.#fingerprint(userId);
     const next: TrustRecord = { keys: record.keys, verifiedKeys: verified ? record.keys : null, changed: false };
-    await this.#db.put(STORES.trust, { ...next, userId }, userId);
+    await this.#db.setTrust(userId, next);
     this.#setTrust(userId, next);
   }
 
   async acknowledgeIdentityChange(userId: string): Promise<void> {
-    const stored = await this.#db.get<TrustRecord>(STORES.trust, userId);
+    const stored = await this.#db.trustOf(userId);
     if (!stored) return;
     const next = { ...stored, changed: false };
-    await this.#db.put(STORES.trust, { ...next, userId }, userId);
+    await this.#db.setTrust(userId, next);
     this.#setTrust(userId, next);
   }
 
@@ -2128,18 +2040,14 @@ export class Core {
     if (terms.length === 0) return [];
     let keys: Set<string> | undefined;
     for (const term of terms) {
-      const postings = await this.#db.getAll<{ term: string; key: string }>(
-        STORES.postings,
-        IDBKeyRange.bound([term], [`${term}\uffff`]),
-      );
-      const found = new Set(postings.map((p) => p.key));
+      const found = await this.#db.searchPrefix(term);
       const previous: Set<string> | undefined = keys;
       keys = previous === undefined ? found : new Set([...previous].filter((k) => found.has(k)));
       if (keys.size === 0) return [];
     }
     const hits: SearchHit[] = [];
     for (const key of keys ?? []) {
-      const item = await this.#db.get<ItemRecord>(STORES.items, key);
+      const item = await this.#db.item(key);
       if (!item || item.deleted || !item.contentId) continue;
       hits.push({
         conversationId: item.conversationId,

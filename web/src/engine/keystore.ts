@@ -1,6 +1,7 @@
 /**
- * The crypto library's store ports over IndexedDB. Records are stored as their `serialize()` bytes and read
- * back with `deserialize()`, so every load is a private copy, as the ports require.
+ * The crypto library's store ports over the local tables (IndexedDB, or memory in tests). Records are stored
+ * as their `serialize()` bytes and read back with `deserialize()`, so every load is a private copy, as the
+ * ports require.
  */
 import {
   IdentityKey,
@@ -17,11 +18,11 @@ import {
   SignedPreKeyRecord,
   type SignedPreKeyStore,
 } from '@ciphertalk/shared/crypto';
-import { type Idb, STORES } from './idb.ts';
+import { STORES, type Tables } from './tables.ts';
 
-class IdbIdentityKeyStore implements IdentityKeyStore {
+class TableIdentityKeyStore implements IdentityKeyStore {
   constructor(
-    private readonly db: Idb,
+    private readonly db: Tables,
     private readonly identity: IdentityKeyPair,
     private readonly registrationId: number,
   ) {}
@@ -52,8 +53,8 @@ class IdbIdentityKeyStore implements IdentityKeyStore {
   }
 }
 
-class IdbPreKeyStore implements PreKeyStore {
-  constructor(private readonly db: Idb) {}
+class TablePreKeyStore implements PreKeyStore {
+  constructor(private readonly db: Tables) {}
   async loadPreKey(id: number): Promise<PreKeyRecord | undefined> {
     const bytes = await this.db.get<Uint8Array>(STORES.preKeys, id);
     return bytes === undefined ? undefined : PreKeyRecord.deserialize(bytes);
@@ -66,8 +67,8 @@ class IdbPreKeyStore implements PreKeyStore {
   }
 }
 
-class IdbSignedPreKeyStore implements SignedPreKeyStore {
-  constructor(private readonly db: Idb) {}
+class TableSignedPreKeyStore implements SignedPreKeyStore {
+  constructor(private readonly db: Tables) {}
   async loadSignedPreKey(id: number): Promise<SignedPreKeyRecord | undefined> {
     const bytes = await this.db.get<Uint8Array>(STORES.signedPreKeys, id);
     return bytes === undefined ? undefined : SignedPreKeyRecord.deserialize(bytes);
@@ -80,8 +81,8 @@ class IdbSignedPreKeyStore implements SignedPreKeyStore {
   }
 }
 
-class IdbSessionStore implements SessionStore {
-  constructor(private readonly db: Idb) {}
+class TableSessionStore implements SessionStore {
+  constructor(private readonly db: Tables) {}
   async loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined> {
     const bytes = await this.db.get<Uint8Array>(STORES.sessions, address.toString());
     return bytes === undefined ? undefined : SessionRecord.deserialize(bytes);
@@ -94,8 +95,8 @@ class IdbSessionStore implements SessionStore {
   }
 }
 
-class IdbSenderKeyStore implements SenderKeyStore {
-  constructor(private readonly db: Idb) {}
+class TableSenderKeyStore implements SenderKeyStore {
+  constructor(private readonly db: Tables) {}
   async loadSenderKey(sender: ProtocolAddress, distributionId: string): Promise<SenderKeyRecord | undefined> {
     const bytes = await this.db.get<Uint8Array>(STORES.senderKeys, `${sender.toString()}::${distributionId}`);
     return bytes === undefined ? undefined : SenderKeyRecord.deserialize(bytes);
@@ -106,16 +107,16 @@ class IdbSenderKeyStore implements SenderKeyStore {
 }
 
 export interface DeviceStores extends ProtocolStores {
-  sessions: IdbSessionStore;
+  sessions: TableSessionStore;
   senderKeys: SenderKeyStore;
 }
 
-export function idbStores(db: Idb, identity: IdentityKeyPair, registrationId: number): DeviceStores {
+export function deviceStores(db: Tables, identity: IdentityKeyPair, registrationId: number): DeviceStores {
   return {
-    identities: new IdbIdentityKeyStore(db, identity, registrationId),
-    preKeys: new IdbPreKeyStore(db),
-    signedPreKeys: new IdbSignedPreKeyStore(db),
-    sessions: new IdbSessionStore(db),
-    senderKeys: new IdbSenderKeyStore(db),
+    identities: new TableIdentityKeyStore(db, identity, registrationId),
+    preKeys: new TablePreKeyStore(db),
+    signedPreKeys: new TableSignedPreKeyStore(db),
+    sessions: new TableSessionStore(db),
+    senderKeys: new TableSenderKeyStore(db),
   };
 }
