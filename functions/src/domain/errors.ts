@@ -1,4 +1,4 @@
-import { ErrorCode } from '@ciphertalk/shared/protocol';
+import { type DeviceMismatch, ErrorCode } from '@ciphertalk/shared/protocol';
 
 /**
  * A failure the client caused or may know about. The error middleware answers
@@ -11,12 +11,15 @@ export class AppError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    options?: { cause?: unknown; issues?: readonly { path: string; message: string }[] },
+    options?: { cause?: unknown; issues?: readonly { path: string; message: string }[]; devices?: DeviceMismatch },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.issues = options?.issues;
+    this.devices = options?.devices;
   }
   readonly issues: readonly { path: string; message: string }[] | undefined;
+  /** `devices_changed`: the typed device lists of the mismatch. */
+  readonly devices: DeviceMismatch | undefined;
 }
 
 export class ValidationError extends AppError {

@@ -1,5 +1,6 @@
 import {
   type DeliveryRef,
+  type DeviceMismatch,
   ErrorCode,
   type ReceivedCiphertext,
   type SendMessageRequest,
@@ -21,11 +22,28 @@ export interface DeviceRef {
   readonly deviceId: number;
 }
 
+/**
+ * `409 devices_changed`: the typed lists (`devices: { missing, extra }`) the client acts on, and the same
+ * facts as `issues` (`userId/deviceId`: `missing` | `extra`) for people reading the answer.
+ */
 export class DevicesChangedError extends AppError {
   override readonly name = 'DevicesChangedError';
   constructor(issues: readonly { path: string; message: string }[]) {
-    super(409, ErrorCode.DevicesChanged, "The message's devices do not match the conversation's", { issues });
+    super(409, ErrorCode.DevicesChanged, "The message's devices do not match the conversation's", {
+      issues,
+      devices: mismatchOf(issues),
+    });
   }
+}
+
+/** The SQL's `userId/deviceId` issues as device lists. */
+function mismatchOf(issues: readonly { path: string; message: string }[]): DeviceMismatch {
+  const mismatch: { missing: DeviceRef[]; extra: DeviceRef[] } = { missing: [], extra: [] };
+  for (const { path, message } of issues) {
+    const [userId = '', deviceId = ''] = path.split('/');
+    if (message === 'missing' || message === 'extra') mismatch[message].push({ userId, deviceId: Number(deviceId) });
+  }
+  return mismatch;
 }
 
 const notFound = () => new NotFoundError('No such conversation');

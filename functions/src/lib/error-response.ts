@@ -9,7 +9,11 @@ import { logger } from './observability.ts';
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof AppError && error.status < 500) {
     const issues = error.issues ? { issues: [...error.issues] } : {};
-    return { status: error.status, body: { error: { code: error.code, message: error.message, ...issues } } };
+    const devices = error.devices ? { devices: error.devices } : {};
+    return {
+      status: error.status,
+      body: { error: { code: error.code, message: error.message, ...issues, ...devices } },
+    };
   }
   logger.error('unhandled error', { error: error instanceof Error ? error : String(error) });
   const status = error instanceof AppError ? error.status : 500;

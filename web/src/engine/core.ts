@@ -28,29 +28,16 @@ import {
 } from '@ciphertalk/shared/crypto';
 import type {
   Conversation,
-  ConversationListResponse,
-  ConversationResponse,
-  DeviceListResponse,
   Envelope,
-  MeResponse,
   PreKeyBundle as PreKeyBundleJson,
-  PreKeyBundleResponse,
-  PresenceResponse,
   PublicDevice,
-  PublicDeviceListResponse,
   SendMessageRequest,
   SendMessageResponse,
   ServerFrame,
   SyncResponse,
   TimelineEntry,
-  TimelineResponse,
-  UserProfileResponse,
 } from '@ciphertalk/shared/protocol';
-import {
-  IceServersResponse as IceServersResponseSchema,
-  SyncResponse as SyncResponseSchema,
-  TimelineResponse as TimelineResponseSchema,
-} from '@ciphertalk/shared/protocol';
+import type { ApiClient } from './api-client.ts';
 import type { AttachmentRef } from './attachment-content.ts';
 import {
   AttachmentTransport,
@@ -71,7 +58,6 @@ import { type CallSignal, decodeCallSignal, encodeCallSignal } from './call-sign
 import { CallManager, type CallPort, type DeviceAddress } from './calls.ts';
 import { type Content, decodeContent, encodeContent, MAX_TEXT_LENGTH } from './content.ts';
 import { EngineError, isEngineError } from './errors.ts';
-import type { Api } from './http.ts';
 import type { DeviceStores } from './keystore.ts';
 import { type LocalStore, openIndexedDbStore } from './local-store.ts';
 import type { GroupRecord, ItemRecord, LocalDevice, OutboxRecord, TrustRecord } from './records.ts';
@@ -109,13 +95,11 @@ const WS_SEND_MAX_CHARS = 30_000;
 const STATE_RANK: Record<MessageState, number> = { failed: -1, sending: 0, sent: 1, delivered: 2, read: 3 };
 
 export interface CoreDeps {
-  api: Api;
+  api: ApiClient;
   config: EngineConfig;
   state: EngineState;
   userId: string;
   log: (event: string, detail?: Record<string, unknown>) => void;
-  /** The session is gone (device revoked elsewhere...). */
-  onSignedOut: () => void;
 }
 
 const randomUuid = () => globalThis.crypto.randomUUID();
@@ -137,7 +121,7 @@ export function dbName(config: EngineConfig, userId: string): string {
 }
 
 export class Core {
-  readonly #api: Api;
+  readonly #api: ApiClient;
   readonly #config: EngineConfig;
   readonly #state: EngineState;
   readonly #userId: string;
@@ -225,7 +209,7 @@ export class Core {
       this.#socket = new Socket({
         url: this.#config.wsUrl,
         WebSocket: WS,
-        ticket: async () => (await this.#api.post<{ ticket: string }>('/auth/ws-ticket')).ticket,
+        ticket: async () => (await this.#api.call('POST /auth/ws-ticket')).ticket,
         onFrame: (frame) => this.#onFrame(frame),
         onOpen: () => {
           void this.catchUp();
@@ -289,7 +273,7 @@ export class Core {
 
   /** This browser's device: keys from IndexedDB, registered with the server on first use. */
   async #ensureDevice(): Promise<void> {
-    const me = await this.#api.get<MeResponse>('/me');
+    const me = await this.#api.call('GET /me');
     let local = await this.#db.device();
     const sessionDevice = me.session.deviceId;
     if (sessionDevice !== null) {
@@ -298,12 +282,12 @@ export class Core {
         return;
       }
       // The session has a device whose keys are not here: it is useless; revoke it (this ends the session).
-      await this.#api.del(`/devices/${sessionDevice}`).catch(() => undefined);
+      await this.#api.call('DELETE /devices/{deviceId}', { path: { deviceId: sessionDevice } }).catch(() => undefined);
       throw new EngineError('device_lost', "This browser's keys are gone; log in again to set up a new device");
     }
     if (local?.deviceId != null) {
       // Keys of a device from an earlier login: that device cannot be used by this session. Start afresh.
-      await this.#api.del(`/devices/${local.deviceId}`).catch(() => undefined);
+      await this.#api.call('DELETE /devices/{deviceId}', { path: { deviceId: local.deviceId } }).catch(() => undefined);
       await this.#db.reset();
       local = undefined;
     }
@@ -321,16 +305,18 @@ export class Core {
     }
     // Keys first, registration second: a failed registration is retried with the same keys on the next start.
     await this.#db.saveDevice(local, { signed, preKeys });
-    const answer = await this.#api.post<{ device: { deviceId: number } }>('/devices', {
-      name: this.#config.deviceName ?? defaultDeviceName(),
-      registrationId: local.registrationId,
-      identityKey: toBase64(identity.publicKey.serialize()),
-      signedPreKey: {
-        keyId: signed.id,
-        publicKey: toBase64(signed.keyPair.publicKey.serialize()),
-        signature: toBase64(signed.signature),
+    const answer = await this.#api.call('POST /devices', {
+      body: {
+        name: this.#config.deviceName ?? defaultDeviceName(),
+        registrationId: local.registrationId,
+        identityKey: toBase64(identity.publicKey.serialize()),
+        signedPreKey: {
+          keyId: signed.id,
+          publicKey: toBase64(signed.keyPair.publicKey.serialize()),
+          signature: toBase64(signed.signature),
+        },
+        preKeys: preKeys.map((p) => ({ keyId: p.id, publicKey: toBase64(p.keyPair.publicKey.serialize()) })),
       },
-      preKeys: preKeys.map((p) => ({ keyId: p.id, publicKey: toBase64(p.keyPair.publicKey.serialize()) })),
     });
     local = { ...local, deviceId: answer.device.deviceId, nextPreKeyId: PREKEY_BATCH + 1 };
     await this.#db.saveDevice(local);
@@ -349,11 +335,14 @@ export class Core {
     const identity = IdentityKeyPair.deserialize(this.#device.identity);
     const next = SignedPreKeyRecord.generate(this.#device.signedPreKeyId + 1, identity);
     await this.#stores.signedPreKeys.storeSignedPreKey(next.id, next);
-    await this.#api.request('PUT', `/devices/${this.#device.deviceId}/signed-prekey`, {
-      signedPreKey: {
-        keyId: next.id,
-        publicKey: toBase64(next.keyPair.publicKey.serialize()),
-        signature: toBase64(next.signature),
+    await this.#api.call('PUT /devices/{deviceId}/signed-prekey', {
+      path: { deviceId: this.#device.deviceId },
+      body: {
+        signedPreKey: {
+          keyId: next.id,
+          publicKey: toBase64(next.keyPair.publicKey.serialize()),
+          signature: toBase64(next.signature),
+        },
       },
     });
     this.#device = { ...this.#device, signedPreKeyId: next.id };
@@ -362,15 +351,16 @@ export class Core {
   }
 
   async #topUpPreKeys(): Promise<void> {
-    const { devices } = await this.#api.get<DeviceListResponse>('/devices');
+    const { devices } = await this.#api.call('GET /devices');
     const current = devices.find((d) => d.current);
     if (!current || current.preKeysRemaining >= PREKEY_LOW_WATER) return;
     const start = this.#device.nextPreKeyId;
     const preKeys = generatePreKeys(start, PREKEY_BATCH);
     this.#device = { ...this.#device, nextPreKeyId: start + PREKEY_BATCH };
     await this.#db.saveDevice(this.#device, { preKeys });
-    await this.#api.post(`/devices/${this.#device.deviceId}/prekeys`, {
-      preKeys: preKeys.map((p) => ({ keyId: p.id, publicKey: toBase64(p.keyPair.publicKey.serialize()) })),
+    await this.#api.call('POST /devices/{deviceId}/prekeys', {
+      path: { deviceId: this.#device.deviceId },
+      body: { preKeys: preKeys.map((p) => ({ keyId: p.id, publicKey: toBase64(p.keyPair.publicKey.serialize()) })) },
     });
     this.#log('prekeys.uploaded', { count: PREKEY_BATCH });
   }
@@ -395,7 +385,9 @@ export class Core {
 
   /** Logout: this device stops existing (server and browser), so nobody encrypts for it any more. */
   async retire(): Promise<void> {
-    await this.#api.del(`/devices/${this.#device.deviceId}`).catch(() => undefined);
+    await this.#api
+      .call('DELETE /devices/{deviceId}', { path: { deviceId: this.#device.deviceId } })
+      .catch(() => undefined);
     await this.close();
     await this.#db.destroy();
   }
@@ -603,7 +595,7 @@ export class Core {
   // ---------------------------------------------------------------- conversations, devices, directory
 
   async refreshConversations(): Promise<void> {
-    const { conversations } = await this.#api.get<ConversationListResponse>('/conversations');
+    const { conversations } = await this.#api.call('GET /conversations');
     this.#serverConvs.clear();
     // (Sender keys rotate at the next group send that finds a device it went to no longer among the targets.)
     for (const conv of conversations) {
@@ -625,7 +617,7 @@ export class Core {
   }
 
   async refreshDevices(): Promise<void> {
-    const { devices } = await this.#api.get<DeviceListResponse>('/devices');
+    const { devices } = await this.#api.call('GET /devices');
     this.#state.devices.value = devices.map((d) => ({
       deviceId: d.deviceId,
       name: d.name,
@@ -660,7 +652,7 @@ export class Core {
   async #devicesOf(userId: string, fresh = false): Promise<PublicDevice[]> {
     const cached = this.#deviceCache.get(userId);
     if (cached && !fresh) return cached;
-    const { devices } = await this.#api.get<PublicDeviceListResponse>(`/users/${userId}/devices`);
+    const { devices } = await this.#api.call('GET /users/{userId}/devices', { path: { userId } });
     this.#deviceCache.set(userId, devices);
     if (userId !== this.#userId) await this.#observeKeys(userId, devices);
     return devices;
@@ -669,7 +661,7 @@ export class Core {
   async #ensureName(userId: string): Promise<void> {
     if (this.#names.has(userId)) return;
     try {
-      const { user } = await this.#api.get<UserProfileResponse>(`/users/${userId}`);
+      const { user } = await this.#api.call('GET /users/{userId}', { path: { userId } });
       this.#names.set(userId, user.displayName);
     } catch {
       // the name stays "Someone"
@@ -705,12 +697,10 @@ export class Core {
         target.value = { ...target.value, loadingOlder: true };
         try {
           await this.#enqueue(async () => {
-            const page = TimelineResponseSchema.parse(
-              await this.#api.get<TimelineResponse>(`/conversations/${conversationId}/messages`, {
-                before: earliest,
-                limit: PAGE,
-              }),
-            );
+            const page = await this.#api.call('GET /conversations/{conversationId}/messages', {
+              path: { conversationId },
+              query: { before: earliest, limit: PAGE },
+            });
             for (const entry of page.messages) await this.#ingest(conversationId, entry, { older: true });
             const first = page.messages[0]?.seq;
             if (first !== undefined) this.#olderCursor.set(conversationId, first);
@@ -734,10 +724,13 @@ export class Core {
     if (seq === 0) return;
     try {
       if (this.#socket?.online) await this.#socket.request({ action: 'receipt.read', conversationId, seq });
-      else await this.#api.post(`/conversations/${conversationId}/read`, { seq });
+      else
+        await this.#api.call('POST /conversations/{conversationId}/read', { path: { conversationId }, body: { seq } });
     } catch (error) {
       // The realtime route may refuse (older server): the REST marker still moves.
-      await this.#api.post(`/conversations/${conversationId}/read`, { seq }).catch(() => undefined);
+      await this.#api
+        .call('POST /conversations/{conversationId}/read', { path: { conversationId }, body: { seq } })
+        .catch(() => undefined);
       this.#log('read.ws_failed', { error: String(error) });
     }
   }
@@ -1053,7 +1046,7 @@ export class Core {
     if (mine) await this.#announceAvatar(conversationId, 'user', { blob: jpeg(mine) });
     let conv = this.#serverConvs.get(conversationId);
     if (!conv) {
-      conv = (await this.#api.get<ConversationResponse>(`/conversations/${conversationId}`)).conversation;
+      conv = (await this.#api.call('GET /conversations/{conversationId}', { path: { conversationId } })).conversation;
     }
     const group = conv.kind === 'group' && conv.role === 'owner' ? await avatars.image(conversationId) : null;
     if (group) await this.#announceAvatar(conversationId, 'group', { blob: jpeg(group) });
@@ -1201,7 +1194,7 @@ export class Core {
   ): Promise<SendMessageResponse> {
     let conv = this.#serverConvs.get(conversationId);
     if (!conv) {
-      conv = (await this.#api.get<ConversationResponse>(`/conversations/${conversationId}`)).conversation;
+      conv = (await this.#api.call('GET /conversations/{conversationId}', { path: { conversationId } })).conversation;
       this.#serverConvs.set(conversationId, conv);
     }
     return conv.kind === 'direct'
@@ -1229,20 +1222,20 @@ export class Core {
   /** After a 409: forget the device lists of the users it names (and the sessions of devices that left). */
   async #devicesChanged(conversationId: string, error: EngineError): Promise<void> {
     const users = new Set<string>();
-    for (const issue of error.issues) {
-      const [userId, device] = issue.path.split('/');
-      if (!userId) continue;
-      users.add(userId);
-      if (issue.message === 'extra' && device) {
-        await this.#stores.sessions.deleteSession(ProtocolAddress.of(userId, Number(device)));
-      }
+    const { missing, extra } = error.devices ?? { missing: [], extra: [] };
+    for (const device of missing) users.add(device.userId);
+    for (const device of extra) {
+      users.add(device.userId);
+      await this.#stores.sessions.deleteSession(ProtocolAddress.of(device.userId, device.deviceId));
     }
     if (users.size === 0) for (const userId of await this.#memberIds(conversationId)) users.add(userId);
     for (const userId of users) this.#deviceCache.delete(userId);
     // Membership may have changed too.
-    const { conversation } = await this.#api.get<ConversationResponse>(`/conversations/${conversationId}`);
+    const { conversation } = await this.#api.call('GET /conversations/{conversationId}', {
+      path: { conversationId },
+    });
     this.#serverConvs.set(conversationId, conversation);
-    this.#log('devices.changed', { conversationId, issues: error.issues.length });
+    this.#log('devices.changed', { conversationId, missing: missing.length, extra: extra.length });
   }
 
   /** One device's pairwise envelope (a session is made from its prekey bundle when there is none). */
@@ -1266,9 +1259,9 @@ export class Core {
   async #sessionWith(address: ProtocolAddress): Promise<SessionCipher> {
     const cipher = new SessionCipher(this.#stores, address);
     if (!(await cipher.hasSession())) {
-      const { bundle } = await this.#api.get<PreKeyBundleResponse>(
-        `/users/${address.name}/devices/${address.deviceId}/prekey-bundle`,
-      );
+      const { bundle } = await this.#api.call('GET /users/{userId}/devices/{deviceId}/prekey-bundle', {
+        path: { userId: address.name, deviceId: address.deviceId },
+      });
       await processPreKeyBundle(this.#stores, address, bundleOf(bundle));
     }
     return cipher;
@@ -1371,7 +1364,10 @@ export class Core {
         if (!isEngineError(error, 'offline') && !isEngineError(error, 'timeout')) throw error;
       }
     }
-    const stored = await this.#api.post<SendMessageResponse>(`/conversations/${conversationId}/messages`, message);
+    const stored = await this.#api.call('POST /conversations/{conversationId}/messages', {
+      path: { conversationId },
+      body: message,
+    });
     this.#log('message.via_rest', { conversationId, seq: stored.seq });
     return stored;
   }
@@ -1432,7 +1428,7 @@ export class Core {
     for (let page = 0; page < 100; page++) {
       let answer: SyncResponse;
       try {
-        answer = SyncResponseSchema.parse(await this.#api.get<SyncResponse>('/sync', { cursor, limit: 200 }));
+        answer = await this.#api.call('GET /sync', { query: { cursor, limit: 200 } });
       } catch (error) {
         this.#log('sync.unavailable', { error: String(error) });
         return;
@@ -1451,9 +1447,10 @@ export class Core {
     if (synced >= conv.lastSeq) return;
     let after = synced;
     while (after < conv.lastSeq) {
-      const page = TimelineResponseSchema.parse(
-        await this.#api.get<TimelineResponse>(`/conversations/${conv.id}/messages`, { after, limit: 200 }),
-      );
+      const page = await this.#api.call('GET /conversations/{conversationId}/messages', {
+        path: { conversationId: conv.id },
+        query: { after, limit: 200 },
+      });
       if (page.messages.length === 0) break;
       for (const entry of page.messages) await this.#enqueue(() => this.#ingest(conv.id, entry, {}));
       after = page.messages.at(-1)?.seq ?? page.lastSeq;
@@ -1470,10 +1467,10 @@ export class Core {
       const deliveries = this.#pendingAcks.splice(0, 500);
       try {
         if (this.#socket?.online) await this.#socket.request({ action: 'message.ack', deliveries });
-        else await this.#api.post('/sync/ack', { deliveries });
+        else await this.#api.call('POST /sync/ack', { body: { deliveries } });
       } catch (error) {
         try {
-          await this.#api.post('/sync/ack', { deliveries });
+          await this.#api.call('POST /sync/ack', { body: { deliveries } });
         } catch {
           this.#log('ack.failed', { error: String(error) });
           return;
@@ -1559,7 +1556,9 @@ export class Core {
 
   async presenceOf(conversationId: string): Promise<void> {
     try {
-      const { presence } = await this.#api.get<PresenceResponse>(`/conversations/${conversationId}/presence`);
+      const { presence } = await this.#api.call('GET /conversations/{conversationId}/presence', {
+        path: { conversationId },
+      });
       for (const p of presence) this.#presence.set(p.userId, { status: p.status, lastSeenAt: p.lastSeenAt });
       this.#renderConversations();
     } catch (error) {
@@ -1808,9 +1807,9 @@ export class Core {
   ): Promise<void> {
     if (code !== 'no_sender_key') {
       // Pairwise session lost or broken: start a new one from the sender device's bundle.
-      const { bundle } = await this.#api.get<PreKeyBundleResponse>(
-        `/users/${sender.name}/devices/${sender.deviceId}/prekey-bundle`,
-      );
+      const { bundle } = await this.#api.call('GET /users/{userId}/devices/{deviceId}/prekey-bundle', {
+        path: { userId: sender.name, deviceId: sender.deviceId },
+      });
       await processPreKeyBundle(this.#stores, sender, bundleOf(bundle));
     }
     await this.#queueContent(conversationId, {
@@ -1902,7 +1901,7 @@ export class Core {
   async #iceServers(): Promise<RTCIceServer[]> {
     const cached = this.#iceCache;
     if (cached && cached.until > Date.now()) return cached.servers;
-    const answer = IceServersResponseSchema.parse(await this.#api.get('/calls/ice-servers'));
+    const answer = await this.#api.call('GET /calls/ice-servers');
     const servers: RTCIceServer[] = answer.iceServers.map((s) => ({
       urls: s.urls,
       ...(s.username !== undefined ? { username: s.username } : {}),
