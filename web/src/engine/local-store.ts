@@ -24,6 +24,12 @@ export interface Change {
   readonly dequeue?: string;
 }
 
+/** `change` with `entryKeys` marked processed as well. */
+export const andProcessed = (change: Change, ...entryKeys: string[]): Change => ({
+  ...change,
+  processed: [...(change.processed ?? []), ...entryKeys],
+});
+
 export interface LocalStore {
   /** The crypto library's stores (sessions, identities, prekeys, sender keys). */
   cryptoStores(identity: IdentityKeyPair, registrationId: number): DeviceStores;

@@ -62,7 +62,7 @@ export function timelineSignal(state: EngineState, conversationId: string): Sign
   return s;
 }
 
-export function typingSignal(state: EngineState, conversationId: string): Signal<readonly string[]> {
+export function typingSignal(state: Pick<EngineState, 'typing'>, conversationId: string): Signal<readonly string[]> {
   let s = state.typing.get(conversationId);
   if (!s) {
     s = signal([]);
