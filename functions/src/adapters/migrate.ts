@@ -13,6 +13,10 @@ const LOCK_KEY = 4_207_310_001;
  * transaction with the migration's record, so a failing file leaves nothing
  * half-applied. Concurrent runners (two Lambdas, two `npm start`s) serialise on
  * an advisory lock. Returns the names applied by this call.
+ *
+ * Then the definitions in `functions/` (SQL functions, one maintained file each,
+ * written `CREATE OR REPLACE`) are applied on every run, after the numbered
+ * migrations whose tables they use: a change to one is deployed by editing it.
  */
 export async function migrate(db: Db, dir = migrationsDir): Promise<string[]> {
   const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
@@ -32,5 +36,23 @@ export async function migrate(db: Db, dir = migrationsDir): Promise<string[]> {
     });
     if (ran) applied.push(name);
   }
+  for (const name of await definitions(dir)) {
+    const sql = await readFile(join(dir, DEFINITIONS, name), 'utf8');
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+      await tx.query(sql);
+    });
+  }
   return applied;
+}
+
+const DEFINITIONS = 'functions';
+
+async function definitions(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(join(dir, DEFINITIONS))).filter((f) => /^[\w-]+\.sql$/.test(f)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
 }

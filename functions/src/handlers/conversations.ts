@@ -19,7 +19,8 @@ import {
   type TimelineResponse,
   UpdateConversationRequest,
 } from '@ciphertalk/shared/protocol';
-import { db, objectStore, realtime } from '#adapters/clients.ts';
+import { db } from '#adapters/clients.ts';
+import { messagingDeps } from '#adapters/deps.ts';
 import {
   addMembers,
   type ConversationDeps,
@@ -31,9 +32,10 @@ import {
   removeMember,
   updateConversation,
 } from '#domain/conversations.ts';
-import { deliverMessage, publishDelivered, publishEvents } from '#domain/fanout.ts';
-import { acknowledge, deviceOf, readInbox, readTimeline, sendingDevice, storeMessage } from '#domain/messages.ts';
+import { publishDelivered, publishEvents } from '#domain/fanout.ts';
+import { acknowledge, deviceOf, readInbox, readTimeline, sendingDevice, sendMessage } from '#domain/messages.ts';
 import { conversationPresence } from '#domain/presence.ts';
+import { reportFanout } from '#lib/fanout-report.ts';
 import { httpHandler, json } from '#lib/http.ts';
 import { logger } from '#lib/observability.ts';
 import { principalOf } from '#lib/principal.ts';
@@ -43,7 +45,7 @@ import { routes } from '#lib/router.ts';
 const deps = (): ConversationDeps => ({
   db: db(),
   publish: (events) =>
-    publishEvents(realtime(), events).then(
+    publishEvents(messagingDeps(), events).then(
       () => undefined,
       (error: unknown) => logger.warn('could not publish system events', { error: String(error) }),
     ),
@@ -111,7 +113,7 @@ export const handler = routes({
     { path: ConversationPath, query: TimelineQuery },
     async (request) => {
       const principal = principalOf(request.event);
-      const timeline = await readTimeline(db(), principal, request.path.conversationId, request.query);
+      const timeline = await readTimeline(messagingDeps(), principal, request.path.conversationId, request.query);
       return json(200, timeline satisfies TimelineResponse);
     },
   ),
@@ -129,13 +131,9 @@ export const handler = routes({
     { path: ConversationPath, body: SendMessageRequest },
     async (request) => {
       const { conversationId } = request.path;
-      const sender = await sendingDevice(db(), principalOf(request.event), conversationId);
-      const stored = await storeMessage({ db: db(), store: objectStore() }, sender, conversationId, request.body);
-      if (stored.created) {
-        await deliverMessage(realtime(), sender, stored, request.body).catch((error: unknown) =>
-          logger.warn('could not deliver live; recipients will sync', { error: String(error) }),
-        );
-      }
+      const deps = messagingDeps();
+      const sender = await sendingDevice(deps, principalOf(request.event), conversationId);
+      const stored = await sendMessage({ ...deps, report: reportFanout }, sender, conversationId, request.body);
       const body: SendMessageResponse = { seq: stored.seq, createdAt: stored.createdAt };
       return json(stored.created ? 201 : 200, body);
     },
@@ -143,19 +141,20 @@ export const handler = routes({
 
   'GET /conversations/{conversationId}/presence': httpHandler({ path: ConversationPath }, async (request) => {
     const { userId } = principalOf(request.event);
-    const presence = await conversationPresence(db(), realtime(), userId, request.path.conversationId);
+    const presence = await conversationPresence(messagingDeps(), userId, request.path.conversationId);
     return json(200, { presence } satisfies PresenceResponse);
   }),
 
   'GET /sync': httpHandler({ query: SyncQuery }, async (request) => {
-    const inbox = await readInbox(db(), deviceOf(principalOf(request.event)), request.query);
+    const inbox = await readInbox(messagingDeps(), deviceOf(principalOf(request.event)), request.query);
     return json(200, inbox satisfies SyncResponse);
   }),
 
   'POST /sync/ack': httpHandler({ body: AckRequest }, async (request) => {
     const device = deviceOf(principalOf(request.event));
-    const acknowledged = await acknowledge(db(), device, request.body.deliveries);
-    await publishDelivered(realtime(), device, acknowledged, new Date()).catch((error: unknown) =>
+    const deps = messagingDeps();
+    const acknowledged = await acknowledge(deps, device, request.body.deliveries);
+    await publishDelivered(deps, device, acknowledged, new Date()).catch((error: unknown) =>
       logger.warn('could not publish delivery receipts', { error: String(error) }),
     );
     return json(200, { acknowledged: acknowledged.length } satisfies AckResponse);

@@ -1,11 +1,12 @@
 import { ClientFrame } from '@ciphertalk/shared/protocol';
-import { connectionRegistry, db, objectStore, realtime } from '#adapters/clients.ts';
+import { connectionRegistry } from '#adapters/clients.ts';
+import { messagingDeps } from '#adapters/deps.ts';
 import { UnauthorizedError } from '#domain/errors.ts';
-import { deliverMessage, publishDelivered } from '#domain/fanout.ts';
-import { acknowledge, type DeviceRef, storeMessage } from '#domain/messages.ts';
+import { publishDelivered } from '#domain/fanout.ts';
+import { acknowledge, type DeviceRef, sendMessage } from '#domain/messages.ts';
 import { readReceipt, relayCallSignal, relayTyping } from '#domain/notices.ts';
 import { heartbeat } from '#domain/presence.ts';
-import { logger } from '#lib/observability.ts';
+import { reportFanout } from '#lib/fanout-report.ts';
 import { frameHandler, reply } from '#lib/ws.ts';
 
 /**
@@ -31,41 +32,38 @@ async function connectionDevice(connectionId: string): Promise<DeviceRef> {
 
 export const handler = frameHandler(ClientFrame, async ({ frame, connectionId }) => {
   const device = await connectionDevice(connectionId);
+  const deps = messagingDeps();
   const now = new Date();
   switch (frame.action) {
-    case 'message.send': {
-      // Durable first (one statement); then the sender's ack and the deliveries go out together.
-      const stored = await storeMessage(
-        { db: db(), store: objectStore() },
-        device,
-        frame.conversationId,
-        frame.message,
+    case 'message.send':
+      // Durable first; then the ack and the deliveries together. A failed delivery is reported, never an error frame.
+      await sendMessage({ ...deps, report: reportFanout }, device, frame.conversationId, frame.message, (stored) =>
+        reply(connectionId, {
+          type: 'ack',
+          id: frame.id,
+          seq: stored.seq,
+          createdAt: stored.createdAt,
+          created: stored.created,
+        }),
       );
-      const { seq, createdAt, created } = stored;
-      const [, result] = await Promise.all([
-        reply(connectionId, { type: 'ack', id: frame.id, seq, createdAt, created }),
-        created ? deliverMessage(realtime(), device, stored, frame.message) : null,
-      ]);
-      if (result && result.failed > 0) logger.warn('some deliveries failed; recipients will sync', { ...result });
       return;
-    }
     case 'message.ack': {
-      const acknowledged = await acknowledge(db(), device, frame.deliveries);
+      const acknowledged = await acknowledge(deps, device, frame.deliveries);
       await reply(connectionId, { type: 'ack', id: frame.id });
-      await publishDelivered(realtime(), device, acknowledged, now);
+      await publishDelivered(deps, device, acknowledged, now);
       return;
     }
     case 'receipt.read':
-      await readReceipt(db(), realtime(), device, frame.conversationId, frame.seq, now);
+      await readReceipt(deps, device, frame.conversationId, frame.seq, now);
       break;
     case 'typing':
-      await relayTyping(db(), realtime(), device, frame);
+      await relayTyping(deps, device, frame);
       break;
     case 'presence.heartbeat':
-      await heartbeat(db(), realtime(), device.userId, now);
+      await heartbeat(deps, device.userId, now);
       break;
     case 'call.signal':
-      await relayCallSignal(db(), realtime(), device, frame);
+      await relayCallSignal(deps, device, frame);
       break;
     case 'ping':
       break;

@@ -1,0 +1,93 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { MemoryConnectionRegistry } from '#adapters/memory-registry.ts';
+import type { MessagingDeps } from '#domain/messages.ts';
+import type { ConnectionsApi } from '#ports/connections-api.ts';
+import type { Db } from '#ports/db.ts';
+import type { ObjectStore } from '#ports/object-store.ts';
+
+/** @connections as a recording fake: what was posted to which connection; some connections gone or failing. */
+export class RecordingConnections implements ConnectionsApi {
+  readonly posts: { connectionId: string; data: unknown }[] = [];
+  readonly gone = new Set<string>();
+  readonly failing = new Set<string>();
+
+  async post(connectionId: string, data: unknown): Promise<'sent' | 'gone'> {
+    if (this.failing.has(connectionId)) throw new Error('throttled');
+    if (this.gone.has(connectionId)) return 'gone';
+    this.posts.push({ connectionId, data });
+    return 'sent';
+  }
+
+  async disconnect(connectionId: string): Promise<'closed' | 'gone'> {
+    return this.gone.has(connectionId) ? 'gone' : 'closed';
+  }
+
+  /** What one connection got. */
+  to(connectionId: string): unknown[] {
+    return this.posts.filter((p) => p.connectionId === connectionId).map((p) => p.data);
+  }
+}
+
+/** Attachments are not part of these tests: a store that is never reached. */
+const noObjects = new Proxy({} as ObjectStore, {
+  get: () => () => Promise.reject(new Error('the object store is not used here')),
+});
+
+export interface World {
+  readonly deps: MessagingDeps;
+  readonly registry: MemoryConnectionRegistry;
+  readonly connections: RecordingConnections;
+  user(name: string): Promise<string>;
+  device(userId: string, deviceId: number): Promise<void>;
+  conversation(kind: 'direct' | 'group', memberIds: readonly string[]): Promise<string>;
+  /** A live WebSocket connection of a device. */
+  connect(userId: string, deviceId: number): Promise<string>;
+}
+
+/** The messaging ports over `db`: the in-process registry and a recording @connections API. */
+export function world(db: Db): World {
+  const registry = new MemoryConnectionRegistry();
+  const connections = new RecordingConnections();
+  const bytes = (n: number) => randomBytes(n);
+  return {
+    deps: { db, store: noObjects, realtime: { registry, connections } },
+    registry,
+    connections,
+    async user(name) {
+      const [row] = await db.query<{ id: string }>(
+        `INSERT INTO users (email, email_normalized, display_name, password_hash)
+         VALUES ($1, $1, $2, 'x') RETURNING id`,
+        [`${name}-${randomUUID()}@example.com`, name],
+      );
+      return row?.id as string;
+    },
+    async device(userId, deviceId) {
+      await db.query(
+        `INSERT INTO devices (user_id, device_id, name, registration_id, identity_key, signed_prekey_id,
+                              signed_prekey, signed_prekey_signature)
+         VALUES ($1::uuid, $2::int, 'test', 1, $3, 1, $4, $5)`,
+        [userId, String(deviceId), bytes(33), bytes(33), bytes(64)],
+      );
+    },
+    async conversation(kind, memberIds) {
+      const [owner] = memberIds;
+      const [row] = await db.query<{ id: string }>(
+        `INSERT INTO conversations (kind, name, direct_key, created_by) VALUES ($1, $2, $3, $4::uuid) RETURNING id`,
+        [kind, kind === 'group' ? 'Group' : null, kind === 'direct' ? [...memberIds].sort().join(':') : null, owner],
+      );
+      const id = row?.id as string;
+      for (const [i, userId] of memberIds.entries()) {
+        await db.query(
+          'INSERT INTO conversation_members (conversation_id, user_id, role) VALUES ($1::uuid, $2::uuid, $3)',
+          [id, userId, i === 0 ? 'owner' : 'member'],
+        );
+      }
+      return id;
+    },
+    async connect(userId, deviceId) {
+      const connectionId = `conn-${randomUUID()}`;
+      await registry.add({ connectionId, userId, deviceId, connectedAt: Date.now() });
+      return connectionId;
+    },
+  };
+}
