@@ -39,6 +39,6 @@ ALTER TABLE conversations DROP CONSTRAINT conversations_created_by_fkey;
 ALTER TABLE conversations ADD CONSTRAINT conversations_created_by_fkey
   FOREIGN KEY (created_by) REFERENCES users (id) ON DELETE SET NULL;
 
--- The one-round-trip send, send_message(), is defined in functions/send_message.sql (applied after the
--- numbered migrations), so that it has one maintained definition.
+-- The one-round-trip send, send_message(), has one maintained definition: functions/definitions/send_message.sql,
+-- applied after the numbered migrations.
 

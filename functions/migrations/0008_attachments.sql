@@ -18,6 +18,6 @@ CREATE INDEX attachments_owner_idx ON attachments (owner_id);
 CREATE INDEX attachments_unreferenced_idx ON attachments (created_at) WHERE message_seq IS NULL;
 
 -- send_message gained the attachments a message carries (a seventh parameter): the old signature goes here,
--- the function itself is defined, in full and in one place, in functions/send_message.sql, which migrate()
+-- the function itself is defined, in full and in one place, in functions/definitions/send_message.sql, which migrate()
 -- applies (CREATE OR REPLACE) after the numbered migrations.
 DROP FUNCTION IF EXISTS send_message(uuid, uuid, integer, uuid, jsonb, text);

@@ -1,6 +1,5 @@
 import { config } from '#config';
 import type { AccountDeps } from '#domain/accounts.ts';
-import type { MessagingDeps } from '#domain/messages.ts';
 import type { PasswordResetDeps } from '#domain/password-reset.ts';
 import { systemClock } from '#ports/clock.ts';
 import { bestEffortRealtime } from './best-effort.ts';
@@ -11,14 +10,9 @@ import {
   connectionsApi,
   db,
   mailer,
-  objectStore,
   passwords,
   rateLimiter,
-  realtime,
 } from './clients.ts';
-
-/** The ports of the messaging path (messages, fan-out, notices, presence), from the container's clients. */
-export const messagingDeps = (): MessagingDeps => ({ db: db(), store: objectStore(), realtime: realtime() });
 
 /** The collaborators the account and session domain code takes, from the container's clients. */
 export async function accountDeps(): Promise<AccountDeps> {

@@ -28,6 +28,9 @@ export interface MessagingDeps {
   readonly realtime: Realtime;
 }
 
+/** What notices and presence use: no attachments. */
+export type NoticeDeps = Pick<MessagingDeps, 'db' | 'realtime'>;
+
 /** The device a message comes from or a delivery goes to. */
 export interface DeviceRef {
   readonly userId: string;
@@ -95,7 +98,7 @@ export interface StoredMessage {
 }
 
 /**
- * Stores a message with one call of the `send_message` SQL function (migrations/functions/send_message.sql),
+ * Stores a message with one call of the `send_message` SQL function (functions/definitions/send_message.sql),
  * after checking its attachments when it names any (one more query, and a HEAD per upload): checks the sender
  * is a member on a live device, that the envelopes (or the sender-key recipients) are exactly the live devices
  * of the members but the sending one, answers a retry with the stored seq, and writes the message at the

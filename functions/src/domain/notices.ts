@@ -3,7 +3,7 @@ import { ErrorCode } from '@ciphertalk/shared/protocol';
 import { markRead } from './conversations.ts';
 import { AppError, ValidationError } from './errors.ts';
 import { type FanoutResult, publish } from './fanout.ts';
-import type { DeviceRef, MessagingDeps } from './messages.ts';
+import type { DeviceRef, NoticeDeps } from './messages.ts';
 import { membersIfMember } from './presence.ts';
 
 /** Typing notices a user may send per conversation per window: a client sends one every few seconds. */
@@ -17,7 +17,7 @@ export class TooFastError extends AppError {
 }
 
 /** `typing`: relayed to the other members' connections; rate-limited per user and conversation; never stored. */
-export async function relayTyping(deps: MessagingDeps, sender: DeviceRef, frame: TypingFrame): Promise<FanoutResult> {
+export async function relayTyping(deps: NoticeDeps, sender: DeviceRef, frame: TypingFrame): Promise<FanoutResult> {
   const [members, hits] = await Promise.all([
     membersIfMember(deps, sender.userId, frame.conversationId),
     deps.realtime.registry.hit(`typing:${sender.userId}:${frame.conversationId}`, TYPING_LIMIT.windowSeconds),
@@ -41,7 +41,7 @@ export async function relayTyping(deps: MessagingDeps, sender: DeviceRef, frame:
  * devices too, so their unread counts follow).
  */
 export async function readReceipt(
-  deps: MessagingDeps,
+  deps: NoticeDeps,
   reader: DeviceRef,
   conversationId: string,
   seq: number,
@@ -69,7 +69,7 @@ export async function readReceipt(
  * member of the conversation (and not be the sender's own device). Nothing is stored.
  */
 export async function relayCallSignal(
-  deps: MessagingDeps,
+  deps: NoticeDeps,
   sender: DeviceRef,
   frame: CallSignalFrame,
 ): Promise<FanoutResult> {

@@ -1,7 +1,7 @@
 import { PRESENCE_TTL_SECONDS, type Presence, type PresenceNotice } from '@ciphertalk/shared/protocol';
 import { NotFoundError } from './errors.ts';
 import { publish } from './fanout.ts';
-import type { MessagingDeps } from './messages.ts';
+import type { MessagingDeps, NoticeDeps } from './messages.ts';
 
 /**
  * Presence: online while heartbeats (`presence.heartbeat`, every PRESENCE_HEARTBEAT_SECONDS) keep a Redis key
@@ -29,7 +29,7 @@ function notice(userId: string, online: boolean, lastSeenAt: number | null): Pre
 }
 
 /** A heartbeat: refreshes the user's presence; when they were offline, tells their co-members. */
-export async function heartbeat(deps: MessagingDeps, userId: string, now: Date): Promise<boolean> {
+export async function heartbeat(deps: NoticeDeps, userId: string, now: Date): Promise<boolean> {
   const cameOnline = await deps.realtime.registry.markOnline(userId, now.getTime(), PRESENCE_TTL_SECONDS);
   if (cameOnline) {
     const frame = notice(userId, true, now.getTime());
@@ -39,7 +39,7 @@ export async function heartbeat(deps: MessagingDeps, userId: string, now: Date):
 }
 
 /** A connection closed: when it was the user's last, they are offline now and their co-members learn it. */
-export async function connectionClosed(deps: MessagingDeps, userId: string, now: Date): Promise<boolean> {
+export async function connectionClosed(deps: NoticeDeps, userId: string, now: Date): Promise<boolean> {
   const live = (await deps.realtime.registry.connectionsOf([userId])).get(userId) ?? [];
   if (live.length > 0) return false;
   await deps.realtime.registry.markOffline(userId, now.getTime());
@@ -50,7 +50,7 @@ export async function connectionClosed(deps: MessagingDeps, userId: string, now:
 
 /** `GET /conversations/{id}/presence`: the members' presence, for members only (404 otherwise). */
 export async function conversationPresence(
-  deps: MessagingDeps,
+  deps: NoticeDeps,
   userId: string,
   conversationId: string,
 ): Promise<Presence[]> {

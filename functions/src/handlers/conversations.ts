@@ -1,26 +1,15 @@
-import {
-  AckRequest,
-  type AckResponse,
-  AddMembersRequest,
-  ChangeRoleRequest,
-  type ConversationListResponse,
-  ConversationMemberPath,
-  ConversationPath,
-  type ConversationResponse,
-  CreateConversationRequest,
-  type PresenceResponse,
-  ReadMarkerRequest,
-  type ReadMarkerResponse,
-  SendMessageRequest,
-  type SendMessageResponse,
-  SyncQuery,
-  type SyncResponse,
-  TimelineQuery,
-  type TimelineResponse,
-  UpdateConversationRequest,
+import type {
+  AckResponse,
+  ConversationListResponse,
+  ConversationResponse,
+  PresenceResponse,
+  ReadMarkerResponse,
+  SendMessageResponse,
+  SyncResponse,
+  TimelineResponse,
 } from '@ciphertalk/shared/protocol';
 import { db } from '#adapters/clients.ts';
-import { messagingDeps } from '#adapters/deps.ts';
+import { messagingDeps } from '#adapters/messaging.ts';
 import {
   addMembers,
   type ConversationDeps,
@@ -36,7 +25,7 @@ import { publishDelivered, publishEvents } from '#domain/fanout.ts';
 import { acknowledge, deviceOf, readInbox, readTimeline, sendingDevice, sendMessage } from '#domain/messages.ts';
 import { conversationPresence } from '#domain/presence.ts';
 import { reportFanout } from '#lib/fanout-report.ts';
-import { httpHandler, json } from '#lib/http.ts';
+import { json, route } from '#lib/http.ts';
 import { logger } from '#lib/observability.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
@@ -57,32 +46,29 @@ const deps = (): ConversationDeps => ({
  * authorizer.
  */
 export const handler = routes({
-  'POST /conversations': httpHandler({ body: CreateConversationRequest }, async (request) => {
+  'POST /conversations': route('POST /conversations', async (request) => {
     const { conversation, created } = await createConversation(deps(), principalOf(request.event), request.body);
     return json(created ? 201 : 200, { conversation } satisfies ConversationResponse);
   }),
 
-  'GET /conversations': httpHandler({}, async (request) => {
+  'GET /conversations': route('GET /conversations', async (request) => {
     const conversations = await listConversations(deps(), principalOf(request.event));
     return json(200, { conversations } satisfies ConversationListResponse);
   }),
 
-  'GET /conversations/{conversationId}': httpHandler({ path: ConversationPath }, async (request) => {
+  'GET /conversations/{conversationId}': route('GET /conversations/{conversationId}', async (request) => {
     const conversation = await getConversation(deps(), principalOf(request.event), request.path.conversationId);
     return json(200, { conversation } satisfies ConversationResponse);
   }),
 
-  'PATCH /conversations/{conversationId}': httpHandler(
-    { path: ConversationPath, body: UpdateConversationRequest },
-    async (request) => {
-      const principal = principalOf(request.event);
-      const conversation = await updateConversation(deps(), principal, request.path.conversationId, request.body);
-      return json(200, { conversation } satisfies ConversationResponse);
-    },
-  ),
+  'PATCH /conversations/{conversationId}': route('PATCH /conversations/{conversationId}', async (request) => {
+    const principal = principalOf(request.event);
+    const conversation = await updateConversation(deps(), principal, request.path.conversationId, request.body);
+    return json(200, { conversation } satisfies ConversationResponse);
+  }),
 
-  'POST /conversations/{conversationId}/members': httpHandler(
-    { path: ConversationPath, body: AddMembersRequest },
+  'POST /conversations/{conversationId}/members': route(
+    'POST /conversations/{conversationId}/members',
     async (request) => {
       const principal = principalOf(request.event);
       const conversation = await addMembers(deps(), principal, request.path.conversationId, request.body);
@@ -90,8 +76,8 @@ export const handler = routes({
     },
   ),
 
-  'DELETE /conversations/{conversationId}/members/{userId}': httpHandler(
-    { path: ConversationMemberPath },
+  'DELETE /conversations/{conversationId}/members/{userId}': route(
+    'DELETE /conversations/{conversationId}/members/{userId}',
     async (request) => {
       const { conversationId, userId } = request.path;
       await removeMember(deps(), principalOf(request.event), conversationId, userId);
@@ -99,8 +85,8 @@ export const handler = routes({
     },
   ),
 
-  'PATCH /conversations/{conversationId}/members/{userId}': httpHandler(
-    { path: ConversationMemberPath, body: ChangeRoleRequest },
+  'PATCH /conversations/{conversationId}/members/{userId}': route(
+    'PATCH /conversations/{conversationId}/members/{userId}',
     async (request) => {
       const { conversationId, userId } = request.path;
       const principal = principalOf(request.event);
@@ -109,8 +95,8 @@ export const handler = routes({
     },
   ),
 
-  'GET /conversations/{conversationId}/messages': httpHandler(
-    { path: ConversationPath, query: TimelineQuery },
+  'GET /conversations/{conversationId}/messages': route(
+    'GET /conversations/{conversationId}/messages',
     async (request) => {
       const principal = principalOf(request.event);
       const timeline = await readTimeline(messagingDeps(), principal, request.path.conversationId, request.query);
@@ -118,17 +104,14 @@ export const handler = routes({
     },
   ),
 
-  'POST /conversations/{conversationId}/read': httpHandler(
-    { path: ConversationPath, body: ReadMarkerRequest },
-    async (request) => {
-      const principal = principalOf(request.event);
-      const marker = await markRead(deps(), principal, request.path.conversationId, request.body.seq);
-      return json(200, marker satisfies ReadMarkerResponse);
-    },
-  ),
+  'POST /conversations/{conversationId}/read': route('POST /conversations/{conversationId}/read', async (request) => {
+    const principal = principalOf(request.event);
+    const marker = await markRead(deps(), principal, request.path.conversationId, request.body.seq);
+    return json(200, marker satisfies ReadMarkerResponse);
+  }),
 
-  'POST /conversations/{conversationId}/messages': httpHandler(
-    { path: ConversationPath, body: SendMessageRequest },
+  'POST /conversations/{conversationId}/messages': route(
+    'POST /conversations/{conversationId}/messages',
     async (request) => {
       const { conversationId } = request.path;
       const deps = messagingDeps();
@@ -139,18 +122,21 @@ export const handler = routes({
     },
   ),
 
-  'GET /conversations/{conversationId}/presence': httpHandler({ path: ConversationPath }, async (request) => {
-    const { userId } = principalOf(request.event);
-    const presence = await conversationPresence(messagingDeps(), userId, request.path.conversationId);
-    return json(200, { presence } satisfies PresenceResponse);
-  }),
+  'GET /conversations/{conversationId}/presence': route(
+    'GET /conversations/{conversationId}/presence',
+    async (request) => {
+      const { userId } = principalOf(request.event);
+      const presence = await conversationPresence(messagingDeps(), userId, request.path.conversationId);
+      return json(200, { presence } satisfies PresenceResponse);
+    },
+  ),
 
-  'GET /sync': httpHandler({ query: SyncQuery }, async (request) => {
+  'GET /sync': route('GET /sync', async (request) => {
     const inbox = await readInbox(messagingDeps(), deviceOf(principalOf(request.event)), request.query);
     return json(200, inbox satisfies SyncResponse);
   }),
 
-  'POST /sync/ack': httpHandler({ body: AckRequest }, async (request) => {
+  'POST /sync/ack': route('POST /sync/ack', async (request) => {
     const device = deviceOf(principalOf(request.event));
     const deps = messagingDeps();
     const acknowledged = await acknowledge(deps, device, request.body.deliveries);

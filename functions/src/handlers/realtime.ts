@@ -1,6 +1,6 @@
 import { ClientFrame } from '@ciphertalk/shared/protocol';
 import { connectionRegistry } from '#adapters/clients.ts';
-import { messagingDeps } from '#adapters/deps.ts';
+import { messagingDeps } from '#adapters/messaging.ts';
 import { UnauthorizedError } from '#domain/errors.ts';
 import { publishDelivered } from '#domain/fanout.ts';
 import { acknowledge, type DeviceRef, sendMessage } from '#domain/messages.ts';

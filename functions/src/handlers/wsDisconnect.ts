@@ -1,5 +1,4 @@
-import { connectionRegistry } from '#adapters/clients.ts';
-import { messagingDeps } from '#adapters/deps.ts';
+import { connectionRegistry, db, realtime } from '#adapters/clients.ts';
 import { connectionClosed } from '#domain/presence.ts';
 import { logger } from '#lib/observability.ts';
 import { lifecycleHandler } from '#lib/ws.ts';
@@ -11,7 +10,7 @@ import { lifecycleHandler } from '#lib/ws.ts';
 export const handler = lifecycleHandler(async (event) => {
   const removed = await connectionRegistry().remove(event.requestContext.connectionId);
   if (removed?.userId) {
-    await connectionClosed(messagingDeps(), removed.userId, new Date()).catch((error: unknown) =>
+    await connectionClosed({ db: db(), realtime: realtime() }, removed.userId, new Date()).catch((error: unknown) =>
       logger.warn('could not publish going offline', { error: String(error) }),
     );
   }

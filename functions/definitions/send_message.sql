@@ -1,5 +1,5 @@
 -- send_message(): stores a message in one round trip. The one maintained definition of this function:
--- migrate() applies every file in this folder (CREATE OR REPLACE, so a change here is applied by the next
+-- migrate() applies every file of functions/definitions (CREATE OR REPLACE, so a change here is applied by the next
 -- deploy) after the numbered migrations, which hold the tables it reads and writes.
 --
 -- Checks membership and that the recipients are exactly the live devices of the members but the sending one,
