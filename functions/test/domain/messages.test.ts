@@ -3,47 +3,68 @@
  * store, then ack and fan out, then report; retries are idempotent; a device mismatch is a typed 409.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FanoutResult } from '#domain/fanout.ts';
 import {
   acknowledge,
   DevicesChangedError,
-  type FanoutReport,
+  type MessagingDeps,
   readInbox,
   readTimeline,
   sendMessage,
 } from '#domain/messages.ts';
-import type { Db } from '#ports/db.ts';
-import { type World, world } from '../support/messaging.ts';
-import { pgliteDb } from '../support/pglite.ts';
+import { pgliteWorld, type World } from '../support/messaging.ts';
 
 const B64 = Buffer.from('ciphertext').toString('base64');
 
-let db: Db & { close(): Promise<void> };
+const world = pgliteWorld();
 let w: World;
 let alice: string;
 let bob: string;
 let conversationId: string;
 
 beforeAll(async () => {
-  db = await pgliteDb();
-  w = world(db);
+  w = world();
   alice = await w.user('Alice');
   bob = await w.user('Bob');
   await w.device(alice, 1);
   await w.device(bob, 1);
   await w.device(bob, 2);
   conversationId = await w.conversation('direct', [alice, bob]);
-}, 60_000);
-afterAll(() => db?.close());
+});
 
 const envelopes = (devices: [string, number][]) =>
   devices.map(([userId, deviceId]) => ({ userId, deviceId, type: 'signal' as const, ciphertext: B64 }));
 
-function recorder() {
+/**
+ * Alice's device 1 sends to Bob's devices (or `to`), recording the sender's acks and the fan-out reports;
+ * `realtime` replaces the real-time ports.
+ */
+async function aliceSends(
+  options: { to?: [string, number][]; clientMessageId?: string; realtime?: MessagingDeps['realtime'] } = {},
+) {
   const reports: (FanoutResult | { error: unknown })[] = [];
-  const report: FanoutReport = (outcome) => reports.push(outcome);
-  return { reports, report };
+  const acks: number[] = [];
+  const deps = { ...w.deps, ...(options.realtime ? { realtime: options.realtime } : {}) };
+  const request = {
+    clientMessageId: options.clientMessageId ?? randomUUID(),
+    envelopes: envelopes(
+      options.to ?? [
+        [bob, 1],
+        [bob, 2],
+      ],
+    ),
+  };
+  const stored = await sendMessage(
+    { ...deps, report: (outcome) => reports.push(outcome) },
+    { userId: alice, deviceId: 1 },
+    conversationId,
+    request,
+    async (s) => {
+      acks.push(s.seq);
+    },
+  );
+  return { stored, reports, acks };
 }
 
 describe('sendMessage', () => {
@@ -51,23 +72,7 @@ describe('sendMessage', () => {
     const bob1 = await w.connect(bob, 1);
     const bob2 = await w.connect(bob, 2);
     const mine = await w.connect(alice, 1);
-    const { reports, report } = recorder();
-    const acks: number[] = [];
-    const stored = await sendMessage(
-      { ...w.deps, report },
-      { userId: alice, deviceId: 1 },
-      conversationId,
-      {
-        clientMessageId: randomUUID(),
-        envelopes: envelopes([
-          [bob, 1],
-          [bob, 2],
-        ]),
-      },
-      async (s) => {
-        acks.push(s.seq);
-      },
-    );
+    const { stored, acks, reports } = await aliceSends();
     expect(stored).toMatchObject({ created: true, seq: 1 });
     expect(acks).toEqual([1]);
     expect(w.connections.to(bob1)).toMatchObject([
@@ -82,66 +87,35 @@ describe('sendMessage', () => {
 
   it('acks a retry with the stored seq and delivers nothing twice', async () => {
     const clientMessageId = randomUUID();
-    const request = {
-      clientMessageId,
-      envelopes: envelopes([
-        [bob, 1],
-        [bob, 2],
-      ]),
-    };
-    const { reports, report } = recorder();
-    const first = await sendMessage({ ...w.deps, report }, { userId: alice, deviceId: 1 }, conversationId, request);
+    const first = await aliceSends({ clientMessageId });
     const posts = w.connections.posts.length;
-    const again = await sendMessage({ ...w.deps, report }, { userId: alice, deviceId: 1 }, conversationId, request);
-    expect(again).toMatchObject({ seq: first.seq, created: false });
+    const again = await aliceSends({ clientMessageId });
+    expect(again.stored).toMatchObject({ seq: first.stored.seq, created: false });
+    expect(again.acks).toEqual([first.stored.seq]);
     expect(w.connections.posts.length).toBe(posts);
-    expect(reports).toHaveLength(1);
+    expect(again.reports).toEqual([]);
   });
 
   it('never fails the request once the message is stored: a failing fan-out is reported, the ack still goes', async () => {
+    const registry = { ...w.deps.realtime.registry, connectionsOf: () => Promise.reject(new Error('redis down')) };
+    const down = await aliceSends({ realtime: { ...w.deps.realtime, registry } });
+    expect(down.acks).toEqual([down.stored.seq]);
+    expect(down.reports).toHaveLength(1);
+    expect(String((down.reports[0] as { error: unknown }).error)).toMatch(/redis down/);
     const failing = await w.connect(bob, 1);
     w.connections.failing.add(failing);
-    const broken = { ...w.deps.realtime.registry, connectionsOf: async () => Promise.reject(new Error('redis down')) };
-    const { reports, report } = recorder();
-    const acks: number[] = [];
-    const stored = await sendMessage(
-      { ...w.deps, realtime: { ...w.deps.realtime, registry: broken }, report },
-      { userId: alice, deviceId: 1 },
-      conversationId,
-      {
-        clientMessageId: randomUUID(),
-        envelopes: envelopes([
-          [bob, 1],
-          [bob, 2],
-        ]),
-      },
-      async (s) => {
-        acks.push(s.seq);
-      },
-    );
-    expect(acks).toEqual([stored.seq]);
-    expect(reports).toHaveLength(1);
-    expect(String((reports[0] as { error: unknown }).error)).toMatch(/redis down/);
-    const { reports: second, report: report2 } = recorder();
-    await sendMessage({ ...w.deps, report: report2 }, { userId: alice, deviceId: 1 }, conversationId, {
-      clientMessageId: randomUUID(),
-      envelopes: envelopes([
-        [bob, 1],
-        [bob, 2],
-      ]),
-    });
-    expect((second[0] as FanoutResult).failed).toBeGreaterThanOrEqual(1);
+    const throttled = await aliceSends();
+    expect(throttled.acks).toEqual([throttled.stored.seq]);
+    expect((throttled.reports[0] as FanoutResult).failed).toBeGreaterThanOrEqual(1);
     w.connections.failing.clear();
   });
 
   it('refuses envelopes that miss or add a device with typed device lists', async () => {
-    const { report } = recorder();
-    const error = await sendMessage({ ...w.deps, report }, { userId: alice, deviceId: 1 }, conversationId, {
-      clientMessageId: randomUUID(),
-      envelopes: envelopes([
+    const error = await aliceSends({
+      to: [
         [bob, 1],
         [bob, 3],
-      ]),
+      ],
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DevicesChangedError);
     expect((error as DevicesChangedError).devices).toEqual({

@@ -1,31 +1,14 @@
 /** Typing, read receipts and call signals on PGlite, with the in-process registry and recording @connections. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '#domain/errors.ts';
 import { readReceipt, relayCallSignal, relayTyping, TooFastError, TYPING_LIMIT } from '#domain/notices.ts';
-import type { Db } from '#ports/db.ts';
-import { type World, world } from '../support/messaging.ts';
-import { pgliteDb } from '../support/pglite.ts';
+import { groupWithOutsider } from '../support/messaging.ts';
 
-let db: Db & { close(): Promise<void> };
-let w: World;
-let alice: string;
-let bob: string;
-let eve: string;
-let conversationId: string;
-
-beforeAll(async () => {
-  db = await pgliteDb();
-  w = world(db);
-  alice = await w.user('Alice');
-  bob = await w.user('Bob');
-  eve = await w.user('Eve');
-  for (const id of [alice, bob, eve]) await w.device(id, 1);
-  conversationId = await w.conversation('group', [alice, bob]);
-}, 60_000);
-afterAll(() => db?.close());
+const cast = groupWithOutsider();
 
 describe('relayTyping', () => {
   it('reaches the other members only, and is refused past its rate', async () => {
+    const { w, alice, bob, eve, conversationId } = cast();
     const a1 = await w.connect(alice, 1);
     const b1 = await w.connect(bob, 1);
     const e1 = await w.connect(eve, 1);
@@ -50,6 +33,7 @@ describe('relayTyping', () => {
   });
 
   it('answers a non-member as for an unknown conversation', async () => {
+    const { w, eve, conversationId } = cast();
     await expect(
       relayTyping(w.deps, { userId: eve, deviceId: 1 }, { action: 'typing', id: 't', conversationId, state: 'start' }),
     ).rejects.toBeInstanceOf(NotFoundError);
@@ -58,6 +42,7 @@ describe('relayTyping', () => {
 
 describe('readReceipt', () => {
   it("moves the reader's marker and tells every member's connections but the reading device", async () => {
+    const { w, alice, bob, conversationId } = cast();
     const b1 = await w.connect(bob, 1);
     const a1 = await w.connect(alice, 1);
     const marker = await readReceipt(w.deps, { userId: alice, deviceId: 1 }, conversationId, 0, new Date());
@@ -69,6 +54,7 @@ describe('readReceipt', () => {
 
 describe('relayCallSignal', () => {
   it('relays each envelope to the device it names, and refuses devices outside the conversation', async () => {
+    const { w, alice, bob, eve, conversationId } = cast();
     const b1 = await w.connect(bob, 1);
     const frame = {
       action: 'call.signal' as const,

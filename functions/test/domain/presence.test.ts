@@ -1,30 +1,14 @@
 /** Presence on PGlite with the in-process registry: co-members learn of changes, and only they can ask. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '#domain/errors.ts';
 import { connectionClosed, conversationPresence, heartbeat } from '#domain/presence.ts';
-import type { Db } from '#ports/db.ts';
-import { type World, world } from '../support/messaging.ts';
-import { pgliteDb } from '../support/pglite.ts';
+import { groupWithOutsider } from '../support/messaging.ts';
 
-let db: Db & { close(): Promise<void> };
-let w: World;
-let alice: string;
-let bob: string;
-let eve: string;
-let conversationId: string;
-
-beforeAll(async () => {
-  db = await pgliteDb();
-  w = world(db);
-  alice = await w.user('Alice');
-  bob = await w.user('Bob');
-  eve = await w.user('Eve');
-  conversationId = await w.conversation('group', [alice, bob]);
-}, 60_000);
-afterAll(() => db?.close());
+const cast = groupWithOutsider();
 
 describe('presence', () => {
   it('a first heartbeat tells the co-members, later ones do not; the last connection closing says offline', async () => {
+    const { w, alice, bob, eve, conversationId } = cast();
     const b1 = await w.connect(bob, 1);
     const e1 = await w.connect(eve, 1);
     const now = new Date('2026-01-01T10:00:00.000Z');
@@ -42,6 +26,7 @@ describe('presence', () => {
   });
 
   it('answers a non-member as for an unknown conversation', async () => {
+    const { w, eve, conversationId } = cast();
     await expect(conversationPresence(w.deps, eve, conversationId)).rejects.toBeInstanceOf(NotFoundError);
   });
 });

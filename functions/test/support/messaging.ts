@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { MemoryConnectionRegistry } from '#adapters/memory-registry.ts';
 import type { MessagingDeps } from '#domain/messages.ts';
 import type { ConnectionsApi } from '#ports/connections-api.ts';
 import type { Db } from '#ports/db.ts';
 import type { ObjectStore } from '#ports/object-store.ts';
+import { pgliteDb } from './pglite.ts';
 
 /** @connections as a recording fake: what was posted to which connection; some connections gone or failing. */
 export class RecordingConnections implements ConnectionsApi {
@@ -89,5 +91,45 @@ export function world(db: Db): World {
       await registry.add({ connectionId, userId, deviceId, connectedAt: Date.now() });
       return connectionId;
     },
+  };
+}
+
+/**
+ * A PGlite database with the migrations applied and the messaging ports over it, for the tests of one file
+ * (created before them, closed after). Returns the world's accessor.
+ */
+export function pgliteWorld(): () => World {
+  let db: (Db & { close(): Promise<void> }) | undefined;
+  let current: World | undefined;
+  beforeAll(async () => {
+    db = await pgliteDb();
+    current = world(db);
+  }, 60_000);
+  afterAll(() => db?.close());
+  return () => {
+    if (!current) throw new Error('the world is made in beforeAll');
+    return current;
+  };
+}
+
+/** Alice and Bob in a group, each with device 1, and Eve (device 1) outside it: made once per test file. */
+export function groupWithOutsider(): () => {
+  w: World;
+  alice: string;
+  bob: string;
+  eve: string;
+  conversationId: string;
+} {
+  const world = pgliteWorld();
+  let cast: { alice: string; bob: string; eve: string; conversationId: string } | undefined;
+  beforeAll(async () => {
+    const w = world();
+    const [alice, bob, eve] = [await w.user('Alice'), await w.user('Bob'), await w.user('Eve')];
+    for (const id of [alice, bob, eve]) await w.device(id, 1);
+    cast = { alice, bob, eve, conversationId: await w.conversation('group', [alice, bob]) };
+  });
+  return () => {
+    if (!cast) throw new Error('the cast is made in beforeAll');
+    return { w: world(), ...cast };
   };
 }

@@ -8,6 +8,7 @@
  */
 import type { SendMessageResponse } from '@ciphertalk/shared/protocol';
 import { z } from 'zod';
+import { Coalesced } from './coalesce.ts';
 import { Content } from './content.ts';
 import { isEngineError } from './errors.ts';
 import { andProcessed, type Change } from './local-store.ts';
@@ -50,8 +51,7 @@ const deferrable = (error: unknown) =>
 export class Outbox {
   readonly #deps: OutboxDeps;
   #lastQueuedAt = 0;
-  #flushing: Promise<void> | null = null;
-  #flushAgain = false;
+  readonly #flushing = new Coalesced();
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
 
@@ -78,32 +78,26 @@ export class Outbox {
 
   /** Sends what the outbox holds, oldest first; stops at the first network failure and retries later. */
   flush(): Promise<void> {
-    if (this.#flushing) {
-      this.#flushAgain = true;
-      return this.#flushing;
-    }
-    this.#flushing = (async () => {
-      do {
-        this.#flushAgain = false;
+    return this.#flushing.run(
+      async () => {
         for (const job of await this.#jobs()) {
-          if (this.#closed) return;
+          if (this.#closed) return false;
           if (!(await this.#send(job))) {
             this.#scheduleRetry();
-            return;
+            return false;
           }
         }
-      } while (this.#flushAgain && !this.#closed);
-    })().finally(() => {
-      this.#flushing = null;
-    });
-    return this.#flushing;
+        return true;
+      },
+      () => this.#closed,
+    );
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-    await this.#flushing?.catch(() => undefined);
+    await this.#flushing.running?.catch(() => undefined);
   }
 
   /** The valid jobs, oldest first; invalid records are dropped (and logged). */

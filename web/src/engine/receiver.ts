@@ -19,6 +19,7 @@ import {
 import type { ServerFrame, TimelineEntry } from '@ciphertalk/shared/protocol';
 import type { ApiClient, CallOutput } from './api-client.ts';
 import { fromBase64 } from './base64.ts';
+import { Coalesced } from './coalesce.ts';
 import { type Content, decodeContent } from './content.ts';
 import type { Directory } from './directory.ts';
 import type { DeviceStores } from './keystore.ts';
@@ -63,8 +64,7 @@ export class Receiver {
   #queue: Promise<unknown> = Promise.resolve();
   readonly #pendingAcks: { conversationId: string; seq: number }[] = [];
   readonly #resendAsked = new Set<string>();
-  #catchingUp: Promise<void> | null = null;
-  #catchUpAgain = false;
+  readonly #catchingUp = new Coalesced();
 
   constructor(deps: ReceiverDeps) {
     this.#deps = deps;
@@ -95,26 +95,18 @@ export class Receiver {
 
   /** Everything the server holds for this device: `/sync` until done, then each conversation's timeline gap. */
   catchUp(): Promise<void> {
-    if (this.#catchingUp) {
-      this.#catchUpAgain = true;
-      return this.#catchingUp;
-    }
-    this.#catchingUp = (async () => {
-      do {
-        this.#catchUpAgain = false;
+    return this.#catchingUp.run(async () => {
+      try {
         await this.#runSync();
         await this.#deps.directory.refresh();
         for (const conv of this.#deps.directory.conversations) await this.#fillGap(conv.id, conv.lastSeq);
         await this.flushAcks();
-      } while (this.#catchUpAgain && !this.#deps.closed());
-    })()
-      .catch((error) => {
+        return true;
+      } catch (error) {
         this.#deps.log('sync.failed', { error: String(error) });
-      })
-      .finally(() => {
-        this.#catchingUp = null;
-      });
-    return this.#catchingUp;
+        return false;
+      }
+    }, this.#deps.closed);
   }
 
   /** A page of the timeline before `before` (scrolling back): applied, never acknowledged. */
