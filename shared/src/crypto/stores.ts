@@ -6,7 +6,7 @@
  */
 import type { ProtocolAddress } from './address.ts';
 import type { IdentityKey, IdentityKeyPair } from './keys.ts';
-import { PreKeyRecord, SignedPreKeyRecord } from './keys.ts';
+import { PqPreKeyRecord, PreKeyRecord, SignedPreKeyRecord } from './keys.ts';
 import { SenderKeyRecord } from './sender-key-record.ts';
 import { SessionRecord } from './session-state.ts';
 
@@ -37,6 +37,14 @@ export interface SignedPreKeyStore {
   removeSignedPreKey(id: number): Promise<void>;
 }
 
+/** ML-KEM prekeys of PQXDH (libsignal's KyberPreKeyStore): one-time ones and the last-resort one. */
+export interface PqPreKeyStore {
+  loadPqPreKey(id: number): Promise<PqPreKeyRecord | undefined>;
+  storePqPreKey(id: number, record: PqPreKeyRecord): Promise<void>;
+  /** Called once a session used the key: removes a one-time key, keeps a last-resort one. */
+  markPqPreKeyUsed(id: number): Promise<void>;
+}
+
 export interface SessionStore {
   loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined>;
   storeSession(address: ProtocolAddress, record: SessionRecord): Promise<void>;
@@ -52,6 +60,7 @@ export interface ProtocolStores {
   identities: IdentityKeyStore;
   preKeys: PreKeyStore;
   signedPreKeys: SignedPreKeyStore;
+  pqPreKeys: PqPreKeyStore;
   sessions: SessionStore;
 }
 
@@ -128,6 +137,28 @@ export class InMemorySignedPreKeyStore implements SignedPreKeyStore {
   }
 }
 
+export class InMemoryPqPreKeyStore implements PqPreKeyStore {
+  readonly #records = new Map<number, Uint8Array>();
+
+  async loadPqPreKey(id: number): Promise<PqPreKeyRecord | undefined> {
+    const bytes = this.#records.get(id);
+    return bytes === undefined ? undefined : PqPreKeyRecord.deserialize(bytes);
+  }
+
+  async storePqPreKey(id: number, record: PqPreKeyRecord): Promise<void> {
+    this.#records.set(id, record.serialize());
+  }
+
+  async markPqPreKeyUsed(id: number): Promise<void> {
+    const record = await this.loadPqPreKey(id);
+    if (record !== undefined && !record.lastResort) this.#records.delete(id);
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+}
+
 export class InMemorySessionStore implements SessionStore {
   readonly #records = new Map<string, Uint8Array>();
 
@@ -172,12 +203,14 @@ export function inMemoryProtocolStores(
   identities: InMemoryIdentityKeyStore;
   preKeys: InMemoryPreKeyStore;
   signedPreKeys: InMemorySignedPreKeyStore;
+  pqPreKeys: InMemoryPqPreKeyStore;
   sessions: InMemorySessionStore;
 } {
   return {
     identities: new InMemoryIdentityKeyStore(identity, registrationId),
     preKeys: new InMemoryPreKeyStore(),
     signedPreKeys: new InMemorySignedPreKeyStore(),
+    pqPreKeys: new InMemoryPqPreKeyStore(),
     sessions: new InMemorySessionStore(),
   };
 }
