@@ -103,11 +103,7 @@ export function encodePreKeySignalMessage(fields: {
   if (fields.preKeyId !== undefined) writer.u32(fields.preKeyId);
   writer.u32(fields.signedPreKeyId);
   if (pq !== undefined) writer.u32(pq.pqPreKeyId).fixed(pq.kemCiphertext);
-  return writer
-    .fixed(fields.baseKey)
-    .fixed(fields.identityKey.serialize())
-    .fixed(fields.message)
-    .finish();
+  return writer.fixed(fields.baseKey).fixed(fields.identityKey.serialize()).fixed(fields.message).finish();
 }
 
 export function decodePreKeySignalMessage(bytes: Uint8Array): PreKeySignalMessage {
@@ -138,6 +134,7 @@ export function messageType(bytes: Uint8Array): MessageType {
   const version = readVersion(reader, 'message', PQ_PRE_KEY_MESSAGE_VERSION);
   const type = reader.u8();
   if (type !== MessageType.Whisper && type !== MessageType.PreKey) reader.fail(`unknown message type ${type}`);
-  if (version === PQ_PRE_KEY_MESSAGE_VERSION && type !== MessageType.PreKey) reader.fail('version 2 is a prekey message');
+  if (version === PQ_PRE_KEY_MESSAGE_VERSION && type !== MessageType.PreKey)
+    reader.fail('version 2 is a prekey message');
   return type;
 }

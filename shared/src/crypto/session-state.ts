@@ -17,8 +17,8 @@ import {
 } from './chain.ts';
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoErrorCode } from './errors.ts';
-import { ED25519_PUBLIC_KEY_BYTES, KeyPair, X25519_PRIVATE_KEY_BYTES, X25519_PUBLIC_KEY_BYTES } from './keys.ts';
 import { SERIALIZED_KEM_CIPHERTEXT_BYTES } from './kem.ts';
+import { ED25519_PUBLIC_KEY_BYTES, KeyPair, X25519_PRIVATE_KEY_BYTES, X25519_PUBLIC_KEY_BYTES } from './keys.ts';
 import { encodeSignalMessageHeader, type PqPreKeyUse, type SignalMessage } from './messages.ts';
 import {
   CHAIN_KEY_BYTES,
