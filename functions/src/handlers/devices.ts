@@ -3,6 +3,8 @@ import {
   type DeviceResponse,
   RegisterDeviceRequest,
   RotateSignedPreKeyRequest,
+  SetPqLastResortPreKeyRequest,
+  UploadPqPreKeysRequest,
   UploadPreKeysRequest,
   UserDevicePath,
   UserPath,
@@ -16,6 +18,8 @@ import {
   registerDevice,
   revokeDevice,
   rotateSignedPreKey,
+  setPqLastResortPreKey,
+  uploadPqPreKeys,
   uploadPreKeys,
 } from '#domain/devices.ts';
 import { httpHandler, json } from '#lib/http.ts';
@@ -57,6 +61,27 @@ export const handler = routes({
     async (request) => {
       const deps = await accountDeps();
       await rotateSignedPreKey(deps, principalOf(request.event), request.path.deviceId, request.body.signedPreKey);
+      return json(204, undefined);
+    },
+  ),
+
+  'POST /devices/{deviceId}/pq-prekeys': httpHandler(
+    { path: DevicePath, body: UploadPqPreKeysRequest },
+    async (request) => {
+      const deps = await accountDeps();
+      return json(
+        200,
+        await uploadPqPreKeys(deps, principalOf(request.event), request.path.deviceId, request.body.pqPreKeys),
+      );
+    },
+  ),
+
+  'PUT /devices/{deviceId}/pq-last-resort-prekey': httpHandler(
+    { path: DevicePath, body: SetPqLastResortPreKeyRequest },
+    async (request) => {
+      const { deviceId } = request.path;
+      const key = request.body.pqLastResortPreKey;
+      await setPqLastResortPreKey(await accountDeps(), principalOf(request.event), deviceId, key);
       return json(204, undefined);
     },
   ),
