@@ -20,7 +20,6 @@ import {
   PreKeyBundle,
   ProtocolAddress,
   PublicKey,
-  processPreKeyBundle,
   processSenderKeyDistributionMessage,
   rotateSenderKey,
   SessionCipher,
@@ -74,6 +73,14 @@ import { EngineError, isEngineError } from './errors.ts';
 import type { Api } from './http.ts';
 import { Idb, STORES } from './idb.ts';
 import { type DeviceStores, idbStores } from './keystore.ts';
+import {
+  maintainPqPreKeys,
+  pqBundleFields,
+  pqRegistration,
+  rememberPostQuantumDevices,
+  sessionKinds,
+  startSession,
+} from './pq-keys.ts';
 import { snippet, tokenize } from './search-terms.ts';
 import { Socket } from './socket.ts';
 import { EMPTY_TIMELINE, type EngineState, timelineSignal, typingSignal } from './state.ts';
@@ -381,6 +388,7 @@ export class Core {
       put(STORES.signedPreKeys, signed.serialize(), signed.id);
       for (const p of preKeys) put(STORES.preKeys, p.serialize(), p.id);
     });
+    const pq = await pqRegistration(this.#db, identity);
     const answer = await this.#api.post<{ device: { deviceId: number } }>('/devices', {
       name: this.#config.deviceName ?? defaultDeviceName(),
       registrationId: local.registrationId,
@@ -391,6 +399,7 @@ export class Core {
         signature: toBase64(signed.signature),
       },
       preKeys: preKeys.map((p) => ({ keyId: p.id, publicKey: toBase64(p.keyPair.publicKey.serialize()) })),
+      ...pq,
     });
     local = { ...local, deviceId: answer.device.deviceId, nextPreKeyId: PREKEY_BATCH + 1 };
     await this.#db.put(STORES.meta, local, 'device');
@@ -424,6 +433,11 @@ export class Core {
   async #topUpPreKeys(): Promise<void> {
     const { devices } = await this.#api.get<DeviceListResponse>('/devices');
     const current = devices.find((d) => d.current);
+    if (current) {
+      await maintainPqPreKeys(this.#api, this.#db, IdentityKeyPair.deserialize(this.#device.identity), current).catch(
+        (error) => this.#log('pq_prekeys.maintenance_failed', { error: String(error) }),
+      );
+    }
     if (!current || current.preKeysRemaining >= PREKEY_LOW_WATER) return;
     const start = this.#device.nextPreKeyId;
     const preKeys = generatePreKeys(start, PREKEY_BATCH);
@@ -742,6 +756,7 @@ export class Core {
     if (cached && !fresh) return cached;
     const { devices } = await this.#api.get<PublicDeviceListResponse>(`/users/${userId}/devices`);
     this.#deviceCache.set(userId, devices);
+    await rememberPostQuantumDevices(this.#db, userId, devices);
     if (userId !== this.#userId) await this.#observeKeys(userId, devices);
     return devices;
   }
@@ -1352,7 +1367,7 @@ export class Core {
       const { bundle } = await this.#api.get<PreKeyBundleResponse>(
         `/users/${address.name}/devices/${address.deviceId}/prekey-bundle`,
       );
-      await processPreKeyBundle(this.#stores, address, bundleOf(bundle));
+      await startSession(this.#db, this.#stores, address, bundleOf(bundle));
     }
     return cipher;
   }
@@ -1899,7 +1914,7 @@ export class Core {
       const { bundle } = await this.#api.get<PreKeyBundleResponse>(
         `/users/${sender.name}/devices/${sender.deviceId}/prekey-bundle`,
       );
-      await processPreKeyBundle(this.#stores, sender, bundleOf(bundle));
+      await startSession(this.#db, this.#stores, sender, bundleOf(bundle));
     }
     await this.#queueContent(conversationId, {
       v: 1,
@@ -2094,6 +2109,10 @@ export class Core {
       qrPayload: toBase64(fingerprint.scannable.serialize()),
       verified: record.verifiedKeys !== null && sameList(record.verifiedKeys, record.keys),
       identityChanged: record.changed,
+      sessions: await sessionKinds(
+        this.#stores,
+        (await this.#devicesOf(userId)).map((d) => ProtocolAddress.of(userId, d.deviceId)),
+      ),
     };
   }
 
@@ -2225,6 +2244,7 @@ function bundleOf(json: PreKeyBundleJson): PreKeyBundle {
     signedPreKeySignature: fromBase64(json.signedPreKey.signature),
     preKeyId: json.preKey?.keyId,
     preKey: json.preKey ? PublicKey.deserialize(fromBase64(json.preKey.publicKey)) : undefined,
+    ...pqBundleFields(json),
   });
 }
 

@@ -18,6 +18,7 @@ import {
   type SignedPreKeyStore,
 } from '@ciphertalk/shared/crypto';
 import { type Idb, STORES } from './idb.ts';
+import { IdbPqPreKeyStore } from './pq-keys.ts';
 
 class IdbIdentityKeyStore implements IdentityKeyStore {
   constructor(
@@ -115,6 +116,7 @@ export function idbStores(db: Idb, identity: IdentityKeyPair, registrationId: nu
     identities: new IdbIdentityKeyStore(db, identity, registrationId),
     preKeys: new IdbPreKeyStore(db),
     signedPreKeys: new IdbSignedPreKeyStore(db),
+    pqPreKeys: new IdbPqPreKeyStore(db),
     sessions: new IdbSessionStore(db),
     senderKeys: new IdbSenderKeyStore(db),
   };
