@@ -8,29 +8,27 @@ import { IdentityKey, initCrypto, KemPublicKey, PublicKey } from '@ciphertalk/sh
  * pass FIPS 203's modulus check, signed the same way over their 1,569-byte form. The server cannot judge whether a key is honest (that is
  * what safety numbers are for), only that it is well-formed and signed by the identity it comes with.
  */
-export async function verifySignedPreKey(
+/** True when `signature` is the identity key's over the key's serialised form, after parsing both. */
+async function verifySigned(
   identityKey: Uint8Array,
-  signedPreKey: Uint8Array,
+  key: Uint8Array,
   signature: Uint8Array,
+  parse: (bytes: Uint8Array) => { serialize(): Uint8Array },
 ): Promise<boolean> {
   await initCrypto();
   try {
-    const identity = IdentityKey.deserialize(identityKey);
-    const prekey = PublicKey.deserialize(signedPreKey);
-    return identity.verify(prekey.serialize(), signature);
+    return IdentityKey.deserialize(identityKey).verify(parse(key).serialize(), signature);
   } catch {
     return false;
   }
 }
 
-export async function isPublicPreKey(bytes: Uint8Array): Promise<boolean> {
-  await initCrypto();
-  try {
-    PublicKey.deserialize(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+export async function verifySignedPreKey(
+  identityKey: Uint8Array,
+  signedPreKey: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  return verifySigned(identityKey, signedPreKey, signature, PublicKey.deserialize);
 }
 
 /** A PQXDH prekey: a well-formed ML-KEM-1024 key, signed by `identityKey` over its serialised form. */
@@ -39,11 +37,14 @@ export async function verifySignedPqPreKey(
   pqPreKey: Uint8Array,
   signature: Uint8Array,
 ): Promise<boolean> {
+  return verifySigned(identityKey, pqPreKey, signature, KemPublicKey.deserialize);
+}
+
+export async function isPublicPreKey(bytes: Uint8Array): Promise<boolean> {
   await initCrypto();
   try {
-    const identity = IdentityKey.deserialize(identityKey);
-    const prekey = KemPublicKey.deserialize(pqPreKey);
-    return identity.verify(prekey.serialize(), signature);
+    PublicKey.deserialize(bytes);
+    return true;
   } catch {
     return false;
   }

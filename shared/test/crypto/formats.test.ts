@@ -39,17 +39,31 @@ const MESSAGE_N_PLUS_1 = [
 ].join('');
 const BOB_IDENTITY_V1 = ['0145a90ec0cfb633a83bfa029cfe494a4c5f339171c7758dd792b4135574436a00'].join('');
 
+/** Bob's cipher with alice.1 on a captured record: his identity (hex seed record) and registration id. */
+function restored(record: string, identity: string, registrationId: number): SessionCipher {
+  const alice = ProtocolAddress.of('alice', 1);
+  const stores = inMemoryProtocolStores(IdentityKeyPair.deserialize(unhex(identity)), registrationId);
+  const sessions = new InMemorySessionStore();
+  sessions.restoreRawSession(alice, unhex(record));
+  return new SessionCipher({ ...stores, sessions }, alice);
+}
+
+/** Opens message n + 1 (skipped) then n, and refuses n again as a duplicate. */
+async function readBoth(bob: SessionCipher, n: string, nPlus1: string, nText: string): Promise<void> {
+  expect(str((await bob.decrypt(unhex(nPlus1))).plaintext)).toBe('skipped then read');
+  expect(str((await bob.decrypt(unhex(n))).plaintext)).toBe(nText);
+  const replay = await bob.decrypt(unhex(n)).catch((e: unknown) => e);
+  expect(isCryptoError(replay, CryptoErrorCode.DuplicateMessage)).toBe(true);
+}
+
 describe('version 1 formats', () => {
   it('decrypt with a stored version 1 session record, including a skipped key', async () => {
-    const alice = ProtocolAddress.of('alice', 1);
-    const stores = inMemoryProtocolStores(IdentityKeyPair.deserialize(unhex(BOB_IDENTITY_V1)), 2);
-    const sessions = new InMemorySessionStore();
-    sessions.restoreRawSession(alice, unhex(RECORD_V1));
-    const bob = new SessionCipher({ ...stores, sessions }, alice);
-    expect(str((await bob.decrypt(unhex(MESSAGE_N_PLUS_1))).plaintext)).toBe('skipped then read');
-    expect(str((await bob.decrypt(unhex(MESSAGE_N))).plaintext)).toBe('stored by version 1');
-    const replay = await bob.decrypt(unhex(MESSAGE_N)).catch((e: unknown) => e);
-    expect(isCryptoError(replay, CryptoErrorCode.DuplicateMessage)).toBe(true);
+    const bob = restored(RECORD_V1, BOB_IDENTITY_V1, 2);
+    await readBoth(bob, MESSAGE_N, MESSAGE_N_PLUS_1, 'stored by version 1');
+  });
+
+  it('reads the version 1 record as a classical session', async () => {
+    expect(await restored(RECORD_V1, BOB_IDENTITY_V1, 2).sessionKind()).toBe('x3dh');
   });
 });
 
@@ -75,23 +89,8 @@ const BOB_IDENTITY_V2 = '01d6dfd73b977574a14c007fd9b4431d3e8515104848d98918b213d
 
 describe('version 2 formats (PQXDH)', () => {
   it('decrypt with a stored version 2 session record, which says the session is PQXDH', async () => {
-    const alice = ProtocolAddress.of('alice', 1);
-    const stores = inMemoryProtocolStores(IdentityKeyPair.deserialize(unhex(BOB_IDENTITY_V2)), 2);
-    const sessions = new InMemorySessionStore();
-    sessions.restoreRawSession(alice, unhex(RECORD_V2));
-    const bob = new SessionCipher({ ...stores, sessions }, alice);
+    const bob = restored(RECORD_V2, BOB_IDENTITY_V2, 2);
     expect(await bob.sessionKind()).toBe('pqxdh');
-    expect(str((await bob.decrypt(unhex(MESSAGE_V2_N_PLUS_1))).plaintext)).toBe('skipped then read');
-    expect(str((await bob.decrypt(unhex(MESSAGE_V2_N))).plaintext)).toBe('stored by version 2');
-    const replay = await bob.decrypt(unhex(MESSAGE_V2_N)).catch((e: unknown) => e);
-    expect(isCryptoError(replay, CryptoErrorCode.DuplicateMessage)).toBe(true);
-  });
-
-  it('reads the version 1 record as a classical session', async () => {
-    const sessions = new InMemorySessionStore();
-    const alice = ProtocolAddress.of('alice', 1);
-    sessions.restoreRawSession(alice, unhex(RECORD_V1));
-    const stores = inMemoryProtocolStores(IdentityKeyPair.deserialize(unhex(BOB_IDENTITY_V1)), 2);
-    expect(await new SessionCipher({ ...stores, sessions }, alice).sessionKind()).toBe('x3dh');
+    await readBoth(bob, MESSAGE_V2_N, MESSAGE_V2_N_PLUS_1, 'stored by version 2');
   });
 });
