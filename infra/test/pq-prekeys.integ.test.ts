@@ -10,13 +10,17 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ApiClient, registered } from './support/api.ts';
 import { b64, deviceKeys, pqPreKeyJson } from './support/device-keys.ts';
-import { stackOnFreshSchema } from './support/stack-fixture.ts';
+import { type StackFixture, stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /** The PQXDH key directory through the twin on real PostgreSQL: ML-KEM prekeys stored, checked, claimed once. */
 const fx = stackOnFreshSchema({ env: { RATE_LIMIT_MULTIPLIER: '100' } });
 
-async function withDevice(label: string, options: { pqPreKeys?: number; preKeys?: number } = {}) {
-  const account = await registered(fx.stack.restUrl, label);
+async function withDevice(
+  label: string,
+  options: { pqPreKeys?: number; preKeys?: number } = {},
+  on: StackFixture = fx,
+) {
+  const account = await registered(on.stack.restUrl, label);
   const keys = await deviceKeys(options);
   const answer = await account.client.post('/devices', keys.body(`${label} laptop`));
   if (answer.status !== 201) throw new Error(`device registration failed: ${answer.status} ${answer.text}`);
@@ -86,29 +90,8 @@ describe('PQ prekeys at registration', () => {
 });
 
 describe('PQ prekeys in bundles', () => {
-  it('hands out each one-time PQ prekey once, then the last-resort one; the E2E library accepts them', async () => {
-    const alice = await withDevice('pq-claim', { pqPreKeys: 2, preKeys: 1 });
-    const bob = await withDevice('pq-claim-bob');
-    const claims: BundleJson[] = [];
-    for (let i = 0; i < 4; i++) {
-      const answer = await bob.client.get(`/users/${alice.userId}/devices/1/prekey-bundle`);
-      expect(answer.status).toBe(200);
-      claims.push(answer.body.bundle as BundleJson);
-    }
-    expect(claims.map((b) => [b.pqPreKey?.keyId, b.pqPreKey?.lastResort])).toEqual([
-      [1, false],
-      [2, false],
-      [1000, true],
-      [1000, true],
-    ]);
-    expect(claims.map((b) => b.preKey?.keyId ?? null)).toEqual([1, null, null, null]);
-    for (const bundle of claims) {
-      const parsed = toCrypto(bundle);
-      expect(parsed.postQuantum).toBe(true);
-      expect(parsed.verifySignature()).toBe(true);
-    }
-    expect((await alice.client.get('/devices')).body.devices).toMatchObject([{ pqPreKeysRemaining: 0 }]);
-  });
+  it('hands out each one-time PQ prekey once, then the last-resort one; the E2E library accepts them', () =>
+    claimsOneTimeThenLastResort(fx));
 
   it('gives classical devices bundles without a PQ prekey', async () => {
     const carol = await withDevice('pq-classical');
@@ -189,3 +172,33 @@ describe('PQ prekey top-ups and the upgrade of classical devices', () => {
     }
   });
 });
+
+/** The claim statement on the Data API driver, as in AWS (its parameter typing is stricter than pg's). */
+describe('PQ prekey claims through the Data API', () => {
+  const dataApi = stackOnFreshSchema({ env: { RATE_LIMIT_MULTIPLIER: '100', DB_DRIVER: 'data-api' } });
+  it('hands out each one-time PQ prekey once, then the last-resort one', () => claimsOneTimeThenLastResort(dataApi));
+});
+
+async function claimsOneTimeThenLastResort(on: StackFixture): Promise<void> {
+  const alice = await withDevice('pq-claim', { pqPreKeys: 2, preKeys: 1 }, on);
+  const bob = await withDevice('pq-claim-bob', {}, on);
+  const claims: BundleJson[] = [];
+  for (let i = 0; i < 4; i++) {
+    const answer = await bob.client.get(`/users/${alice.userId}/devices/1/prekey-bundle`);
+    expect(answer.status).toBe(200);
+    claims.push(answer.body.bundle as BundleJson);
+  }
+  expect(claims.map((b) => [b.pqPreKey?.keyId, b.pqPreKey?.lastResort])).toEqual([
+    [1, false],
+    [2, false],
+    [1000, true],
+    [1000, true],
+  ]);
+  expect(claims.map((b) => b.preKey?.keyId ?? null)).toEqual([1, null, null, null]);
+  for (const bundle of claims) {
+    const parsed = toCrypto(bundle);
+    expect(parsed.postQuantum).toBe(true);
+    expect(parsed.verifySignature()).toBe(true);
+  }
+  expect((await alice.client.get('/devices')).body.devices).toMatchObject([{ pqPreKeysRemaining: 0 }]);
+}
