@@ -85,6 +85,7 @@ export {
   InMemorySessionStore,
   InMemorySignedPreKeyStore,
   inMemoryProtocolStores,
+  lastResortUseKey,
   type PqPreKeyStore,
   type PreKeyStore,
   type ProtocolStores,

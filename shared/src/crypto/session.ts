@@ -255,11 +255,18 @@ export class SessionCipher {
       postQuantum: pq !== undefined,
     });
     const plaintext = state.decrypt(message.message);
+    // Authentic (it decrypted). A last-resort PQ prekey stays, so its uses are remembered before anything is
+    // stored: a replayed first message, to a device that lost the session it made, is refused and changes nothing.
+    // A one-time PQ prekey is deleted after the session is stored, like the classical one.
+    const markUsed = () => stores.pqPreKeys.markPqPreKeyUsed(pq?.pqPreKeyId ?? 0, signedPreKey.id, message.baseKey);
+    if (pqPreKey?.lastResort === true && !(await markUsed())) {
+      throw new CryptoError(CryptoErrorCode.DuplicateMessage, 'prekey message replayed on the last-resort PQ prekey');
+    }
     record.promote(state);
     await stores.sessions.storeSession(this.#address, record);
     await stores.identities.saveIdentity(this.#address, message.identityKey);
     if (message.preKeyId !== undefined) await stores.preKeys.removePreKey(message.preKeyId);
-    if (pq !== undefined) await stores.pqPreKeys.markPqPreKeyUsed(pq.pqPreKeyId);
+    if (pqPreKey?.lastResort === false) await markUsed();
     return { plaintext, newSession: true };
   }
 }

@@ -41,8 +41,19 @@ export interface SignedPreKeyStore {
 export interface PqPreKeyStore {
   loadPqPreKey(id: number): Promise<PqPreKeyRecord | undefined>;
   storePqPreKey(id: number, record: PqPreKeyRecord): Promise<void>;
-  /** Called once a session used the key: removes a one-time key, keeps a last-resort one. */
-  markPqPreKeyUsed(id: number): Promise<void>;
+  /**
+   * Called once a prekey message using the key decrypted, before its session is stored: removes a one-time key;
+   * for the last-resort one (which stays) remembers the signed prekey id and the initiator's base key, and
+   * resolves false when that pair was seen before (a replayed first message), true otherwise.
+   */
+  markPqPreKeyUsed(id: number, signedPreKeyId: number, baseKey: Uint8Array): Promise<boolean>;
+}
+
+/** The key under which a store remembers one use of a last-resort PQ prekey (libsignal keeps the same triple). */
+export function lastResortUseKey(id: number, signedPreKeyId: number, baseKey: Uint8Array): string {
+  let hex = '';
+  for (const byte of baseKey) hex += byte.toString(16).padStart(2, '0');
+  return `${id}:${signedPreKeyId}:${hex}`;
 }
 
 export interface SessionStore {
@@ -139,6 +150,7 @@ export class InMemorySignedPreKeyStore implements SignedPreKeyStore {
 
 export class InMemoryPqPreKeyStore implements PqPreKeyStore {
   readonly #records = new Map<number, Uint8Array>();
+  readonly #lastResortUses = new Set<string>();
 
   async loadPqPreKey(id: number): Promise<PqPreKeyRecord | undefined> {
     const bytes = this.#records.get(id);
@@ -149,9 +161,17 @@ export class InMemoryPqPreKeyStore implements PqPreKeyStore {
     this.#records.set(id, record.serialize());
   }
 
-  async markPqPreKeyUsed(id: number): Promise<void> {
+  async markPqPreKeyUsed(id: number, signedPreKeyId: number, baseKey: Uint8Array): Promise<boolean> {
     const record = await this.loadPqPreKey(id);
-    if (record !== undefined && !record.lastResort) this.#records.delete(id);
+    if (record === undefined) return true;
+    if (!record.lastResort) {
+      this.#records.delete(id);
+      return true;
+    }
+    const use = lastResortUseKey(id, signedPreKeyId, baseKey);
+    if (this.#lastResortUses.has(use)) return false;
+    this.#lastResortUses.add(use);
+    return true;
   }
 
   get size(): number {

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CryptoErrorCode,
+  InMemorySessionStore,
   initCrypto,
   isCryptoError,
   KemKeyPair,
@@ -258,6 +259,27 @@ describe('PQXDH refusals change nothing', () => {
     const replay = await errorOf(new SessionCipher(bob.stores, alice.address).decrypt(first));
     expect(isCryptoError(replay, CryptoErrorCode.DuplicateMessage)).toBe(true);
     expect(await snapshot(bob, alice.address)).toEqual(beforeReplay);
+  });
+
+  it('a first message on the last-resort PQ prekey replayed to a device that lost the session: DuplicateMessage', async () => {
+    const alice = await makeDevice('alice');
+    const bob = await makeDevice('bob');
+    // No one-time prekey of either kind left: the bundle has the signed prekey and the last-resort PQ prekey.
+    await processPreKeyBundle(alice.stores, bob.address, bob.bundle(false, 'last-resort'));
+    const first = await new SessionCipher(alice.stores, bob.address).encrypt(text('only once'));
+    expect(str((await new SessionCipher(bob.stores, alice.address).decrypt(first)).plaintext)).toBe('only once');
+    // Bob loses his sessions (a restored backup, a wiped store); an attacker replays the first message.
+    const forgetful = { ...bob.stores, sessions: new InMemorySessionStore() };
+    const before = { preKeys: bob.stores.preKeys.size, pqPreKeys: bob.stores.pqPreKeys.size };
+    const error = await errorOf(new SessionCipher(forgetful, alice.address).decrypt(first));
+    expect(isCryptoError(error, CryptoErrorCode.DuplicateMessage)).toBe(true);
+    expect(forgetful.sessions.rawSession(alice.address)).toBeUndefined();
+    expect({ preKeys: bob.stores.preKeys.size, pqPreKeys: bob.stores.pqPreKeys.size }).toEqual(before);
+    // Another initiator on the same last-resort key is a different base key: accepted.
+    const carol = await makeDevice('carol');
+    await processPreKeyBundle(carol.stores, bob.address, bob.bundle(false, 'last-resort'));
+    const fromCarol = await new SessionCipher(carol.stores, bob.address).encrypt(text('me too'));
+    expect(str((await new SessionCipher(forgetful, carol.address).decrypt(fromCarol)).plaintext)).toBe('me too');
   });
 
   it('a downgraded bundle: PostQuantumDowngrade after a PQXDH session, or when the caller requires PQ', async () => {

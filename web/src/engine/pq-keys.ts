@@ -8,6 +8,7 @@ import {
   generatePqPreKeys,
   type IdentityKeyPair,
   KemPublicKey,
+  lastResortUseKey,
   PqPreKeyRecord,
   type PqPreKeyStore,
   type PreKeyBundleFields,
@@ -50,9 +51,17 @@ export class IdbPqPreKeyStore implements PqPreKeyStore {
   async storePqPreKey(id: number, record: PqPreKeyRecord): Promise<void> {
     await this.db.put(STORES.preKeys, record.serialize(), recordKey(id));
   }
-  async markPqPreKeyUsed(id: number): Promise<void> {
+  async markPqPreKeyUsed(id: number, signedPreKeyId: number, baseKey: Uint8Array): Promise<boolean> {
     const record = await this.loadPqPreKey(id);
-    if (record !== undefined && !record.lastResort) await this.db.delete(STORES.preKeys, recordKey(id));
+    if (record === undefined) return true;
+    if (!record.lastResort) {
+      await this.db.delete(STORES.preKeys, recordKey(id));
+      return true;
+    }
+    const use = `pq-used:${lastResortUseKey(id, signedPreKeyId, baseKey)}`;
+    if ((await this.db.get<boolean>(STORES.meta, use)) === true) return false;
+    await this.db.put(STORES.meta, true, use);
+    return true;
   }
 }
 
