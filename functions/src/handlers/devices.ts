@@ -8,6 +8,8 @@ import {
   registerDevice,
   revokeDevice,
   rotateSignedPreKey,
+  setPqLastResortPreKey,
+  uploadPqPreKeys,
   uploadPreKeys,
 } from '#domain/devices.ts';
 import { json, route } from '#lib/http.ts';
@@ -49,6 +51,24 @@ export const handler = routes({
     await rotateSignedPreKey(deps, principalOf(request.event), request.path.deviceId, request.body.signedPreKey);
     return json(204, undefined);
   }),
+
+  'POST /devices/{deviceId}/pq-prekeys': route('POST /devices/{deviceId}/pq-prekeys', async (request) => {
+    const deps = await accountDeps();
+    return json(
+      200,
+      await uploadPqPreKeys(deps, principalOf(request.event), request.path.deviceId, request.body.pqPreKeys),
+    );
+  }),
+
+  'PUT /devices/{deviceId}/pq-last-resort-prekey': route(
+    'PUT /devices/{deviceId}/pq-last-resort-prekey',
+    async (request) => {
+      const { deviceId } = request.path;
+      const key = request.body.pqLastResortPreKey;
+      await setPqLastResortPreKey(await accountDeps(), principalOf(request.event), deviceId, key);
+      return json(204, undefined);
+    },
+  ),
 
   'GET /users/{userId}/devices': route('GET /users/{userId}/devices', async (request) => {
     principalOf(request.event);

@@ -35,6 +35,7 @@ import type { DeviceStores } from './keystore.ts';
 import type { Change, LocalStore } from './local-store.ts';
 import { openIndexedDbStore } from './local-store.ts';
 import { Outbox } from './outbox.ts';
+import { rememberPostQuantumDevices } from './pq-keys.ts';
 import { Receiver } from './receiver.ts';
 import { Sender } from './sender.ts';
 import { Socket } from './socket.ts';
@@ -121,7 +122,10 @@ export class Core {
       log: deps.log,
       onChange: (conversationId) =>
         conversationId === null ? this.#timeline?.renderAll() : this.#timeline?.render(conversationId),
-      onDevices: (userId, devices) => this.#trust.observe(userId, devices),
+      onDevices: async (userId, devices) => {
+        await rememberPostQuantumDevices(this.#store, userId, devices);
+        if (userId !== deps.userId) await this.#trust.observe(userId, devices);
+      },
     });
     this.#typing = new Typing({ state: deps.state, userId: deps.userId, socket: () => this.#socket });
   }
@@ -151,7 +155,7 @@ export class Core {
     this.#stores = stores;
     this.#me = Address.of(userId, device.deviceId);
     const devicesOf = (id: string) => this.#directory.devicesOf(id, true);
-    this.#trust = new Trust({ store, state, userId, devicesOf });
+    this.#trust = new Trust({ store, state, userId, devicesOf, stores });
     this.#timeline = new Timeline({ store, state, userId, directory: this.#directory });
     const write = (change: Change) => this.#timeline.write(change);
     const socket = () => this.#socket;

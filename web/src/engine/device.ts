@@ -1,7 +1,7 @@
 /**
  * This browser's device (Signal-Desktop's `AccountManager`): one tab at a time per user (a Web Lock), the
  * identity key and prekeys generated and kept locally before registration, registration with the server,
- * one-time prekey top-up and signed prekey rotation.
+ * one-time prekey top-up and signed prekey rotation; PQXDH's ML-KEM prekeys through `pq-keys.ts`.
  */
 import {
   generatePreKeys,
@@ -13,6 +13,7 @@ import type { ApiClient } from './api-client.ts';
 import { toBase64 } from './base64.ts';
 import { EngineError } from './errors.ts';
 import type { LocalStore } from './local-store.ts';
+import { maintainPqPreKeys, pqRegistration } from './pq-keys.ts';
 import type { LocalDevice, RegisteredDevice } from './records.ts';
 
 export const PREKEY_BATCH = 100;
@@ -106,6 +107,7 @@ export class Device {
     };
     // Keys first, registration second: a failed registration is retried with the same keys on the next start.
     await store.saveDevice(unregistered, { signed, preKeys });
+    const pq = await pqRegistration(store, identity);
     const answer = await api.call('POST /devices', {
       body: {
         name: this.#deps.deviceName ?? defaultDeviceName(),
@@ -113,6 +115,7 @@ export class Device {
         identityKey: toBase64(identity.publicKey.serialize()),
         signedPreKey: publicSignedPreKey(signed),
         preKeys: publicPreKeys(preKeys),
+        ...pq,
       },
     });
     this.#device = { ...unregistered, deviceId: answer.device.deviceId, nextPreKeyId: PREKEY_BATCH + 1 };
@@ -137,10 +140,20 @@ export class Device {
     this.#deps.log('signed_prekey.rotated', { keyId: next.id });
   }
 
-  /** Uploads another batch of one-time prekeys when the server has fewer than `PREKEY_LOW_WATER` left. */
+  /**
+   * Uploads another batch of one-time prekeys when the server has fewer than `PREKEY_LOW_WATER` left, and keeps
+   * the ML-KEM prekeys published (`maintainPqPreKeys`).
+   */
   async topUpPreKeys(): Promise<void> {
-    const { devices } = await this.#deps.api.call('GET /devices');
+    const { api, store, log } = this.#deps;
+    const { devices } = await api.call('GET /devices');
     const current = devices.find((d) => d.current);
+    if (current) {
+      const stores = store.cryptoStores(this.identity, this.current.registrationId);
+      await maintainPqPreKeys(api, store, stores, this.identity, current).catch((error) =>
+        log('pq_prekeys.maintenance_failed', { error: String(error) }),
+      );
+    }
     if (!current || current.preKeysRemaining >= PREKEY_LOW_WATER) return;
     const start = this.current.nextPreKeyId;
     const preKeys = generatePreKeys(start, PREKEY_BATCH);

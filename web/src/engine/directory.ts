@@ -1,7 +1,8 @@
 /**
  * What the engine knows of the server's side of things: the conversations and their members, people's names,
  * each user's live devices (cached until a send says they changed) and presence. Changes are announced
- * through `onChange` (the timeline re-renders); device lists through `onDevices` (trust observes the keys).
+ * through `onChange` (the timeline re-renders); device lists through `onDevices` (trust observes the keys,
+ * PQXDH remembers which devices are post-quantum).
  */
 import type { Conversation, PublicDevice } from '@ciphertalk/shared/protocol';
 import type { ApiClient } from './api-client.ts';
@@ -18,7 +19,7 @@ export interface DirectoryDeps {
   readonly log: (event: string, detail?: Record<string, unknown>) => void;
   /** The conversation list changed (a refresh, a new one, presence); null: all of them. */
   readonly onChange: (conversationId: string | null) => void;
-  /** Another user's device list as the server gave it. */
+  /** A user's device list (ours too) as the server gave it. */
   readonly onDevices: (userId: string, devices: readonly PublicDevice[]) => Promise<unknown>;
 }
 
@@ -119,7 +120,7 @@ export class Directory {
     if (cached && !fresh) return cached;
     const { devices } = await this.#deps.api.call('GET /users/{userId}/devices', { path: { userId } });
     this.#devices.set(userId, devices);
-    if (userId !== this.#deps.userId) await this.#deps.onDevices(userId, devices);
+    await this.#deps.onDevices(userId, devices);
     return devices;
   }
 

@@ -1,12 +1,15 @@
 /**
- * The crypto library's store ports over the local tables (IndexedDB, or memory in tests). Records are stored
- * as their `serialize()` bytes and read back with `deserialize()`, so every load is a private copy, as the
- * ports require.
+ * The crypto library's store ports (PQXDH's ML-KEM prekeys among them) over the local tables (IndexedDB, or
+ * memory in tests). Records are stored as their `serialize()` bytes and read back with `deserialize()`, so
+ * every load is a private copy, as the ports require.
  */
 import {
   IdentityKey,
   type IdentityKeyPair,
   type IdentityKeyStore,
+  lastResortUseKey,
+  PqPreKeyRecord,
+  type PqPreKeyStore,
   PreKeyRecord,
   type PreKeyStore,
   type ProtocolAddress,
@@ -81,6 +84,37 @@ class TableSignedPreKeyStore implements SignedPreKeyStore {
   }
 }
 
+/** PQ prekey records share the prekey table under string keys, which never meet its numeric ones. */
+export const pqRecordKey = (id: number) => `pq:${id}`;
+
+/**
+ * PQXDH's ML-KEM prekeys. A one-time key is removed once used; the last-resort one stays, and each use of it
+ * (key id, signed prekey id, the initiator's base key) is remembered in `meta` under `pq-used:...`, so a
+ * replayed first message is refused (libsignal's KyberPreKeyStore does the same).
+ */
+class TablePqPreKeyStore implements PqPreKeyStore {
+  constructor(private readonly db: Tables) {}
+  async loadPqPreKey(id: number): Promise<PqPreKeyRecord | undefined> {
+    const bytes = await this.db.get<Uint8Array>(STORES.preKeys, pqRecordKey(id));
+    return bytes === undefined ? undefined : PqPreKeyRecord.deserialize(bytes);
+  }
+  async storePqPreKey(id: number, record: PqPreKeyRecord): Promise<void> {
+    await this.db.put(STORES.preKeys, record.serialize(), pqRecordKey(id));
+  }
+  async markPqPreKeyUsed(id: number, signedPreKeyId: number, baseKey: Uint8Array): Promise<boolean> {
+    const record = await this.loadPqPreKey(id);
+    if (record === undefined) return true;
+    if (!record.lastResort) {
+      await this.db.delete(STORES.preKeys, pqRecordKey(id));
+      return true;
+    }
+    const use = `pq-used:${lastResortUseKey(id, signedPreKeyId, baseKey)}`;
+    if ((await this.db.get<boolean>(STORES.meta, use)) === true) return false;
+    await this.db.put(STORES.meta, true, use);
+    return true;
+  }
+}
+
 class TableSessionStore implements SessionStore {
   constructor(private readonly db: Tables) {}
   async loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined> {
@@ -116,6 +150,7 @@ export function deviceStores(db: Tables, identity: IdentityKeyPair, registration
     identities: new TableIdentityKeyStore(db, identity, registrationId),
     preKeys: new TablePreKeyStore(db),
     signedPreKeys: new TableSignedPreKeyStore(db),
+    pqPreKeys: new TablePqPreKeyStore(db),
     sessions: new TableSessionStore(db),
     senderKeys: new TableSenderKeyStore(db),
   };

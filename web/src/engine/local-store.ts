@@ -6,10 +6,18 @@
  * A state change is one `commit`: an item, its search postings, the entry it came from marked processed and
  * the outbox job it queues or finishes are written in one transaction, all or nothing.
  */
-import type { IdentityKeyPair, PreKeyRecord, SignedPreKeyRecord } from '@ciphertalk/shared/crypto';
+import type { IdentityKeyPair, PqPreKeyRecord, PreKeyRecord, SignedPreKeyRecord } from '@ciphertalk/shared/crypto';
 import { Idb } from './idb.ts';
-import { type DeviceStores, deviceStores } from './keystore.ts';
-import type { AvatarRecord, GroupRecord, ItemRecord, LocalDevice, OutboxRecord, TrustRecord } from './records.ts';
+import { type DeviceStores, deviceStores, pqRecordKey } from './keystore.ts';
+import type {
+  AvatarRecord,
+  GroupRecord,
+  ItemRecord,
+  LocalDevice,
+  OutboxRecord,
+  PqKeysRecord,
+  TrustRecord,
+} from './records.ts';
 import { MemoryTables, STORES, type Tables } from './tables.ts';
 
 /** One state change, written at once. */
@@ -31,7 +39,7 @@ export const andProcessed = (change: Change, ...entryKeys: string[]): Change => 
 });
 
 export interface LocalStore {
-  /** The crypto library's stores (sessions, identities, prekeys, sender keys). */
+  /** The crypto library's stores (sessions, identities, prekeys and ML-KEM prekeys, sender keys). */
   cryptoStores(identity: IdentityKeyPair, registrationId: number): DeviceStores;
   /** Forgets everything (a device from an earlier login); the store stays open. */
   reset(): Promise<void>;
@@ -45,6 +53,14 @@ export interface LocalStore {
     device: LocalDevice,
     keys?: { signed?: SignedPreKeyRecord; preKeys?: readonly PreKeyRecord[] },
   ): Promise<void>;
+
+  /** PQXDH: where this device's ML-KEM prekey ids stand. */
+  pqKeys(): Promise<PqKeysRecord | undefined>;
+  /** ML-KEM prekeys generated under `ids`, stored with it in one transaction (keys first, publication second). */
+  savePqKeys(ids: PqKeysRecord, records: readonly PqPreKeyRecord[]): Promise<void>;
+  /** A remote device (`userId.deviceId`) has published an ML-KEM prekey: a bundle of it must carry one. */
+  isPostQuantum(address: string): Promise<boolean>;
+  setPostQuantum(address: string): Promise<void>;
 
   items(): Promise<ItemRecord[]>;
   item(key: string): Promise<ItemRecord | undefined>;
@@ -70,6 +86,8 @@ export interface LocalStore {
 }
 
 const AVATAR = 'avatar:';
+const PQ_KEYS = 'pq';
+const PQ_CAPABLE = 'pq-capable:';
 
 class TablesStore implements LocalStore {
   #tables: Tables;
@@ -111,6 +129,25 @@ class TablesStore implements LocalStore {
       if (keys.signed) put(STORES.signedPreKeys, keys.signed.serialize(), keys.signed.id);
       for (const p of keys.preKeys ?? []) put(STORES.preKeys, p.serialize(), p.id);
     });
+  }
+
+  pqKeys(): Promise<PqKeysRecord | undefined> {
+    return this.#tables.get<PqKeysRecord>(STORES.meta, PQ_KEYS);
+  }
+
+  savePqKeys(ids: PqKeysRecord, records: readonly PqPreKeyRecord[]): Promise<void> {
+    return this.#tables.write([STORES.meta, STORES.preKeys], (put) => {
+      put(STORES.meta, ids, PQ_KEYS);
+      for (const record of records) put(STORES.preKeys, record.serialize(), pqRecordKey(record.id));
+    });
+  }
+
+  async isPostQuantum(address: string): Promise<boolean> {
+    return (await this.#tables.get<boolean>(STORES.meta, `${PQ_CAPABLE}${address}`)) === true;
+  }
+
+  setPostQuantum(address: string): Promise<void> {
+    return this.#tables.put(STORES.meta, true, `${PQ_CAPABLE}${address}`);
   }
 
   items(): Promise<ItemRecord[]> {

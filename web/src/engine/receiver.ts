@@ -13,7 +13,6 @@ import {
   groupDecrypt,
   isCryptoError,
   ProtocolAddress,
-  processPreKeyBundle,
   SessionCipher,
 } from '@ciphertalk/shared/crypto';
 import type { ServerFrame, TimelineEntry } from '@ciphertalk/shared/protocol';
@@ -24,6 +23,7 @@ import { type Content, decodeContent } from './content.ts';
 import type { Directory } from './directory.ts';
 import type { DeviceStores } from './keystore.ts';
 import { andProcessed, type Change, type LocalStore } from './local-store.ts';
+import { startSession } from './pq-keys.ts';
 import { keyDirectory } from './sender.ts';
 import type { Socket } from './socket.ts';
 import type { DecryptErrorView } from './types.ts';
@@ -256,7 +256,7 @@ export class Receiver {
     if (code !== 'no_sender_key') {
       // Pairwise session lost or broken: start a new one from the sender device's bundle.
       const bundle = await keyDirectory(this.#deps.api).fetchBundle(sender);
-      await processPreKeyBundle(this.#deps.stores, sender, bundle);
+      await startSession(this.#deps.store, this.#deps.stores, sender, bundle);
     }
     await this.#deps.queue(conversationId, {
       v: 1,

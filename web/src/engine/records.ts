@@ -17,6 +17,12 @@ export interface LocalDevice {
 
 export type RegisteredDevice = LocalDevice & { deviceId: number };
 
+/** PQXDH: where this device's ML-KEM prekey ids stand (`meta` key `pq`). */
+export interface PqKeysRecord {
+  nextId: number;
+  lastResortId: number;
+}
+
 /** A timeline item as stored. */
 export interface ItemRecord {
   /** `conversationId|contentId` for messages, `conversationId|#seq` for system events and undecryptable ones. */

@@ -27,6 +27,7 @@ import {
   ProtocolAddress,
   PublicKey,
   rotateSenderKey,
+  SessionCipher,
 } from '@ciphertalk/shared/crypto';
 import type {
   Envelope,
@@ -41,6 +42,7 @@ import type { Directory } from './directory.ts';
 import { type EngineError, isEngineError } from './errors.ts';
 import type { DeviceStores } from './keystore.ts';
 import type { LocalStore } from './local-store.ts';
+import { pqBundleFields, startSession } from './pq-keys.ts';
 import type { Socket } from './socket.ts';
 
 export const SEND_ATTEMPTS = 4;
@@ -70,6 +72,7 @@ export function bundleOf(json: PreKeyBundleJson): PreKeyBundle {
     signedPreKeySignature: fromBase64(json.signedPreKey.signature),
     preKeyId: json.preKey?.keyId,
     preKey: json.preKey ? PublicKey.deserialize(fromBase64(json.preKey.publicKey)) : undefined,
+    ...pqBundleFields(json),
   });
 }
 
@@ -117,13 +120,13 @@ export class Sender {
 
   /** One pairwise envelope per device (made from its prekey bundle when there is no session). */
   async seal(addresses: readonly ProtocolAddress[], plaintext: Uint8Array): Promise<Envelope[]> {
-    const sealed = await encryptForDevices({
-      stores: this.#deps.stores,
-      sender: this.#deps.me,
-      recipientDevices: addresses,
-      plaintext,
-      directory: this.#directory,
-    });
+    const { store, stores, me } = this.#deps;
+    // Sessions start here rather than in `encryptForDevices`, through PQXDH's downgrade check.
+    for (const address of addresses) {
+      if (address.equals(me) || (await new SessionCipher(stores, address).hasSession())) continue;
+      await startSession(store, stores, address, await this.#directory.fetchBundle(address));
+    }
+    const sealed = await encryptForDevices({ stores, sender: me, recipientDevices: addresses, plaintext });
     return sealed.map(envelopeOf);
   }
 

@@ -3,11 +3,12 @@
  * `identityChanged` when a known device's key changes (or any device comes or goes for a verified contact),
  * and the safety number over all live devices of both sides.
  */
-import { Fingerprint, IdentityKey } from '@ciphertalk/shared/crypto';
+import { Fingerprint, IdentityKey, ProtocolAddress, type ProtocolStores } from '@ciphertalk/shared/crypto';
 import type { PublicDevice } from '@ciphertalk/shared/protocol';
 import { fromBase64, toBase64 } from './base64.ts';
 import { EngineError } from './errors.ts';
 import type { LocalStore } from './local-store.ts';
+import { sessionKinds } from './pq-keys.ts';
 import type { TrustRecord } from './records.ts';
 import type { EngineState } from './state.ts';
 import type { SafetyNumberView, TrustView } from './types.ts';
@@ -18,6 +19,8 @@ export interface TrustDeps {
   readonly userId: string;
   /** A user's live devices, fresh from the server. */
   readonly devicesOf: (userId: string) => Promise<readonly PublicDevice[]>;
+  /** The crypto stores, for the kind of each session (PQXDH or X3DH) the safety-number screen shows. */
+  readonly stores: ProtocolStores;
 }
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -63,14 +66,16 @@ export class Trust {
   }
 
   async safetyNumber(userId: string): Promise<SafetyNumberView> {
-    const { fingerprint, record } = await this.#fingerprint(userId);
+    const { fingerprint, record, devices } = await this.#fingerprint(userId);
     const digits = fingerprint.displayString;
+    const addresses = devices.map((d) => ProtocolAddress.of(userId, d.deviceId));
     return {
       userId,
       digits,
       groups: digits.match(/\d{5}/g) ?? [],
       qrPayload: toBase64(fingerprint.scannable.serialize()),
       ...trustView(record),
+      sessions: await sessionKinds(this.#deps.stores, addresses),
     };
   }
 
@@ -103,7 +108,9 @@ export class Trust {
     state.trust.value = { ...state.trust.value, [userId]: trustView(record) };
   }
 
-  async #fingerprint(userId: string): Promise<{ fingerprint: Fingerprint; record: TrustRecord }> {
+  async #fingerprint(
+    userId: string,
+  ): Promise<{ fingerprint: Fingerprint; record: TrustRecord; devices: readonly PublicDevice[] }> {
     const me = this.#deps.userId;
     if (userId === me) throw new EngineError('invalid', 'A safety number is between you and someone else');
     const mine = (await this.#deps.devicesOf(me)).map((d) => d.identityKey);
@@ -116,7 +123,7 @@ export class Trust {
       remoteId: utf8.encode(userId),
       remoteKey: concatKeys(theirs.map((d) => d.identityKey)),
     });
-    return { fingerprint, record };
+    return { fingerprint, record, devices: theirs };
   }
 }
 
