@@ -1,9 +1,12 @@
 /**
  * The local store's contract, run against both implementations: IndexedDB (fake-indexeddb) and memory.
  */
-import { describe, expect, it } from 'vitest';
+import { IdentityKeyPair, initCrypto, PqPreKeyRecord } from '@ciphertalk/shared/crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStore, memoryStore, openIndexedDbStore } from '../../src/engine/local-store.ts';
 import type { ItemRecord, OutboxRecord } from '../../src/engine/records.ts';
+
+beforeAll(() => initCrypto());
 
 let n = 0;
 const implementations: [string, () => Promise<LocalStore>][] = [
@@ -65,6 +68,23 @@ describe.each(implementations)('LocalStore (%s)', (_name, open) => {
     const read = await store.item('c1|a');
     if (read) read.text = 'changed';
     expect((await store.item('c1|a'))?.text).toBe('one');
+    await store.destroy();
+  });
+
+  it('keeps PQXDH state: the ML-KEM prekey ids with their records, and which devices are post-quantum', async () => {
+    const store = await open();
+    const identity = IdentityKeyPair.generate();
+    const record = PqPreKeyRecord.generate(7, identity, { lastResort: true });
+    await store.savePqKeys({ nextId: 8, lastResortId: 7 }, [record]);
+    expect(await store.pqKeys()).toEqual({ nextId: 8, lastResortId: 7 });
+    const pqPreKeys = store.cryptoStores(identity, 1).pqPreKeys;
+    expect((await pqPreKeys.loadPqPreKey(7))?.serialize()).toEqual(record.serialize());
+    const baseKey = new Uint8Array(32).fill(1);
+    expect(await pqPreKeys.markPqPreKeyUsed(7, 1, baseKey)).toBe(true);
+    expect(await pqPreKeys.markPqPreKeyUsed(7, 1, baseKey)).toBe(false);
+    expect(await store.isPostQuantum('bob.1')).toBe(false);
+    await store.setPostQuantum('bob.1');
+    expect(await store.isPostQuantum('bob.1')).toBe(true);
     await store.destroy();
   });
 

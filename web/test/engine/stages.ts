@@ -2,7 +2,13 @@
  * Test doubles for the engine's stages: a REST client answering from handlers by route key (checked against
  * the contract like the real one), a peer device with its own in-memory store, and a directory over them.
  */
-import { IdentityKeyPair, PreKeyRecord, ProtocolAddress, SignedPreKeyRecord } from '@ciphertalk/shared/crypto';
+import {
+  IdentityKeyPair,
+  PqPreKeyRecord,
+  PreKeyRecord,
+  ProtocolAddress,
+  SignedPreKeyRecord,
+} from '@ciphertalk/shared/crypto';
 import type { Conversation, PreKeyBundle as PreKeyBundleJson, PublicDevice } from '@ciphertalk/shared/protocol';
 import type { ApiClient, CallInput, CallOutput, RouteKey } from '../../src/engine/api-client.ts';
 import { toBase64 } from '../../src/engine/base64.ts';
@@ -54,6 +60,15 @@ export async function peer(userId: string, deviceId: number): Promise<Peer> {
     preKeys.push(preKey);
     await stores.preKeys.storePreKey(id, preKey);
   }
+  // Post-quantum, like every current client: one-time ML-KEM prekeys, then the last-resort one.
+  const pqPreKeys: PqPreKeyRecord[] = [];
+  for (let id = 1; id <= 3; id++) {
+    const pqPreKey = PqPreKeyRecord.generate(id, identity);
+    pqPreKeys.push(pqPreKey);
+    await stores.pqPreKeys.storePqPreKey(id, pqPreKey);
+  }
+  const lastResort = PqPreKeyRecord.generate(4, identity, { lastResort: true });
+  await stores.pqPreKeys.storePqPreKey(4, lastResort);
   const identityKey = toBase64(identity.publicKey.serialize());
   return {
     address: ProtocolAddress.of(userId, deviceId),
@@ -64,10 +79,13 @@ export async function peer(userId: string, deviceId: number): Promise<Peer> {
       deviceId,
       identityKey,
       registrationId,
-    } as unknown as PublicDevice,
+      postQuantum: true,
+    } satisfies PublicDevice,
     bundle() {
       const preKey = preKeys.shift();
+      const pq = pqPreKeys.shift() ?? lastResort;
       return {
+        userId,
         registrationId,
         deviceId,
         identityKey,
@@ -77,7 +95,13 @@ export async function peer(userId: string, deviceId: number): Promise<Peer> {
           signature: toBase64(signed.signature),
         },
         preKey: preKey ? { keyId: preKey.id, publicKey: toBase64(preKey.keyPair.publicKey.serialize()) } : null,
-      } as PreKeyBundleJson;
+        pqPreKey: {
+          keyId: pq.id,
+          publicKey: toBase64(pq.keyPair.publicKey.serialize()),
+          signature: toBase64(pq.signature),
+          lastResort: pq.lastResort,
+        },
+      } satisfies PreKeyBundleJson;
     },
   };
 }
