@@ -41,12 +41,12 @@ export const resumeWaitMs: Readonly<Record<string, number>> = { migrate: 300_000
 
 /**
  * The route table as the stack reads it. Widened on purpose: the stack deploys
- * whatever the table lists, including what later issues add (an authorizer).
+ * whatever the table lists (routes, functions, the REST authorizer, schedules).
  */
 export const routeTable = {
   functions: functions as Readonly<Record<string, FunctionSpec>>,
   restRoutes: restApi.routes as readonly { method: string; path: string; function: string; auth: 'none' | 'jwt' }[],
-  authorizer: (restApi as { authorizer?: string }).authorizer,
+  authorizer: restApi.authorizer as string | undefined,
   webSocketRoutes: webSocketApi.routes as readonly { routeKey: string; function: string }[],
   schedules: schedules as readonly { function: string; everyMinutes: number }[],
 };

@@ -56,6 +56,7 @@ export const clientAccess: Readonly<Record<string, FunctionAccess>> = {
   'turn-secret': { turnSecret: true },
   // Composed of the above, or no AWS resource behind them.
   realtime: {},
+  messaging: {},
   dynamodb: {},
   passwords: {},
   once: {},

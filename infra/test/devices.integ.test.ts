@@ -228,8 +228,13 @@ describe('prekey bundles', () => {
     expect(listed.body).toEqual({
       userId: alice.userId,
       devices: [
-        { deviceId: 1, registrationId: 4242, identityKey: b64(alice.keys.identity.publicKey.serialize()) },
-        { deviceId: 2, registrationId: 4242, identityKey: expect.any(String) },
+        {
+          deviceId: 1,
+          registrationId: 4242,
+          identityKey: b64(alice.keys.identity.publicKey.serialize()),
+          postQuantum: false,
+        },
+        { deviceId: 2, registrationId: 4242, identityKey: expect.any(String), postQuantum: false },
       ],
     });
     expect(JSON.stringify(listed.body)).not.toMatch(/laptop|Phone|preKeys/i);

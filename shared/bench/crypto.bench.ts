@@ -18,6 +18,7 @@ import {
   InMemorySenderKeyStore,
   initCrypto,
   inMemoryProtocolStores,
+  PqPreKeyRecord,
   PreKeyBundle,
   PreKeyRecord,
   ProtocolAddress,
@@ -72,9 +73,12 @@ async function ourDevice(name: string, deviceId = 1) {
   return {
     address: ProtocolAddress.of(name, deviceId),
     stores,
+    /** A fresh PQXDH bundle (one-time, signed and one-time ML-KEM prekey), as libsignal's below. */
     async bundle(): Promise<PreKeyBundle> {
-      const preKey = PreKeyRecord.generate(nextId++);
+      const preKey = PreKeyRecord.generate(nextId);
+      const pqPreKey = PqPreKeyRecord.generate(nextId++, identity);
       await stores.preKeys.storePreKey(preKey.id, preKey);
+      await stores.pqPreKeys.storePqPreKey(pqPreKey.id, pqPreKey);
       return PreKeyBundle.create({
         registrationId,
         deviceId,
@@ -84,6 +88,9 @@ async function ourDevice(name: string, deviceId = 1) {
         signedPreKeySignature: signed.signature,
         preKeyId: preKey.id,
         preKey: preKey.keyPair.publicKey,
+        pqPreKeyId: pqPreKey.id,
+        pqPreKey: pqPreKey.keyPair.publicKey,
+        pqPreKeySignature: pqPreKey.signature,
       });
     },
   };
@@ -95,12 +102,13 @@ async function ourSession() {
   await processPreKeyBundle(alice.stores, bob.address, await bob.bundle());
   const aliceToBob = new SessionCipher(alice.stores, bob.address);
   const bobToAlice = new SessionCipher(bob.stores, alice.address);
-  await bobToAlice.decrypt(await aliceToBob.encrypt(plaintext));
+  const firstMessage = await aliceToBob.encrypt(plaintext);
+  await bobToAlice.decrypt(firstMessage);
   await aliceToBob.decrypt(await bobToAlice.encrypt(plaintext));
   const recordBytes = alice.stores.sessions.rawSession(bob.address)?.length ?? 0;
   const messageBytes = (await aliceToBob.encrypt(plaintext)).length;
   await bobToAlice.decrypt(await aliceToBob.encrypt(plaintext));
-  return { aliceToBob, bobToAlice, recordBytes, messageBytes };
+  return { aliceToBob, bobToAlice, recordBytes, messageBytes, firstMessageBytes: firstMessage.length };
 }
 
 async function ourSenderKeys() {
@@ -156,7 +164,11 @@ async function ourWorkloads() {
     safetyNumber: (async () => async () => {
       for (let i = 0; i < FINGERPRINTS; i++) Fingerprint.compute('+14152222222', a, '+14153333333', b);
     }) satisfies Workload,
-    sizes: { recordBytes: oneWay.recordBytes, messageBytes: oneWay.messageBytes },
+    sizes: {
+      recordBytes: oneWay.recordBytes,
+      messageBytes: oneWay.messageBytes,
+      firstMessageBytes: oneWay.firstMessageBytes,
+    },
   };
 }
 
@@ -188,11 +200,12 @@ async function libsignalSession(lib: Lib) {
   const { sessions, identities } = alice.stores;
   await lib.processPreKeyBundle(await bob.bundle(), bob.address, alice.address, sessions, identities);
   const body = new Uint8Array(plaintext);
-  await bob.decrypt(alice.address, await alice.encrypt(bob.address, body));
+  const firstMessage = await alice.encrypt(bob.address, body);
+  await bob.decrypt(alice.address, firstMessage);
   await alice.decrypt(bob.address, await bob.encrypt(alice.address, body));
   const recordBytes = alice.stores.sessions.map.get(bob.address.toString())?.length ?? 0;
   const messageBytes = (await alice.encrypt(bob.address, body)).serialize().length;
-  return { alice, bob, body, recordBytes, messageBytes };
+  return { alice, bob, body, recordBytes, messageBytes, firstMessageBytes: firstMessage.serialize().length };
 }
 
 async function libsignalWorkloads(lib: Lib) {
@@ -257,7 +270,11 @@ async function libsignalWorkloads(lib: Lib) {
           .toString();
       }
     }) satisfies Workload,
-    sizes: { recordBytes: oneWay.recordBytes, messageBytes: oneWay.messageBytes },
+    sizes: {
+      recordBytes: oneWay.recordBytes,
+      messageBytes: oneWay.messageBytes,
+      firstMessageBytes: oneWay.firstMessageBytes,
+    },
   };
 }
 
@@ -277,13 +294,14 @@ async function main(): Promise<void> {
     typeof loaded === 'string'
       ? `libsignal-client: NOT AVAILABLE (${loaded}); only our figures are shown.`
       : `libsignal-client ${loaded.version} (native Rust via N-API, in-memory stores keeping serialised records as ours do).\n` +
-          'Its sessions are post-quantum (Kyber-1024 prekey in X3DH, required by its bundles; SPQR ratchet state in\n' +
-          'each session record); ours are classical X3DH + Double Ratchet, see shared/src/crypto/README.md.',
+          'Both set up sessions with PQXDH (an ML-KEM-1024 prekey in every bundle). libsignal also keeps SPQR, its\n' +
+          'post-quantum ratchet, in each session record (state and message overhead); ours has none, see\n' +
+          'shared/src/crypto/README.md.',
   );
   const ours = await ourWorkloads();
   const theirs = typeof loaded === 'string' ? undefined : await libsignalWorkloads(loaded.lib);
   const rows: [string, number, Workload, Workload | undefined][] = [
-    ['X3DH set-up + first message', SETUPS, ours.x3dh, theirs?.x3dh],
+    ['PQXDH set-up + first message', SETUPS, ours.x3dh, theirs?.x3dh],
     ['ratchet encrypt+decrypt, one way', MESSAGES, ours.oneWay, theirs?.oneWay],
     ['ratchet ping-pong (DH turn every msg)', MESSAGES, ours.pingPong, theirs?.pingPong],
     ['sender-key encrypt', MESSAGES, ours.senderKeyEncrypt, theirs?.senderKeyEncrypt],
@@ -301,6 +319,11 @@ async function main(): Promise<void> {
     s === undefined ? 'n/a' : `${s.messageBytes} B / ${s.recordBytes} B`;
   console.log(
     `${'200-byte message on the wire / session'.padEnd(40)}${size(ours.sizes).padEnd(24)}${size(theirs?.sizes)}`,
+  );
+  const first = (s: { firstMessageBytes: number } | undefined) =>
+    s === undefined ? 'n/a' : `${s.firstMessageBytes} B`;
+  console.log(
+    `${'first (prekey) message on the wire'.padEnd(40)}${first(ours.sizes).padEnd(24)}${first(theirs?.sizes)}`,
   );
   const attachment = await attachmentMegabytesPerSecond();
   console.log(

@@ -149,6 +149,8 @@ export const restApi = {
     { method: 'DELETE', path: '/devices/{deviceId}', function: 'devices', auth: 'jwt' },
     { method: 'POST', path: '/devices/{deviceId}/prekeys', function: 'devices', auth: 'jwt' },
     { method: 'PUT', path: '/devices/{deviceId}/signed-prekey', function: 'devices', auth: 'jwt' },
+    { method: 'POST', path: '/devices/{deviceId}/pq-prekeys', function: 'devices', auth: 'jwt' },
+    { method: 'PUT', path: '/devices/{deviceId}/pq-last-resort-prekey', function: 'devices', auth: 'jwt' },
     { method: 'GET', path: '/users', function: 'users', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}', function: 'users', auth: 'jwt' },
     { method: 'GET', path: '/users/{userId}/devices', function: 'devices', auth: 'jwt' },

@@ -7,12 +7,13 @@ import {
   type PreKeyBundle,
   type PublicDevice,
   type RegisterDeviceRequest,
+  type SignedPqPreKey,
   type SignedPreKey,
 } from '@ciphertalk/shared/protocol';
 import type { Db } from '#ports/db.ts';
 import { type AccountChangeDeps, audited } from './accounts.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
-import { isPublicPreKey, verifySignedPreKey } from './identity-keys.ts';
+import { isPublicPreKey, verifySignedPqPreKey, verifySignedPreKey } from './identity-keys.ts';
 import { check, enforce } from './rate-limits.ts';
 import { endSessions } from './session-end.ts';
 import type { Principal, RequestMeta } from './sessions.ts';
@@ -38,6 +39,10 @@ interface DeviceRow extends Record<string, unknown> {
   created_at: Date;
   last_seen_at: Date;
   prekeys: string;
+  pq_prekeys: string;
+  pq_last_resort_prekey_id: string | null;
+  pq_last_resort_prekey: Buffer | null;
+  pq_last_resort_prekey_signature: Buffer | null;
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -45,7 +50,9 @@ const bytes = (base64: string) => Buffer.from(base64, 'base64');
 
 const DEVICE_COLUMNS = `d.user_id, d.device_id, d.name, d.registration_id, d.identity_key, d.signed_prekey_id,
   d.signed_prekey, d.signed_prekey_signature, d.created_at, d.last_seen_at,
-  (SELECT count(*) FROM one_time_prekeys k WHERE k.user_id = d.user_id AND k.device_id = d.device_id) AS prekeys`;
+  (SELECT count(*) FROM one_time_prekeys k WHERE k.user_id = d.user_id AND k.device_id = d.device_id) AS prekeys,
+  (SELECT count(*) FROM one_time_pq_prekeys k WHERE k.user_id = d.user_id AND k.device_id = d.device_id) AS pq_prekeys,
+  d.pq_last_resort_prekey_id`;
 
 function toDevice(row: DeviceRow, principal: Principal): Device {
   return {
@@ -57,6 +64,8 @@ function toDevice(row: DeviceRow, principal: Principal): Device {
     lastSeenAt: row.last_seen_at.toISOString(),
     current: row.device_id === principal.deviceId,
     preKeysRemaining: Number(row.prekeys),
+    postQuantum: row.pq_last_resort_prekey_id !== null,
+    pqPreKeysRemaining: Number(row.pq_prekeys),
   };
 }
 
@@ -71,18 +80,51 @@ async function checkPreKeys(keys: readonly OneTimePreKey[]): Promise<void> {
   }
 }
 
+/** Each PQ prekey must be an ML-KEM-1024 key signed by the device's identity key. */
+async function checkPqPreKeys(identityKey: Uint8Array, keys: readonly SignedPqPreKey[]): Promise<void> {
+  for (const key of keys) {
+    if (!(await verifySignedPqPreKey(identityKey, bytes(key.publicKey), bytes(key.signature)))) {
+      throw new InvalidKeyError(`PQ prekey ${key.keyId} is malformed or its signature does not verify`);
+    }
+  }
+}
+
 async function insertPreKeys(tx: Db, userId: string, deviceId: number, keys: readonly OneTimePreKey[]): Promise<void> {
-  if (keys.length === 0) return;
-  const params: unknown[] = [userId, deviceId];
-  const rows = keys.map((key) => {
-    params.push(key.keyId, bytes(key.publicKey));
-    return `($1, $2, $${params.length - 1}, $${params.length})`;
+  await insertKeys(
+    tx,
+    'one_time_prekeys (user_id, device_id, key_id, public_key)',
+    [userId, deviceId],
+    keys.map((key) => [key.keyId, bytes(key.publicKey)]),
+  );
+}
+
+async function insertPqPreKeys(
+  tx: Db,
+  userId: string,
+  deviceId: number,
+  keys: readonly SignedPqPreKey[],
+): Promise<void> {
+  await insertKeys(
+    tx,
+    'one_time_pq_prekeys (user_id, device_id, key_id, public_key, signature)',
+    [userId, deviceId],
+    keys.map((key) => [key.keyId, bytes(key.publicKey), bytes(key.signature)]),
+  );
+}
+
+/** One multi-row INSERT of a device's keys (`$1`, `$2` are the user and device); a duplicate id is a 409. */
+async function insertKeys(tx: Db, into: string, device: unknown[], rows: unknown[][]): Promise<void> {
+  if (rows.length === 0) return;
+  const params: unknown[] = [...device];
+  const values = rows.map((row) => {
+    const placeholders = row.map((value) => {
+      params.push(value);
+      return `$${params.length}`;
+    });
+    return `($1, $2, ${placeholders.join(', ')})`;
   });
   try {
-    await tx.query(
-      `INSERT INTO one_time_prekeys (user_id, device_id, key_id, public_key) VALUES ${rows.join(', ')}`,
-      params,
-    );
+    await tx.query(`INSERT INTO ${into} VALUES ${values.join(', ')}`, params);
   } catch (error) {
     if ((error as { code?: string }).code === '23505')
       throw new ConflictError('A prekey with this id is already stored');
@@ -105,6 +147,11 @@ export async function registerDevice(
   const identityKey = bytes(input.identityKey);
   await checkSignedPreKey(identityKey, input.signedPreKey);
   await checkPreKeys(input.preKeys);
+  const pqPreKeys = input.pqPreKeys ?? [];
+  if (pqPreKeys.length > 0 && input.pqLastResortPreKey === undefined) {
+    throw new InvalidKeyError('One-time PQ prekeys need a last-resort PQ prekey beside them');
+  }
+  await checkPqPreKeys(identityKey, [...(input.pqLastResortPreKey ? [input.pqLastResortPreKey] : []), ...pqPreKeys]);
   const deviceId = await deps.db.transaction(async (tx) => {
     await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [principal.userId]);
     const [counts] = await tx.query<{ active: string; next: number }>(
@@ -134,6 +181,8 @@ export async function registerDevice(
       ],
     );
     await insertPreKeys(tx, principal.userId, next, input.preKeys);
+    if (input.pqLastResortPreKey) await setLastResort(tx, principal.userId, next, input.pqLastResortPreKey, now);
+    await insertPqPreKeys(tx, principal.userId, next, pqPreKeys);
     const bound = await tx.query(
       'UPDATE sessions SET device_id = $3 WHERE id = $1 AND user_id = $2 AND device_id IS NULL AND revoked_at IS NULL RETURNING 1',
       [principal.sessionId, principal.userId, next],
@@ -223,13 +272,7 @@ export async function rotateSignedPreKey(
   deviceId: number,
   signedPreKey: SignedPreKey,
 ): Promise<void> {
-  requireCurrentDevice(principal, deviceId);
-  const [device] = await deps.db.query<{ identity_key: Buffer }>(
-    'SELECT identity_key FROM devices WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL',
-    [principal.userId, deviceId],
-  );
-  if (!device) throw new NotFoundError('No such device');
-  await checkSignedPreKey(device.identity_key, signedPreKey);
+  await checkSignedPreKey(await ownIdentityKey(deps, principal, deviceId), signedPreKey);
   await deps.db.query(
     `UPDATE devices SET signed_prekey_id = $3, signed_prekey = $4, signed_prekey_signature = $5,
             signed_prekey_updated_at = $6
@@ -245,11 +288,78 @@ export async function rotateSignedPreKey(
   );
 }
 
+async function setLastResort(tx: Db, userId: string, deviceId: number, key: SignedPqPreKey, now: Date): Promise<void> {
+  await tx.query(
+    `UPDATE devices SET pq_last_resort_prekey_id = $3, pq_last_resort_prekey = $4,
+            pq_last_resort_prekey_signature = $5, pq_last_resort_prekey_updated_at = $6
+      WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL`,
+    [userId, deviceId, key.keyId, bytes(key.publicKey), bytes(key.signature), now],
+  );
+}
+
+/** The identity key of one of the caller's live devices, changed from that device only. */
+async function ownIdentityKey(deps: Pick<DeviceDeps, 'db'>, principal: Principal, deviceId: number): Promise<Buffer> {
+  requireCurrentDevice(principal, deviceId);
+  const [device] = await deps.db.query<{ identity_key: Buffer }>(
+    'SELECT identity_key FROM devices WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL',
+    [principal.userId, deviceId],
+  );
+  if (!device) throw new NotFoundError('No such device');
+  return device.identity_key;
+}
+
+/**
+ * Sets the device's last-resort ML-KEM prekey: the first one turns a classical device into a PQXDH one (the
+ * upgrade of devices registered before PQXDH), later ones rotate it. There is no way back to none.
+ */
+export async function setPqLastResortPreKey(
+  deps: DeviceDeps,
+  principal: Principal,
+  deviceId: number,
+  key: SignedPqPreKey,
+): Promise<void> {
+  const identityKey = await ownIdentityKey(deps, principal, deviceId);
+  await checkPqPreKeys(identityKey, [key]);
+  await setLastResort(deps.db, principal.userId, deviceId, key, deps.clock());
+}
+
+/** More one-time ML-KEM prekeys, under the classical prekeys' limits; only beside a last-resort one. */
+export async function uploadPqPreKeys(
+  deps: DeviceDeps,
+  principal: Principal,
+  deviceId: number,
+  keys: readonly SignedPqPreKey[],
+): Promise<{ pqPreKeysRemaining: number }> {
+  const identityKey = await ownIdentityKey(deps, principal, deviceId);
+  await checkPqPreKeys(identityKey, keys);
+  return deps.db.transaction(async (tx) => {
+    const [device] = await tx.query<{ pq_last_resort_prekey_id: string | null }>(
+      `SELECT pq_last_resort_prekey_id FROM devices
+        WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL FOR UPDATE`,
+      [principal.userId, deviceId],
+    );
+    if (!device) throw new NotFoundError('No such device');
+    if (device.pq_last_resort_prekey_id === null) {
+      throw new ConflictError('Publish a last-resort PQ prekey before one-time ones');
+    }
+    const [stored] = await tx.query<{ n: string }>(
+      'SELECT count(*) AS n FROM one_time_pq_prekeys WHERE user_id = $1 AND device_id = $2',
+      [principal.userId, deviceId],
+    );
+    const count = Number(stored?.n ?? 0);
+    if (count + keys.length > MAX_PREKEYS_STORED) {
+      throw new ConflictError(`At most ${MAX_PREKEYS_STORED} unclaimed PQ prekeys per device`);
+    }
+    await insertPqPreKeys(tx, principal.userId, deviceId, keys);
+    return { pqPreKeysRemaining: count + keys.length };
+  });
+}
+
 /** Another user's live devices: what a sender needs to address each of them. */
 export async function publicDevices(deps: Pick<DeviceDeps, 'db'>, userId: string): Promise<PublicDevice[]> {
   await requireUser(deps.db, userId);
   const rows = await deps.db.query<DeviceRow>(
-    `SELECT device_id, registration_id, identity_key FROM devices
+    `SELECT device_id, registration_id, identity_key, pq_last_resort_prekey_id FROM devices
       WHERE user_id = $1 AND revoked_at IS NULL ORDER BY device_id`,
     [userId],
   );
@@ -257,6 +367,7 @@ export async function publicDevices(deps: Pick<DeviceDeps, 'db'>, userId: string
     deviceId: row.device_id,
     registrationId: Number(row.registration_id),
     identityKey: b64(row.identity_key),
+    postQuantum: row.pq_last_resort_prekey_id !== null,
   }));
 }
 
@@ -265,25 +376,45 @@ async function requireUser(db: Db, userId: string): Promise<void> {
   if (!user) throw new NotFoundError('No such user');
 }
 
+interface ClaimRow extends Record<string, unknown> {
+  key_id: string | null;
+  public_key: Buffer | null;
+  pq_key_id: string | null;
+  pq_public_key: Buffer | null;
+  pq_signature: Buffer | null;
+}
+
 /**
- * Claims one prekey bundle of a device: its signed prekey and, if any is left, one one-time prekey,
- * deleted in the same statement. `FOR UPDATE SKIP LOCKED` lets concurrent claims take different keys
- * instead of waiting, and no key is ever handed out twice.
+ * Claims one prekey bundle of a device: its signed prekey, one one-time prekey if any is left, and one
+ * one-time PQ prekey if any is left, both deleted in the same statement. `FOR UPDATE SKIP LOCKED` lets
+ * concurrent claims take different keys instead of waiting, and no one-time key is ever handed out twice.
+ * Without a one-time PQ prekey the bundle carries the device's last-resort one (PQXDH never falls back to
+ * classical X3DH for a device that published PQ keys).
  */
 async function claim(deps: DeviceDeps, row: DeviceRow): Promise<PreKeyBundle> {
-  // Past the target device's budget the bundle goes out without a one-time prekey: nobody can drain it.
+  // Past the target device's budget the bundle goes out without one-time prekeys (classical and PQ alike),
+  // with the last-resort PQ key: nobody can drain a device, and colleagues can still start sessions.
   const budget = await check(deps, 'oneTimePreKeysPerDevice', `${row.user_id}:${row.device_id}`);
-  const [preKey] = !budget.allowed
-    ? []
-    : await deps.db.query<{ key_id: string; public_key: Buffer }>(
-        `DELETE FROM one_time_prekeys
-      WHERE (user_id, device_id, key_id) IN (
-        SELECT user_id, device_id, key_id FROM one_time_prekeys
-         WHERE user_id = $1 AND device_id = $2
-         ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-      RETURNING key_id, public_key`,
-        [row.user_id, row.device_id],
-      );
+  const [taken] = await deps.db.query<ClaimRow>(
+    `WITH ec AS (
+       DELETE FROM one_time_prekeys
+        WHERE (user_id, device_id, key_id) IN (
+          SELECT user_id, device_id, key_id FROM one_time_prekeys
+           WHERE $3::boolean AND user_id = $1::uuid AND device_id = $2::integer
+           ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING key_id, public_key),
+     pq AS (
+       DELETE FROM one_time_pq_prekeys
+        WHERE (user_id, device_id, key_id) IN (
+          SELECT user_id, device_id, key_id FROM one_time_pq_prekeys
+           WHERE $3::boolean AND user_id = $1::uuid AND device_id = $2::integer
+           ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING key_id, public_key, signature)
+     SELECT ec.key_id, ec.public_key, pq.key_id AS pq_key_id, pq.public_key AS pq_public_key,
+            pq.signature AS pq_signature
+       FROM (SELECT 1) AS one LEFT JOIN ec ON true LEFT JOIN pq ON true`,
+    [row.user_id, row.device_id, budget.allowed],
+  );
   return {
     userId: row.user_id,
     deviceId: row.device_id,
@@ -294,7 +425,31 @@ async function claim(deps: DeviceDeps, row: DeviceRow): Promise<PreKeyBundle> {
       publicKey: b64(row.signed_prekey),
       signature: b64(row.signed_prekey_signature),
     },
-    preKey: preKey ? { keyId: Number(preKey.key_id), publicKey: b64(preKey.public_key) } : null,
+    preKey:
+      taken?.key_id != null && taken.public_key
+        ? { keyId: Number(taken.key_id), publicKey: b64(taken.public_key) }
+        : null,
+    pqPreKey: claimedPqPreKey(row, taken),
+  };
+}
+
+function claimedPqPreKey(row: DeviceRow, taken: ClaimRow | undefined): PreKeyBundle['pqPreKey'] {
+  if (taken?.pq_key_id != null && taken.pq_public_key && taken.pq_signature) {
+    return {
+      keyId: Number(taken.pq_key_id),
+      publicKey: b64(taken.pq_public_key),
+      signature: b64(taken.pq_signature),
+      lastResort: false,
+    };
+  }
+  if (row.pq_last_resort_prekey_id === null || !row.pq_last_resort_prekey || !row.pq_last_resort_prekey_signature) {
+    return null;
+  }
+  return {
+    keyId: Number(row.pq_last_resort_prekey_id),
+    publicKey: b64(row.pq_last_resort_prekey),
+    signature: b64(row.pq_last_resort_prekey_signature),
+    lastResort: true,
   };
 }
 
@@ -308,7 +463,7 @@ async function beforeClaim(deps: DeviceDeps, principal: Principal, bundles: numb
 }
 
 const BUNDLE_COLUMNS = `user_id, device_id, registration_id, identity_key, signed_prekey_id, signed_prekey,
-  signed_prekey_signature`;
+  signed_prekey_signature, pq_last_resort_prekey_id, pq_last_resort_prekey, pq_last_resort_prekey_signature`;
 
 export async function claimBundle(
   deps: DeviceDeps,

@@ -1,4 +1,4 @@
-import { ErrorCode } from '@ciphertalk/shared/protocol';
+import { type DeviceMismatch, ErrorCode } from '@ciphertalk/shared/protocol';
 
 /**
  * A failure the client caused or may know about. The error middleware answers
@@ -11,15 +11,23 @@ export class AppError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    options?: { cause?: unknown; issues?: readonly { path: string; message: string }[]; retryAfterSeconds?: number },
+    options?: {
+      cause?: unknown;
+      issues?: readonly { path: string; message: string }[];
+      retryAfterSeconds?: number;
+      devices?: DeviceMismatch;
+    },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.issues = options?.issues;
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.devices = options?.devices;
   }
   readonly issues: readonly { path: string; message: string }[] | undefined;
   /** `rate_limited` and `unavailable`: when the same request may be tried again (`Retry-After`). */
   readonly retryAfterSeconds: number | undefined;
+  /** `devices_changed`: the typed device lists of the mismatch. */
+  readonly devices: DeviceMismatch | undefined;
 }
 
 /** Seconds a client waits before retrying a request that met a dependency down or restarting. */

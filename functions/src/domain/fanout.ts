@@ -1,9 +1,8 @@
 import type { ReceiptFrame, ServerFrame } from '@ciphertalk/shared/protocol';
 import type { ConnectionRecord } from '#ports/connection-registry.ts';
 import type { PublishedEvents } from './conversations.ts';
-import type { Acknowledged, DeviceRef, StoredMessage } from './messages.ts';
+import type { Acknowledged, DeviceRef, MessagingDeps, StoredMessage } from './messages.ts';
 import { ciphertextFor } from './messages.ts';
-import type { Realtime } from './realtime.ts';
 
 /**
  * What a fan-out did: frames sent, stale connections found (and removed), posts that failed otherwise, and
@@ -29,7 +28,7 @@ export const CONNECT_GRACE_MS = 30_000;
  * already durable, and a device that missed it gets it from `GET /sync`.
  */
 export async function publish(
-  realtime: Realtime,
+  { realtime }: Pick<MessagingDeps, 'realtime'>,
   userIds: readonly string[],
   frameFor: (connection: ConnectionRecord) => ServerFrame | readonly ServerFrame[] | null,
 ): Promise<FanoutResult> {
@@ -56,7 +55,12 @@ export async function publish(
   return result;
 }
 
-function post(realtime: Realtime, connection: ConnectionRecord, frame: ServerFrame, result: FanoutResult) {
+function post(
+  realtime: MessagingDeps['realtime'],
+  connection: ConnectionRecord,
+  frame: ServerFrame,
+  result: FanoutResult,
+) {
   return realtime.connections.post(connection.connectionId, frame).then(
     async (outcome) => {
       if (outcome === 'sent') {
@@ -83,13 +87,13 @@ const isDevice = (connection: ConnectionRecord, device: DeviceRef) =>
  * sender-key ciphertext); the sending device gets nothing (it has the plaintext).
  */
 export function deliverMessage(
-  realtime: Realtime,
+  deps: Pick<MessagingDeps, 'realtime'>,
   sender: DeviceRef,
   stored: StoredMessage,
   request: Parameters<typeof ciphertextFor>[0],
 ): Promise<FanoutResult> {
   const envelopeFor = ciphertextFor(request);
-  return publish(realtime, stored.memberIds, (connection) => {
+  return publish(deps, stored.memberIds, (connection) => {
     if (connection.userId === null || connection.deviceId === null || isDevice(connection, sender)) return null;
     const envelope = envelopeFor({ userId: connection.userId, deviceId: connection.deviceId });
     if (!envelope) return null;
@@ -109,7 +113,10 @@ export function deliverMessage(
 }
 
 /** Publishes a conversation's new system events to every connection of the members (and of a removed one). */
-export async function publishEvents(realtime: Realtime, events: PublishedEvents): Promise<FanoutResult> {
+export async function publishEvents(
+  deps: Pick<MessagingDeps, 'realtime'>,
+  events: PublishedEvents,
+): Promise<FanoutResult> {
   const frames = events.entries.map(
     (entry): ServerFrame => ({
       type: 'entry',
@@ -117,12 +124,12 @@ export async function publishEvents(realtime: Realtime, events: PublishedEvents)
       entry,
     }),
   );
-  return publish(realtime, events.userIds, () => frames);
+  return publish(deps, events.userIds, () => frames);
 }
 
 /** Tells each sender that `reader`'s device received their messages (not for one's own messages). */
 export async function publishDelivered(
-  realtime: Realtime,
+  deps: Pick<MessagingDeps, 'realtime'>,
   reader: DeviceRef,
   acknowledged: readonly Acknowledged[],
   at: Date,
@@ -141,5 +148,5 @@ export async function publishDelivered(
     });
     bySender.set(ack.senderId, frames);
   }
-  return publish(realtime, [...bySender.keys()], (connection) => bySender.get(connection.userId ?? '') ?? null);
+  return publish(deps, [...bySender.keys()], (connection) => bySender.get(connection.userId ?? '') ?? null);
 }

@@ -1,5 +1,6 @@
 import {
   type DeliveryRef,
+  type DeviceMismatch,
   ErrorCode,
   type ReceivedCiphertext,
   type SendMessageRequest,
@@ -13,7 +14,22 @@ import type { Db } from '#ports/db.ts';
 import type { ObjectStore } from '#ports/object-store.ts';
 import { AttachmentInvalidError, checkAttachments } from './attachments.ts';
 import { AppError, ForbiddenError, NotFoundError } from './errors.ts';
+import { deliverMessage, type FanoutResult } from './fanout.ts';
+import type { Realtime } from './realtime.ts';
 import type { Principal } from './sessions.ts';
+
+/**
+ * The ports of the messaging path, passed as one deps object (each function takes the part it uses): the
+ * database, the attachment store, and the real-time side (connection registry and @connections).
+ */
+export interface MessagingDeps {
+  readonly db: Db;
+  readonly store: ObjectStore;
+  readonly realtime: Realtime;
+}
+
+/** What notices and presence use: no attachments. */
+export type NoticeDeps = Pick<MessagingDeps, 'db' | 'realtime'>;
 
 /** The device a message comes from or a delivery goes to. */
 export interface DeviceRef {
@@ -21,11 +37,28 @@ export interface DeviceRef {
   readonly deviceId: number;
 }
 
+/**
+ * `409 devices_changed`: the typed lists (`devices: { missing, extra }`) the client acts on, and the same
+ * facts as `issues` (`userId/deviceId`: `missing` | `extra`) for people reading the answer.
+ */
 export class DevicesChangedError extends AppError {
   override readonly name = 'DevicesChangedError';
   constructor(issues: readonly { path: string; message: string }[]) {
-    super(409, ErrorCode.DevicesChanged, "The message's devices do not match the conversation's", { issues });
+    super(409, ErrorCode.DevicesChanged, "The message's devices do not match the conversation's", {
+      issues,
+      devices: mismatchOf(issues),
+    });
   }
+}
+
+/** The SQL's `userId/deviceId` issues as device lists. */
+function mismatchOf(issues: readonly { path: string; message: string }[]): DeviceMismatch {
+  const mismatch: { missing: DeviceRef[]; extra: DeviceRef[] } = { missing: [], extra: [] };
+  for (const { path, message } of issues) {
+    const [userId = '', deviceId = ''] = path.split('/');
+    if (message === 'missing' || message === 'extra') mismatch[message].push({ userId, deviceId: Number(deviceId) });
+  }
+  return mismatch;
 }
 
 const notFound = () => new NotFoundError('No such conversation');
@@ -40,7 +73,11 @@ export function deviceOf(principal: Principal): DeviceRef {
  * The device sending to a conversation. A session with no device may not send (403), but a non-member
  * learns nothing from that: it gets the 404 of a conversation that does not exist.
  */
-export async function sendingDevice(db: Db, principal: Principal, conversationId: string): Promise<DeviceRef> {
+export async function sendingDevice(
+  { db }: Pick<MessagingDeps, 'db'>,
+  principal: Principal,
+  conversationId: string,
+): Promise<DeviceRef> {
   if (principal.deviceId !== null) return { userId: principal.userId, deviceId: principal.deviceId };
   const [member] = await db.query(
     'SELECT 1 FROM conversation_members WHERE conversation_id = $1::uuid AND user_id = $2::uuid',
@@ -61,13 +98,14 @@ export interface StoredMessage {
 }
 
 /**
- * Stores a message in one database round trip (the `send_message` function of migrations 0007, 0008): checks
- * the sender is a member on a live device, that the envelopes (or the sender-key recipients) are exactly
- * the live devices of the members but the sending one, answers a retry with the stored seq, and writes the
- * message at the conversation's next seq with one delivery per recipient device.
+ * Stores a message with one call of the `send_message` SQL function (functions/definitions/send_message.sql),
+ * after checking its attachments when it names any (one more query, and a HEAD per upload): checks the sender
+ * is a member on a live device, that the envelopes (or the sender-key recipients) are exactly the live devices
+ * of the members but the sending one, answers a retry with the stored seq, and writes the message at the
+ * conversation's next seq with one delivery per recipient device.
  */
 export async function storeMessage(
-  deps: { readonly db: Db; readonly store: ObjectStore },
+  deps: Pick<MessagingDeps, 'db' | 'store'>,
   sender: DeviceRef,
   conversationId: string,
   request: SendMessageRequest,
@@ -102,6 +140,37 @@ export async function storeMessage(
     created: row.outcome === 'created',
     memberIds: row.member_ids ? row.member_ids.split(',') : [],
   };
+}
+
+/** How the sender's request is answered once the message is durable (the WebSocket ack; nothing for REST). */
+export type SendAck = (stored: StoredMessage) => Promise<unknown>;
+
+/** What became of the live delivery: counted, logged and metered by the caller, never the sender's error. */
+export type FanoutReport = (outcome: FanoutResult | { error: unknown }) => void;
+
+/**
+ * The send use case, for the WebSocket and the REST handler alike: store (durable, idempotent on
+ * clientMessageId), then answer the sender and fan out to the recipients' connections together, then report
+ * what the fan-out did. Once the message is stored and acknowledged, a failed fan-out is never reported to
+ * the sender as a failure of its request: it is reported to `report`, and the recipients get the message
+ * from `GET /sync`.
+ */
+export async function sendMessage(
+  deps: MessagingDeps & { readonly report: FanoutReport },
+  sender: DeviceRef,
+  conversationId: string,
+  request: SendMessageRequest,
+  ack: SendAck = async () => undefined,
+): Promise<StoredMessage> {
+  const stored = await storeMessage(deps, sender, conversationId, request);
+  const fanout = stored.created
+    ? deliverMessage(deps, sender, stored, request).then(
+        (result) => deps.report(result),
+        (error: unknown) => deps.report({ error }),
+      )
+    : null;
+  await Promise.all([ack(stored), fanout]);
+  return stored;
 }
 
 /** What each recipient device gets of a stored message: its envelope, or the shared sender-key ciphertext. */
@@ -164,7 +233,7 @@ function toEntry(row: EntryRow): TimelineEntry {
  * (scrolling back); members only. Keyset pagination on the primary key (conversation_id, seq).
  */
 export async function readTimeline(
-  db: Db,
+  { db }: Pick<MessagingDeps, 'db'>,
   principal: Principal,
   conversationId: string,
   query: TimelineQuery,
@@ -201,7 +270,7 @@ export async function readTimeline(
  * conversation they come in seq order (deliveries are written under the conversation's row lock).
  */
 export async function readInbox(
-  db: Db,
+  { db }: Pick<MessagingDeps, 'db'>,
   device: DeviceRef,
   query: SyncQuery,
 ): Promise<{ entries: SyncEntry[]; cursor: string; more: boolean }> {
@@ -234,7 +303,7 @@ export interface Acknowledged {
  * acknowledged, are left alone and not reported. One statement.
  */
 export async function acknowledge(
-  db: Db,
+  { db }: Pick<MessagingDeps, 'db'>,
   device: DeviceRef,
   deliveries: readonly DeliveryRef[],
 ): Promise<Acknowledged[]> {

@@ -1,26 +1,19 @@
 import type { CallSignalFrame, ServerFrame, TypingFrame } from '@ciphertalk/shared/protocol';
-import type { Db } from '#ports/db.ts';
 import { markRead } from './conversations.ts';
 import { ValidationError } from './errors.ts';
 import { type FanoutResult, publish } from './fanout.ts';
-import type { DeviceRef } from './messages.ts';
+import type { DeviceRef, NoticeDeps } from './messages.ts';
 import { membersIfMember } from './presence.ts';
 import { RateLimitedError } from './rate-limits.ts';
-import type { Realtime } from './realtime.ts';
 
 /** Typing notices a user may send per conversation per window: a client sends one every few seconds. */
 export const TYPING_LIMIT = { count: 10, windowSeconds: 10 } as const;
 
 /** `typing`: relayed to the other members' connections; rate-limited per user and conversation; never stored. */
-export async function relayTyping(
-  db: Db,
-  realtime: Realtime,
-  sender: DeviceRef,
-  frame: TypingFrame,
-): Promise<FanoutResult> {
+export async function relayTyping(deps: NoticeDeps, sender: DeviceRef, frame: TypingFrame): Promise<FanoutResult> {
   const [members, hits] = await Promise.all([
-    membersIfMember(db, sender.userId, frame.conversationId),
-    realtime.registry.hit(`typing:${sender.userId}:${frame.conversationId}`, TYPING_LIMIT.windowSeconds),
+    membersIfMember(deps, sender.userId, frame.conversationId),
+    deps.realtime.registry.hit(`typing:${sender.userId}:${frame.conversationId}`, TYPING_LIMIT.windowSeconds),
   ]);
   if (hits > TYPING_LIMIT.count) throw new RateLimitedError(TYPING_LIMIT.windowSeconds, 'typing');
   const notice: ServerFrame = {
@@ -30,7 +23,7 @@ export async function relayTyping(
     state: frame.state,
   };
   return publish(
-    realtime,
+    deps,
     members.filter((id) => id !== sender.userId),
     () => notice,
   );
@@ -41,16 +34,15 @@ export async function relayTyping(
  * devices too, so their unread counts follow).
  */
 export async function readReceipt(
-  db: Db,
-  realtime: Realtime,
+  deps: NoticeDeps,
   reader: DeviceRef,
   conversationId: string,
   seq: number,
   now: Date,
 ): Promise<{ lastReadSeq: number; unreadCount: number }> {
   const principal = { userId: reader.userId, deviceId: reader.deviceId, sessionId: '' };
-  const marker = await markRead({ db }, principal, conversationId, seq);
-  const members = await membersIfMember(db, reader.userId, conversationId);
+  const marker = await markRead(deps, principal, conversationId, seq);
+  const members = await membersIfMember(deps, reader.userId, conversationId);
   const receipt: ServerFrame = {
     type: 'receipt',
     conversationId,
@@ -59,7 +51,7 @@ export async function readReceipt(
     seq: marker.lastReadSeq,
     at: now.toISOString(),
   };
-  await publish(realtime, members, (connection) =>
+  await publish(deps, members, (connection) =>
     connection.userId === reader.userId && connection.deviceId === reader.deviceId ? null : receipt,
   );
   return marker;
@@ -70,12 +62,11 @@ export async function readReceipt(
  * member of the conversation (and not be the sender's own device). Nothing is stored.
  */
 export async function relayCallSignal(
-  db: Db,
-  realtime: Realtime,
+  deps: NoticeDeps,
   sender: DeviceRef,
   frame: CallSignalFrame,
 ): Promise<FanoutResult> {
-  const members = new Set(await membersIfMember(db, sender.userId, frame.conversationId));
+  const members = new Set(await membersIfMember(deps, sender.userId, frame.conversationId));
   const envelopes = new Map<string, ServerFrame>();
   for (const envelope of frame.envelopes) {
     const userId = envelope.userId.toLowerCase();
@@ -94,9 +85,5 @@ export async function relayCallSignal(
     });
   }
   const userIds = [...new Set(frame.envelopes.map((envelope) => envelope.userId.toLowerCase()))];
-  return publish(
-    realtime,
-    userIds,
-    (connection) => envelopes.get(`${connection.userId}/${connection.deviceId}`) ?? null,
-  );
+  return publish(deps, userIds, (connection) => envelopes.get(`${connection.userId}/${connection.deviceId}`) ?? null);
 }

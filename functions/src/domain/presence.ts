@@ -1,8 +1,7 @@
 import { PRESENCE_TTL_SECONDS, type Presence, type PresenceNotice } from '@ciphertalk/shared/protocol';
-import type { Db } from '#ports/db.ts';
 import { NotFoundError } from './errors.ts';
 import { publish } from './fanout.ts';
-import type { Realtime } from './realtime.ts';
+import type { MessagingDeps, NoticeDeps } from './messages.ts';
 
 /**
  * Presence: online while heartbeats (`presence.heartbeat`, every PRESENCE_HEARTBEAT_SECONDS) keep a Redis key
@@ -10,7 +9,7 @@ import type { Realtime } from './realtime.ts';
  * only to users who share a conversation: the REST read is per conversation and members only, and changes
  * are pushed to the connections of co-members only.
  */
-export async function coMembersOf(db: Db, userId: string): Promise<string[]> {
+export async function coMembersOf({ db }: Pick<MessagingDeps, 'db'>, userId: string): Promise<string[]> {
   const rows = await db.query<{ user_id: string }>(
     `SELECT DISTINCT o.user_id FROM conversation_members m
        JOIN conversation_members o ON o.conversation_id = m.conversation_id
@@ -30,34 +29,33 @@ function notice(userId: string, online: boolean, lastSeenAt: number | null): Pre
 }
 
 /** A heartbeat: refreshes the user's presence; when they were offline, tells their co-members. */
-export async function heartbeat(db: Db, realtime: Realtime, userId: string, now: Date): Promise<boolean> {
-  const cameOnline = await realtime.registry.markOnline(userId, now.getTime(), PRESENCE_TTL_SECONDS);
+export async function heartbeat(deps: NoticeDeps, userId: string, now: Date): Promise<boolean> {
+  const cameOnline = await deps.realtime.registry.markOnline(userId, now.getTime(), PRESENCE_TTL_SECONDS);
   if (cameOnline) {
     const frame = notice(userId, true, now.getTime());
-    await publish(realtime, await coMembersOf(db, userId), () => frame);
+    await publish(deps, await coMembersOf(deps, userId), () => frame);
   }
   return cameOnline;
 }
 
 /** A connection closed: when it was the user's last, they are offline now and their co-members learn it. */
-export async function connectionClosed(db: Db, realtime: Realtime, userId: string, now: Date): Promise<boolean> {
-  const live = (await realtime.registry.connectionsOf([userId])).get(userId) ?? [];
+export async function connectionClosed(deps: NoticeDeps, userId: string, now: Date): Promise<boolean> {
+  const live = (await deps.realtime.registry.connectionsOf([userId])).get(userId) ?? [];
   if (live.length > 0) return false;
-  await realtime.registry.markOffline(userId, now.getTime());
+  await deps.realtime.registry.markOffline(userId, now.getTime());
   const frame = notice(userId, false, now.getTime());
-  await publish(realtime, await coMembersOf(db, userId), () => frame);
+  await publish(deps, await coMembersOf(deps, userId), () => frame);
   return true;
 }
 
 /** `GET /conversations/{id}/presence`: the members' presence, for members only (404 otherwise). */
 export async function conversationPresence(
-  db: Db,
-  realtime: Realtime,
+  deps: NoticeDeps,
   userId: string,
   conversationId: string,
 ): Promise<Presence[]> {
-  const members = await membersIfMember(db, userId, conversationId);
-  const presence = await realtime.registry.presenceOf(members);
+  const members = await membersIfMember(deps, userId, conversationId);
+  const presence = await deps.realtime.registry.presenceOf(members);
   return members.map((memberId) => {
     const known = presence.get(memberId);
     const { status, lastSeenAt } = notice(memberId, known?.online ?? false, known?.lastSeenAt ?? null);
@@ -66,7 +64,11 @@ export async function conversationPresence(
 }
 
 /** The conversation's member ids when `userId` is one of them; the same 404 as an unknown conversation otherwise. */
-export async function membersIfMember(db: Db, userId: string, conversationId: string): Promise<string[]> {
+export async function membersIfMember(
+  { db }: Pick<MessagingDeps, 'db'>,
+  userId: string,
+  conversationId: string,
+): Promise<string[]> {
   const rows = await db.query<{ user_id: string }>(
     `SELECT o.user_id FROM conversation_members m
        JOIN conversation_members o ON o.conversation_id = m.conversation_id

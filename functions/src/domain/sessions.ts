@@ -140,6 +140,7 @@ export async function revokeDeviceIn(tx: Db, userId: string, deviceId: number, n
   );
   if (revoked.length === 0) return null;
   await tx.query('DELETE FROM one_time_prekeys WHERE user_id = $1 AND device_id = $2', [userId, deviceId]);
+  await tx.query('DELETE FROM one_time_pq_prekeys WHERE user_id = $1 AND device_id = $2', [userId, deviceId]);
   const sessions = await tx.query(
     `UPDATE sessions SET revoked_at = $3, revoked_reason = 'device_revoked'
       WHERE user_id = $1 AND device_id = $2 AND revoked_at IS NULL RETURNING 1`,
@@ -171,11 +172,13 @@ export async function revokeOrphanedDevices(db: Db, userId: string, now: Date): 
     [userId, now],
   );
   if (revoked.length > 0) {
-    await db.query(
-      `DELETE FROM one_time_prekeys k USING devices d
-        WHERE k.user_id = $1 AND d.user_id = k.user_id AND d.device_id = k.device_id AND d.revoked_at IS NOT NULL`,
-      [userId],
-    );
+    for (const table of ['one_time_prekeys', 'one_time_pq_prekeys']) {
+      await db.query(
+        `DELETE FROM ${table} k USING devices d
+          WHERE k.user_id = $1 AND d.user_id = k.user_id AND d.device_id = k.device_id AND d.revoked_at IS NOT NULL`,
+        [userId],
+      );
+    }
   }
   return revoked.length;
 }

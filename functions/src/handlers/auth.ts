@@ -1,13 +1,4 @@
-import {
-  ErrorCode,
-  LoginRequest,
-  type PasswordResetAccepted,
-  PasswordResetConfirm,
-  PasswordResetRequest,
-  RegisterRequest,
-  type SessionResponse,
-  type User,
-} from '@ciphertalk/shared/protocol';
+import { ErrorCode, type PasswordResetAccepted, type SessionResponse, type User } from '@ciphertalk/shared/protocol';
 import { accountDeps, passwordResetDeps } from '#adapters/deps.ts';
 import { config } from '#config';
 import { login, logout, logoutAll, refresh, register } from '#domain/accounts.ts';
@@ -16,7 +7,7 @@ import { confirmPasswordReset, requestPasswordReset } from '#domain/password-res
 import type { IssuedTokens } from '#domain/sessions.ts';
 import { issueWsTicket } from '#domain/ws-tickets.ts';
 import { clearedRefreshCookie, REFRESH_COOKIE, readCookie, refreshCookie } from '#lib/cookies.ts';
-import { type HttpRequest, httpHandler, json } from '#lib/http.ts';
+import { type HttpRequest, json, route } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { requestMeta } from '#lib/request-meta.ts';
 import { routes } from '#lib/router.ts';
@@ -50,17 +41,17 @@ function checkOrigin(request: HttpRequest<unknown, unknown, unknown>): void {
 }
 
 export const handler = routes({
-  'POST /auth/register': httpHandler({ body: RegisterRequest }, async (request) => {
+  'POST /auth/register': route('POST /auth/register', async (request) => {
     const { user, tokens } = await register(await accountDeps(), request.body, requestMeta(request));
     return sessionAnswer(201, user, tokens);
   }),
 
-  'POST /auth/login': httpHandler({ body: LoginRequest }, async (request) => {
+  'POST /auth/login': route('POST /auth/login', async (request) => {
     const { user, tokens } = await login(await accountDeps(), request.body, requestMeta(request));
     return sessionAnswer(200, user, tokens);
   }),
 
-  'POST /auth/refresh': httpHandler({}, async (request) => {
+  'POST /auth/refresh': route('POST /auth/refresh', async (request) => {
     checkOrigin(request);
     const token = readCookie(request.headers, REFRESH_COOKIE);
     if (!token) throw new UnauthorizedError('No refresh token');
@@ -76,17 +67,17 @@ export const handler = routes({
     return sessionAnswer(200, result.user, result.tokens);
   }),
 
-  'POST /auth/logout': httpHandler({}, async (request) => {
+  'POST /auth/logout': route('POST /auth/logout', async (request) => {
     await logout(await accountDeps(), principalOf(request.event), requestMeta(request));
     return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 
-  'POST /auth/logout-all': httpHandler({}, async (request) => {
+  'POST /auth/logout-all': route('POST /auth/logout-all', async (request) => {
     const revokedSessions = await logoutAll(await accountDeps(), principalOf(request.event), requestMeta(request));
     return json(200, { revokedSessions }, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 
-  'POST /auth/password-reset': httpHandler({ body: PasswordResetRequest }, async (request) => {
+  'POST /auth/password-reset': route('POST /auth/password-reset', async (request) => {
     await requestPasswordReset(await resetDeps(), request.body.email, requestMeta(request));
     const body: PasswordResetAccepted = {
       message: 'If an account exists for this email, a reset link is on its way.',
@@ -94,12 +85,12 @@ export const handler = routes({
     return json(202, body);
   }),
 
-  'POST /auth/password-reset/confirm': httpHandler({ body: PasswordResetConfirm }, async (request) => {
+  'POST /auth/password-reset/confirm': route('POST /auth/password-reset/confirm', async (request) => {
     await confirmPasswordReset(await resetDeps(), request.body, requestMeta(request));
     return json(204, undefined, { cookies: [clearedRefreshCookie(cookiePath)] });
   }),
 
-  'POST /auth/ws-ticket': httpHandler({}, async (request) =>
+  'POST /auth/ws-ticket': route('POST /auth/ws-ticket', async (request) =>
     json(200, await issueWsTicket(await accountDeps(), principalOf(request.event))),
   ),
 });

@@ -1,28 +1,16 @@
-import {
-  AckRequest,
-  type AckResponse,
-  AddMembersRequest,
-  ChangeRoleRequest,
-  type ConversationListResponse,
-  ConversationMemberPath,
-  ConversationPath,
-  type ConversationResponse,
-  CreateConversationRequest,
-  type PresenceResponse,
-  ReadMarkerRequest,
-  type ReadMarkerResponse,
-  SendMessageRequest,
-  type SendMessageResponse,
-  SyncQuery,
-  type SyncResponse,
-  TimelineQuery,
-  type TimelineResponse,
-  UpdateConversationRequest,
+import type {
+  AckResponse,
+  ConversationListResponse,
+  ConversationResponse,
+  PresenceResponse,
+  ReadMarkerResponse,
+  SendMessageResponse,
+  SyncResponse,
+  TimelineResponse,
 } from '@ciphertalk/shared/protocol';
 import { db } from '#adapters/clients/db.ts';
-import { objectStore } from '#adapters/clients/object-store.ts';
+import { messagingDeps } from '#adapters/clients/messaging.ts';
 import { restLimits } from '#adapters/clients/rate-limiter.ts';
-import { realtime } from '#adapters/clients/realtime.ts';
 import { realtimeLimits } from '#adapters/clients/realtime-limiter.ts';
 import {
   addMembers,
@@ -35,11 +23,12 @@ import {
   removeMember,
   updateConversation,
 } from '#domain/conversations.ts';
-import { deliverMessage, publishDelivered, publishEvents } from '#domain/fanout.ts';
-import { acknowledge, deviceOf, readInbox, readTimeline, sendingDevice, storeMessage } from '#domain/messages.ts';
+import { publishDelivered, publishEvents } from '#domain/fanout.ts';
+import { acknowledge, deviceOf, readInbox, readTimeline, sendingDevice, sendMessage } from '#domain/messages.ts';
 import { conversationPresence } from '#domain/presence.ts';
 import { deviceKey, enforce } from '#domain/rate-limits.ts';
-import { httpHandler, json } from '#lib/http.ts';
+import { reportFanout } from '#lib/fanout-report.ts';
+import { json, route } from '#lib/http.ts';
 import { logger } from '#lib/observability.ts';
 import { principalOf } from '#lib/principal.ts';
 import { routes } from '#lib/router.ts';
@@ -49,7 +38,7 @@ const deps = (): ConversationDeps => ({
   db: db(),
   limits: restLimits(),
   publish: (events) =>
-    publishEvents(realtime(), events).then(
+    publishEvents(messagingDeps(), events).then(
       () => undefined,
       (error: unknown) => logger.warn('could not publish system events', { error: String(error) }),
     ),
@@ -61,32 +50,29 @@ const deps = (): ConversationDeps => ({
  * authorizer.
  */
 export const handler = routes({
-  'POST /conversations': httpHandler({ body: CreateConversationRequest }, async (request) => {
+  'POST /conversations': route('POST /conversations', async (request) => {
     const { conversation, created } = await createConversation(deps(), principalOf(request.event), request.body);
     return json(created ? 201 : 200, { conversation } satisfies ConversationResponse);
   }),
 
-  'GET /conversations': httpHandler({}, async (request) => {
+  'GET /conversations': route('GET /conversations', async (request) => {
     const conversations = await listConversations(deps(), principalOf(request.event));
     return json(200, { conversations } satisfies ConversationListResponse);
   }),
 
-  'GET /conversations/{conversationId}': httpHandler({ path: ConversationPath }, async (request) => {
+  'GET /conversations/{conversationId}': route('GET /conversations/{conversationId}', async (request) => {
     const conversation = await getConversation(deps(), principalOf(request.event), request.path.conversationId);
     return json(200, { conversation } satisfies ConversationResponse);
   }),
 
-  'PATCH /conversations/{conversationId}': httpHandler(
-    { path: ConversationPath, body: UpdateConversationRequest },
-    async (request) => {
-      const principal = principalOf(request.event);
-      const conversation = await updateConversation(deps(), principal, request.path.conversationId, request.body);
-      return json(200, { conversation } satisfies ConversationResponse);
-    },
-  ),
+  'PATCH /conversations/{conversationId}': route('PATCH /conversations/{conversationId}', async (request) => {
+    const principal = principalOf(request.event);
+    const conversation = await updateConversation(deps(), principal, request.path.conversationId, request.body);
+    return json(200, { conversation } satisfies ConversationResponse);
+  }),
 
-  'POST /conversations/{conversationId}/members': httpHandler(
-    { path: ConversationPath, body: AddMembersRequest },
+  'POST /conversations/{conversationId}/members': route(
+    'POST /conversations/{conversationId}/members',
     async (request) => {
       const principal = principalOf(request.event);
       const conversation = await addMembers(deps(), principal, request.path.conversationId, request.body);
@@ -94,8 +80,8 @@ export const handler = routes({
     },
   ),
 
-  'DELETE /conversations/{conversationId}/members/{userId}': httpHandler(
-    { path: ConversationMemberPath },
+  'DELETE /conversations/{conversationId}/members/{userId}': route(
+    'DELETE /conversations/{conversationId}/members/{userId}',
     async (request) => {
       const { conversationId, userId } = request.path;
       await removeMember(deps(), principalOf(request.event), conversationId, userId);
@@ -103,8 +89,8 @@ export const handler = routes({
     },
   ),
 
-  'PATCH /conversations/{conversationId}/members/{userId}': httpHandler(
-    { path: ConversationMemberPath, body: ChangeRoleRequest },
+  'PATCH /conversations/{conversationId}/members/{userId}': route(
+    'PATCH /conversations/{conversationId}/members/{userId}',
     async (request) => {
       const { conversationId, userId } = request.path;
       const principal = principalOf(request.event);
@@ -113,56 +99,53 @@ export const handler = routes({
     },
   ),
 
-  'GET /conversations/{conversationId}/messages': httpHandler(
-    { path: ConversationPath, query: TimelineQuery },
+  'GET /conversations/{conversationId}/messages': route(
+    'GET /conversations/{conversationId}/messages',
     async (request) => {
       const principal = principalOf(request.event);
-      const timeline = await readTimeline(db(), principal, request.path.conversationId, request.query);
+      const timeline = await readTimeline(messagingDeps(), principal, request.path.conversationId, request.query);
       return json(200, timeline satisfies TimelineResponse);
     },
   ),
 
-  'POST /conversations/{conversationId}/read': httpHandler(
-    { path: ConversationPath, body: ReadMarkerRequest },
-    async (request) => {
-      const principal = principalOf(request.event);
-      const marker = await markRead(deps(), principal, request.path.conversationId, request.body.seq);
-      return json(200, marker satisfies ReadMarkerResponse);
-    },
-  ),
+  'POST /conversations/{conversationId}/read': route('POST /conversations/{conversationId}/read', async (request) => {
+    const principal = principalOf(request.event);
+    const marker = await markRead(deps(), principal, request.path.conversationId, request.body.seq);
+    return json(200, marker satisfies ReadMarkerResponse);
+  }),
 
-  'POST /conversations/{conversationId}/messages': httpHandler(
-    { path: ConversationPath, body: SendMessageRequest },
+  'POST /conversations/{conversationId}/messages': route(
+    'POST /conversations/{conversationId}/messages',
     async (request) => {
       const { conversationId } = request.path;
-      const sender = await sendingDevice(db(), principalOf(request.event), conversationId);
+      const deps = messagingDeps();
+      const sender = await sendingDevice(deps, principalOf(request.event), conversationId);
       await enforce(realtimeLimits(), 'messagesPerDevice', deviceKey(sender));
-      const stored = await storeMessage({ db: db(), store: objectStore() }, sender, conversationId, request.body);
-      if (stored.created) {
-        await deliverMessage(realtime(), sender, stored, request.body).catch((error: unknown) =>
-          logger.warn('could not deliver live; recipients will sync', { error: String(error) }),
-        );
-      }
+      const stored = await sendMessage({ ...deps, report: reportFanout }, sender, conversationId, request.body);
       const body: SendMessageResponse = { seq: stored.seq, createdAt: stored.createdAt };
       return json(stored.created ? 201 : 200, body);
     },
   ),
 
-  'GET /conversations/{conversationId}/presence': httpHandler({ path: ConversationPath }, async (request) => {
-    const { userId } = principalOf(request.event);
-    const presence = await conversationPresence(db(), realtime(), userId, request.path.conversationId);
-    return json(200, { presence } satisfies PresenceResponse);
-  }),
+  'GET /conversations/{conversationId}/presence': route(
+    'GET /conversations/{conversationId}/presence',
+    async (request) => {
+      const { userId } = principalOf(request.event);
+      const presence = await conversationPresence(messagingDeps(), userId, request.path.conversationId);
+      return json(200, { presence } satisfies PresenceResponse);
+    },
+  ),
 
-  'GET /sync': httpHandler({ query: SyncQuery }, async (request) => {
-    const inbox = await readInbox(db(), deviceOf(principalOf(request.event)), request.query);
+  'GET /sync': route('GET /sync', async (request) => {
+    const inbox = await readInbox(messagingDeps(), deviceOf(principalOf(request.event)), request.query);
     return json(200, inbox satisfies SyncResponse);
   }),
 
-  'POST /sync/ack': httpHandler({ body: AckRequest }, async (request) => {
+  'POST /sync/ack': route('POST /sync/ack', async (request) => {
     const device = deviceOf(principalOf(request.event));
-    const acknowledged = await acknowledge(db(), device, request.body.deliveries);
-    await publishDelivered(realtime(), device, acknowledged, new Date()).catch((error: unknown) =>
+    const deps = messagingDeps();
+    const acknowledged = await acknowledge(deps, device, request.body.deliveries);
+    await publishDelivered(deps, device, acknowledged, new Date()).catch((error: unknown) =>
       logger.warn('could not publish delivery receipts', { error: String(error) }),
     );
     return json(200, { acknowledged: acknowledged.length } satisfies AckResponse);

@@ -1,12 +1,4 @@
-import {
-  DevicePath,
-  type DeviceResponse,
-  RegisterDeviceRequest,
-  RotateSignedPreKeyRequest,
-  UploadPreKeysRequest,
-  UserDevicePath,
-  UserPath,
-} from '@ciphertalk/shared/protocol';
+import type { DeviceResponse } from '@ciphertalk/shared/protocol';
 import { bestEffortRealtime } from '#adapters/best-effort.ts';
 import { auditLog } from '#adapters/clients/audit-log.ts';
 import { db } from '#adapters/clients/db.ts';
@@ -22,9 +14,11 @@ import {
   registerDevice,
   revokeDevice,
   rotateSignedPreKey,
+  setPqLastResortPreKey,
+  uploadPqPreKeys,
   uploadPreKeys,
 } from '#domain/devices.ts';
-import { httpHandler, json } from '#lib/http.ts';
+import { json, route } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { requestMeta } from '#lib/request-meta.ts';
 import { routes } from '#lib/router.ts';
@@ -42,7 +36,7 @@ const accountDeps = async (): Promise<DeviceDeps> => ({
 
 /** `/devices*` (the caller's devices and their keys) and the key directory `/users/{userId}/...`. */
 export const handler = routes({
-  'POST /devices': httpHandler({ body: RegisterDeviceRequest }, async (request) => {
+  'POST /devices': route('POST /devices', async (request) => {
     const device = await registerDevice(
       await accountDeps(),
       principalOf(request.event),
@@ -52,16 +46,16 @@ export const handler = routes({
     return json(201, { device } satisfies DeviceResponse);
   }),
 
-  'GET /devices': httpHandler({}, async (request) =>
+  'GET /devices': route('GET /devices', async (request) =>
     json(200, { devices: await listDevices(await accountDeps(), principalOf(request.event)) }),
   ),
 
-  'DELETE /devices/{deviceId}': httpHandler({ path: DevicePath }, async (request) => {
+  'DELETE /devices/{deviceId}': route('DELETE /devices/{deviceId}', async (request) => {
     const deps = await accountDeps();
     return json(200, await revokeDevice(deps, principalOf(request.event), request.path.deviceId, requestMeta(request)));
   }),
 
-  'POST /devices/{deviceId}/prekeys': httpHandler({ path: DevicePath, body: UploadPreKeysRequest }, async (request) => {
+  'POST /devices/{deviceId}/prekeys': route('POST /devices/{deviceId}/prekeys', async (request) => {
     const deps = await accountDeps();
     return json(
       200,
@@ -69,29 +63,47 @@ export const handler = routes({
     );
   }),
 
-  'PUT /devices/{deviceId}/signed-prekey': httpHandler(
-    { path: DevicePath, body: RotateSignedPreKeyRequest },
+  'PUT /devices/{deviceId}/signed-prekey': route('PUT /devices/{deviceId}/signed-prekey', async (request) => {
+    const deps = await accountDeps();
+    await rotateSignedPreKey(deps, principalOf(request.event), request.path.deviceId, request.body.signedPreKey);
+    return json(204, undefined);
+  }),
+
+  'POST /devices/{deviceId}/pq-prekeys': route('POST /devices/{deviceId}/pq-prekeys', async (request) => {
+    const deps = await accountDeps();
+    return json(
+      200,
+      await uploadPqPreKeys(deps, principalOf(request.event), request.path.deviceId, request.body.pqPreKeys),
+    );
+  }),
+
+  'PUT /devices/{deviceId}/pq-last-resort-prekey': route(
+    'PUT /devices/{deviceId}/pq-last-resort-prekey',
     async (request) => {
-      const deps = await accountDeps();
-      await rotateSignedPreKey(deps, principalOf(request.event), request.path.deviceId, request.body.signedPreKey);
+      const { deviceId } = request.path;
+      const key = request.body.pqLastResortPreKey;
+      await setPqLastResortPreKey(await accountDeps(), principalOf(request.event), deviceId, key);
       return json(204, undefined);
     },
   ),
 
-  'GET /users/{userId}/devices': httpHandler({ path: UserPath }, async (request) => {
+  'GET /users/{userId}/devices': route('GET /users/{userId}/devices', async (request) => {
     principalOf(request.event);
     const { userId } = request.path;
     return json(200, { userId, devices: await publicDevices(await accountDeps(), userId) });
   }),
 
-  'GET /users/{userId}/prekey-bundles': httpHandler({ path: UserPath }, async (request) => {
+  'GET /users/{userId}/prekey-bundles': route('GET /users/{userId}/prekey-bundles', async (request) => {
     const deps = await accountDeps();
     return json(200, { bundles: await claimBundles(deps, principalOf(request.event), request.path.userId) });
   }),
 
-  'GET /users/{userId}/devices/{deviceId}/prekey-bundle': httpHandler({ path: UserDevicePath }, async (request) => {
-    const { userId, deviceId } = request.path;
-    const bundle = await claimBundle(await accountDeps(), principalOf(request.event), userId, deviceId);
-    return json(200, { bundle });
-  }),
+  'GET /users/{userId}/devices/{deviceId}/prekey-bundle': route(
+    'GET /users/{userId}/devices/{deviceId}/prekey-bundle',
+    async (request) => {
+      const { userId, deviceId } = request.path;
+      const bundle = await claimBundle(await accountDeps(), principalOf(request.event), userId, deviceId);
+      return json(200, { bundle });
+    },
+  ),
 });

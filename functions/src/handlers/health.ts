@@ -3,11 +3,11 @@ import { db } from '#adapters/clients/db.ts';
 import { probeBucket, probeTable } from '#adapters/clients/health-probes.ts';
 import { config } from '#config';
 import { checkHealth } from '#domain/health.ts';
-import { httpHandler, json } from '#lib/http.ts';
+import { json, route } from '#lib/http.ts';
 import { logger } from '#lib/observability.ts';
 
 /** GET /health: one real round trip to each dependency; 503 when any is down. */
-export const handler = httpHandler({}, async () => {
+export const handler = route('GET /health', async () => {
   const health = await checkHealth(
     {
       database: () => db().query('SELECT 1'),

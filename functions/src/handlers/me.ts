@@ -1,10 +1,4 @@
-import {
-  AuditQuery,
-  type AuditResponse,
-  ChangePasswordRequest,
-  SessionPath,
-  UpdateMeRequest,
-} from '@ciphertalk/shared/protocol';
+import type { AuditResponse } from '@ciphertalk/shared/protocol';
 import { bestEffortRealtime } from '#adapters/best-effort.ts';
 import { auditLog } from '#adapters/clients/audit-log.ts';
 import { db } from '#adapters/clients/db.ts';
@@ -20,7 +14,7 @@ import {
   revokeOwnSession,
   updateMe,
 } from '#domain/accounts.ts';
-import { httpHandler, json } from '#lib/http.ts';
+import { json, route } from '#lib/http.ts';
 import { principalOf } from '#lib/principal.ts';
 import { requestMeta } from '#lib/request-meta.ts';
 import { routes } from '#lib/router.ts';
@@ -39,18 +33,18 @@ const accountDeps = async (): Promise<AccountChangeDeps> => ({
 
 /** `/me*`: the caller's account and audit log. Every route sits behind the JWT authorizer. */
 export const handler = routes({
-  'GET /me': httpHandler({}, async (request) => json(200, await me(await accountDeps(), principalOf(request.event)))),
+  'GET /me': route('GET /me', async (request) => json(200, await me(await accountDeps(), principalOf(request.event)))),
 
-  'PATCH /me': httpHandler({ body: UpdateMeRequest }, async (request) =>
+  'PATCH /me': route('PATCH /me', async (request) =>
     json(200, { user: await updateMe(await accountDeps(), principalOf(request.event), request.body) }),
   ),
 
-  'POST /me/password': httpHandler({ body: ChangePasswordRequest }, async (request) => {
+  'POST /me/password': route('POST /me/password', async (request) => {
     const meta = requestMeta(request);
     return json(200, await changePassword(await accountDeps(), principalOf(request.event), request.body, meta));
   }),
 
-  'GET /me/audit': httpHandler({ query: AuditQuery }, async (request) => {
+  'GET /me/audit': route('GET /me/audit', async (request) => {
     const { userId } = principalOf(request.event);
     const deps = await accountDeps();
     const page = await deps.audit.list(userId, { ...request.query, now: deps.clock() });
@@ -69,11 +63,11 @@ export const handler = routes({
     return json(200, body);
   }),
 
-  'GET /me/sessions': httpHandler({}, async (request) =>
+  'GET /me/sessions': route('GET /me/sessions', async (request) =>
     json(200, { sessions: await listSessions(await accountDeps(), principalOf(request.event)) }),
   ),
 
-  'DELETE /me/sessions/{sessionId}': httpHandler({ path: SessionPath }, async (request) => {
+  'DELETE /me/sessions/{sessionId}': route('DELETE /me/sessions/{sessionId}', async (request) => {
     await revokeOwnSession(
       await accountDeps(),
       principalOf(request.event),

@@ -2,15 +2,16 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ClientFrame, ErrorCode } from '@ciphertalk/shared/protocol';
 import { connectionRegistry } from '#adapters/clients/connection-registry.ts';
 import { db } from '#adapters/clients/db.ts';
-import { objectStore } from '#adapters/clients/object-store.ts';
+import { messagingDeps } from '#adapters/clients/messaging.ts';
 import { realtime } from '#adapters/clients/realtime.ts';
 import { realtimeLimits } from '#adapters/clients/realtime-limiter.ts';
 import { type ConnectionCheck, ConnectionGuard } from '#domain/connection-guard.ts';
-import { deliverMessage, publishDelivered } from '#domain/fanout.ts';
-import { acknowledge, storeMessage } from '#domain/messages.ts';
+import { publishDelivered } from '#domain/fanout.ts';
+import { acknowledge, type DeviceRef, type FanoutReport, sendMessage } from '#domain/messages.ts';
 import { readReceipt, relayCallSignal, relayTyping } from '#domain/notices.ts';
 import { heartbeat } from '#domain/presence.ts';
 import { deviceKey, enforce, type RateLimitRule } from '#domain/rate-limits.ts';
+import { reportFanout } from '#lib/fanout-report.ts';
 import { logger, metrics } from '#lib/observability.ts';
 import { frameHandler, reply } from '#lib/ws.ts';
 import { systemClock } from '#ports/clock.ts';
@@ -48,50 +49,57 @@ async function turnAway(connectionId: string, id: string, check: Exclude<Connect
   if (check.kind === 'ended') await connectionRegistry().remove(connectionId);
 }
 
+/**
+ * The fan-out report of a frame's send. The sender is connected (its frame came over its socket): a fan-out
+ * that finds none of its connections means the registry lost records, and live delivery fails for others too.
+ */
+const reportOf =
+  (sender: DeviceRef): FanoutReport =>
+  (outcome) => {
+    reportFanout(outcome);
+    if ('unreached' in outcome && outcome.unreached.includes(sender.userId)) {
+      metrics.addMetric('FanoutMissingConnection', MetricUnit.Count, 1);
+    }
+  };
+
 export const handler = frameHandler(ClientFrame, async ({ frame, connectionId }) => {
   const check = await guard.check(connectionId, { heartbeat: frame.action === 'presence.heartbeat' });
   if (check.kind !== 'live') return turnAway(connectionId, frame.id, check);
   const { device } = check;
   const rule = frameLimits[frame.action];
   if (rule) await enforce(realtimeLimits(), rule, deviceKey(device));
+  const deps = messagingDeps();
   const now = new Date();
   switch (frame.action) {
-    case 'message.send': {
-      // Durable first (one statement); then the sender's ack and the deliveries go out together.
-      const stored = await storeMessage(
-        { db: db(), store: objectStore() },
-        device,
-        frame.conversationId,
-        frame.message,
+    case 'message.send':
+      // Durable first; then the ack and the deliveries together. A failed delivery is reported, never an error frame.
+      await sendMessage({ ...deps, report: reportOf(device) }, device, frame.conversationId, frame.message, (stored) =>
+        reply(connectionId, {
+          type: 'ack',
+          id: frame.id,
+          seq: stored.seq,
+          createdAt: stored.createdAt,
+          created: stored.created,
+        }),
       );
-      const { seq, createdAt, created } = stored;
-      const [, result] = await Promise.all([
-        reply(connectionId, { type: 'ack', id: frame.id, seq, createdAt, created }),
-        created ? deliverMessage(realtime(), device, stored, frame.message) : null,
-      ]);
-      if (result && result.failed > 0) logger.warn('some deliveries failed; recipients will sync', { ...result });
-      // The sender is connected (this frame came over its socket): a fan-out that finds none of its
-      // connections means the registry lost records, and live delivery is failing for others too.
-      if (result?.unreached.includes(device.userId)) metrics.addMetric('FanoutMissingConnection', MetricUnit.Count, 1);
       return;
-    }
     case 'message.ack': {
-      const acknowledged = await acknowledge(db(), device, frame.deliveries);
+      const acknowledged = await acknowledge(deps, device, frame.deliveries);
       await reply(connectionId, { type: 'ack', id: frame.id });
-      await publishDelivered(realtime(), device, acknowledged, now);
+      await publishDelivered(deps, device, acknowledged, now);
       return;
     }
     case 'receipt.read':
-      await readReceipt(db(), realtime(), device, frame.conversationId, frame.seq, now);
+      await readReceipt(deps, device, frame.conversationId, frame.seq, now);
       break;
     case 'typing':
-      await relayTyping(db(), realtime(), device, frame);
+      await relayTyping(deps, device, frame);
       break;
     case 'presence.heartbeat':
-      await heartbeat(db(), realtime(), device.userId, now);
+      await heartbeat(deps, device.userId, now);
       break;
     case 'call.signal':
-      await relayCallSignal(db(), realtime(), device, frame);
+      await relayCallSignal(deps, device, frame);
       break;
     case 'ping':
       break;

@@ -12,7 +12,7 @@ import { lifecycleHandler } from '#lib/ws-lifecycle.ts';
 export const handler = lifecycleHandler(async (event) => {
   const removed = await connectionRegistry().remove(event.requestContext.connectionId);
   if (removed?.userId) {
-    await connectionClosed(db(), realtime(), removed.userId, new Date()).catch((error: unknown) =>
+    await connectionClosed({ db: db(), realtime: realtime() }, removed.userId, new Date()).catch((error: unknown) =>
       logger.warn('could not publish going offline', { error: String(error) }),
     );
   }

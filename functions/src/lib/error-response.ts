@@ -16,10 +16,11 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody; 
   }
   if (error instanceof AppError && (error.status < 500 || error instanceof UnavailableError)) {
     const issues = error.issues ? { issues: [...error.issues] } : {};
+    const devices = error.devices ? { devices: error.devices } : {};
     const retry = error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds };
     return {
       status: error.status,
-      body: { error: { code: error.code, message: error.message, ...issues, ...retry } },
+      body: { error: { code: error.code, message: error.message, ...issues, ...devices, ...retry } },
       ...retry,
     };
   }

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { ErrorCode } from '@ciphertalk/shared/protocol';
+import { ErrorCode, type RouteContract, restContract } from '@ciphertalk/shared/protocol';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -89,6 +89,34 @@ export function httpHandler<
       } as HttpRequest<z.infer<B>, z.infer<Q>, z.infer<P>>;
       return toProxyResult(await handle(request, context));
     });
+}
+
+type Contract = typeof restContract;
+/** A REST route's key in the contract (and the route table): `METHOD /resource`. */
+export type RouteKey = keyof Contract;
+type SchemaOf<K extends RouteKey, F extends 'body' | 'query' | 'path'> = Contract[K] extends {
+  readonly [P in F]: infer S extends z.ZodType;
+}
+  ? S
+  : z.ZodUnknown;
+
+/** What a route's handler gets: the body, query and path its contract entry declares, validated. */
+export type RouteRequest<K extends RouteKey> = HttpRequest<
+  z.infer<SchemaOf<K, 'body'>>,
+  z.infer<SchemaOf<K, 'query'>>,
+  z.infer<SchemaOf<K, 'path'>>
+>;
+
+/**
+ * A REST route's handler chain with the request schemas of its contract entry (`restContract[key]`): the
+ * schemas the client's typed calls are built from, so both ends read one contract per route.
+ */
+export function route<K extends RouteKey>(
+  key: K,
+  handle: (request: RouteRequest<K>, context: Context) => Promise<HttpResponse>,
+) {
+  const { body, query, path } = restContract[key] as RouteContract;
+  return httpHandler({ body, query, path }, handle as Parameters<typeof httpHandler>[1]);
 }
 
 function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {

@@ -16,7 +16,7 @@ export interface CipherTalkFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** Place the function in the VPC (it reaches Redis). */
   readonly vpc?: { readonly vpc: ec2.IVpc; readonly securityGroups: ec2.ISecurityGroup[] };
-  /** Copy functions/migrations into the bundle, as `./migrations`. */
+  /** Copy functions/migrations and functions/definitions into the bundle, as `./migrations`, `./definitions`. */
   readonly withMigrations?: boolean;
 }
 
@@ -67,7 +67,12 @@ export class CipherTalkFunction extends NodejsFunction {
         (pkg) =>
           `if [ -d "{out}/node_modules/${pkg}/prebuilds" ]; then find "{out}/node_modules/${pkg}/prebuilds" -mindepth 1 -maxdepth 1 ! -name linux-arm64 -exec rm -rf {} +; fi`,
       ),
-      ...(props.withMigrations ? [`cp -R "${functionsDir}/migrations" "{out}/migrations"`] : []),
+      ...(props.withMigrations
+        ? [
+            `cp -R "${functionsDir}/migrations" "{out}/migrations"`,
+            `cp -R "${functionsDir}/definitions" "{out}/definitions"`,
+          ]
+        : []),
     ];
 
     super(scope, id, {

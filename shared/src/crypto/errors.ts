@@ -22,6 +22,11 @@ export enum CryptoErrorCode {
   InvalidKeyId = 'INVALID_KEY_ID',
   /** No sender-key state for that sender, distribution and chain (e.g. a removed member after rotation). */
   NoSenderKeyState = 'NO_SENDER_KEY_STATE',
+  /**
+   * A prekey bundle without an ML-KEM prekey for a device known to have one (an earlier PQXDH session with
+   * it, or the caller's own knowledge): refused rather than silently falling back to classical X3DH.
+   */
+  PostQuantumDowngrade = 'POST_QUANTUM_DOWNGRADE',
   /** `initCrypto()` was not awaited before use. */
   NotInitialised = 'NOT_INITIALISED',
 }

@@ -24,10 +24,24 @@ export {
   ScannableFingerprint,
 } from './fingerprint.ts';
 export {
+  type Encapsulation,
+  KEM_CIPHERTEXT_BYTES,
+  KEM_PARAMETER_SET,
+  KEM_PUBLIC_KEY_BYTES,
+  KEM_SECRET_KEY_BYTES,
+  KEY_TYPE_ML_KEM_1024,
+  KemKeyPair,
+  KemPublicKey,
+  SERIALIZED_KEM_CIPHERTEXT_BYTES,
+  SERIALIZED_KEM_PUBLIC_KEY_BYTES,
+} from './kem.ts';
+export {
+  generatePqPreKeys,
   generatePreKeys,
   IdentityKey,
   IdentityKeyPair,
   KeyPair,
+  PqPreKeyRecord,
   PreKeyBundle,
   type PreKeyBundleFields,
   PreKeyRecord,
@@ -35,7 +49,7 @@ export {
   SIGNED_PRE_KEY_MAX_AGE_MS,
   SignedPreKeyRecord,
 } from './keys.ts';
-export { MESSAGE_VERSION, MessageType, messageType } from './messages.ts';
+export { MESSAGE_VERSION, MessageType, messageType, PQ_PRE_KEY_MESSAGE_VERSION } from './messages.ts';
 export {
   type DeviceCiphertext,
   distributeSenderKey,
@@ -52,18 +66,27 @@ export {
   processSenderKeyDistributionMessage,
   rotateSenderKey,
 } from './sender-keys.ts';
-export { type DecryptResult, processPreKeyBundle, SessionCipher } from './session.ts';
+export {
+  type DecryptResult,
+  type ProcessBundleOptions,
+  processPreKeyBundle,
+  SessionCipher,
+  type SessionKind,
+} from './session.ts';
 export { SessionRecord } from './session-state.ts';
 export { initCrypto } from './sodium.ts';
 export {
   Direction,
   type IdentityKeyStore,
   InMemoryIdentityKeyStore,
+  InMemoryPqPreKeyStore,
   InMemoryPreKeyStore,
   InMemorySenderKeyStore,
   InMemorySessionStore,
   InMemorySignedPreKeyStore,
   inMemoryProtocolStores,
+  lastResortUseKey,
+  type PqPreKeyStore,
   type PreKeyStore,
   type ProtocolStores,
   type SenderKeyStore,

@@ -9,6 +9,7 @@
  */
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
+import { KEM_SECRET_KEY_BYTES, KemKeyPair, KemPublicKey, SERIALIZED_KEM_PUBLIC_KEY_BYTES } from './kem.ts';
 import { constantTimeEqual, randomBytes, sodium } from './sodium.ts';
 
 export const X25519_PUBLIC_KEY_BYTES = 32;
@@ -26,6 +27,8 @@ export const SERIALIZED_IDENTITY_KEY_BYTES = 1 + ED25519_PUBLIC_KEY_BYTES;
 
 /** Version byte of the key records below (storage and key-directory formats). */
 export const KEY_RECORD_VERSION = 1;
+/** Version 2 of the prekey bundle adds the signed ML-KEM prekey of PQXDH. */
+export const PRE_KEY_BUNDLE_VERSION = 2;
 /** Signal rotates the signed prekey every few days; clients should call `isStale` on start-up. */
 export const SIGNED_PRE_KEY_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -321,6 +324,80 @@ export class SignedPreKeyRecord {
   }
 }
 
+/**
+ * A signed ML-KEM-1024 prekey of PQXDH (libsignal's KyberPreKeyRecord), signed by the identity key over its
+ * 1,569-byte serialised public key. One-time ones are used for at most one session and then deleted; the
+ * last-resort one is handed out when the directory has no one-time key left, and kept after use.
+ */
+export class PqPreKeyRecord {
+  readonly id: number;
+  readonly keyPair: KemKeyPair;
+  readonly signature: Uint8Array;
+  /** Creation time, milliseconds since the epoch. */
+  readonly timestamp: number;
+  readonly lastResort: boolean;
+
+  private constructor(id: number, keyPair: KemKeyPair, signature: Uint8Array, timestamp: number, lastResort: boolean) {
+    this.id = id;
+    this.keyPair = keyPair;
+    this.signature = signature;
+    this.timestamp = timestamp;
+    this.lastResort = lastResort;
+  }
+
+  static generate(
+    id: number,
+    identity: IdentityKeyPair,
+    options: { lastResort?: boolean; timestamp?: number } = {},
+  ): PqPreKeyRecord {
+    const keyPair = KemKeyPair.generate();
+    const signature = identity.sign(keyPair.publicKey.serialize());
+    return new PqPreKeyRecord(
+      checkKeyId(id),
+      keyPair,
+      signature,
+      options.timestamp ?? Date.now(),
+      options.lastResort ?? false,
+    );
+  }
+
+  /** True once a last-resort key is older than `maxAgeMs` (the signed prekey's schedule). */
+  isStale(now: number = Date.now(), maxAgeMs: number = SIGNED_PRE_KEY_MAX_AGE_MS): boolean {
+    return now - this.timestamp >= maxAgeMs;
+  }
+
+  serialize(): Uint8Array {
+    return new ByteWriter(1 + 4 + 8 + 1 + KEM_SECRET_KEY_BYTES + ED25519_SIGNATURE_BYTES)
+      .u8(KEY_RECORD_VERSION)
+      .u32(this.id)
+      .u32(Math.floor(this.timestamp / 2 ** 32))
+      .u32(this.timestamp >>> 0)
+      .bool(this.lastResort)
+      .fixed(this.keyPair.secretKeyBytes())
+      .fixed(this.signature)
+      .finish();
+  }
+
+  static deserialize(bytes: Uint8Array): PqPreKeyRecord {
+    const reader = new ByteReader(bytes, CryptoErrorCode.InvalidKey);
+    readVersion(reader, 'PQ prekey record', KEY_RECORD_VERSION);
+    const id = reader.u32();
+    const timestamp = reader.u32() * 2 ** 32 + reader.u32();
+    const lastResort = reader.bool();
+    const keyPair = KemKeyPair.fromSecretKey(reader.fixed(KEM_SECRET_KEY_BYTES));
+    const signature = reader.fixed(ED25519_SIGNATURE_BYTES);
+    reader.end();
+    return new PqPreKeyRecord(id, keyPair, signature, timestamp, lastResort);
+  }
+}
+
+/** `count` fresh signed one-time PQ prekeys with the consecutive ids `startId`, `startId + 1`, ... */
+export function generatePqPreKeys(identity: IdentityKeyPair, startId: number, count: number): PqPreKeyRecord[] {
+  const records: PqPreKeyRecord[] = [];
+  for (let i = 0; i < count; i++) records.push(PqPreKeyRecord.generate(startId + i, identity));
+  return records;
+}
+
 export interface PreKeyBundleFields {
   registrationId: number;
   deviceId: number;
@@ -331,6 +408,10 @@ export interface PreKeyBundleFields {
   /** Absent when the directory ran out of one-time prekeys: X3DH then runs with three agreements. */
   preKeyId?: number | undefined;
   preKey?: PublicKey | undefined;
+  /** PQXDH: the signed ML-KEM prekey (one-time, or the last-resort one). Absent for a classical device. */
+  pqPreKeyId?: number | undefined;
+  pqPreKey?: KemPublicKey | undefined;
+  pqPreKeySignature?: Uint8Array | undefined;
 }
 
 /** What the key directory returns for one device: its public identity and prekeys. */
@@ -343,6 +424,9 @@ export class PreKeyBundle {
   readonly signedPreKeySignature: Uint8Array;
   readonly preKeyId: number | undefined;
   readonly preKey: PublicKey | undefined;
+  readonly pqPreKeyId: number | undefined;
+  readonly pqPreKey: KemPublicKey | undefined;
+  readonly pqPreKeySignature: Uint8Array | undefined;
 
   private constructor(fields: PreKeyBundleFields) {
     this.registrationId = fields.registrationId;
@@ -353,23 +437,39 @@ export class PreKeyBundle {
     this.signedPreKeySignature = fields.signedPreKeySignature;
     this.preKeyId = fields.preKeyId;
     this.preKey = fields.preKey;
+    this.pqPreKeyId = fields.pqPreKeyId;
+    this.pqPreKey = fields.pqPreKey;
+    this.pqPreKeySignature = fields.pqPreKeySignature;
   }
 
   static create(fields: PreKeyBundleFields): PreKeyBundle {
     if ((fields.preKeyId === undefined) !== (fields.preKey === undefined)) {
       throw new RangeError('a one-time prekey needs both its id and its key');
     }
-    return new PreKeyBundle({ ...fields, signedPreKeySignature: fields.signedPreKeySignature.slice() });
+    const pq = [fields.pqPreKeyId, fields.pqPreKey, fields.pqPreKeySignature].filter((f) => f !== undefined).length;
+    if (pq !== 0 && pq !== 3) throw new RangeError('a PQ prekey needs its id, its key and its signature');
+    return new PreKeyBundle({
+      ...fields,
+      signedPreKeySignature: fields.signedPreKeySignature.slice(),
+      pqPreKeySignature: fields.pqPreKeySignature?.slice(),
+    });
   }
 
-  /** Checks the identity key's signature over the signed prekey. */
+  /** True when the bundle carries an ML-KEM prekey: a session from it is PQXDH. */
+  get postQuantum(): boolean {
+    return this.pqPreKey !== undefined;
+  }
+
+  /** Checks the identity key's signatures over the signed prekey and, if present, the PQ prekey. */
   verifySignature(): boolean {
-    return this.identityKey.verify(this.signedPreKey.serialize(), this.signedPreKeySignature);
+    if (!this.identityKey.verify(this.signedPreKey.serialize(), this.signedPreKeySignature)) return false;
+    if (this.pqPreKey === undefined || this.pqPreKeySignature === undefined) return true;
+    return this.identityKey.verify(this.pqPreKey.serialize(), this.pqPreKeySignature);
   }
 
   serialize(): Uint8Array {
     const writer = new ByteWriter(200)
-      .u8(KEY_RECORD_VERSION)
+      .u8(PRE_KEY_BUNDLE_VERSION)
       .u32(this.registrationId)
       .u32(this.deviceId)
       .fixed(this.identityKey.serialize())
@@ -380,12 +480,16 @@ export class PreKeyBundle {
     if (this.preKey !== undefined && this.preKeyId !== undefined) {
       writer.u32(this.preKeyId).fixed(this.preKey.serialize());
     }
+    writer.bool(this.pqPreKey !== undefined);
+    if (this.pqPreKey !== undefined && this.pqPreKeyId !== undefined && this.pqPreKeySignature !== undefined) {
+      writer.u32(this.pqPreKeyId).fixed(this.pqPreKey.serialize()).fixed(this.pqPreKeySignature);
+    }
     return writer.finish();
   }
 
   static deserialize(bytes: Uint8Array): PreKeyBundle {
     const reader = new ByteReader(bytes, CryptoErrorCode.InvalidKey);
-    readVersion(reader, 'prekey bundle', KEY_RECORD_VERSION);
+    const version = readVersion(reader, 'prekey bundle', PRE_KEY_BUNDLE_VERSION);
     const registrationId = reader.u32();
     const deviceId = reader.u32();
     const identityKey = IdentityKey.deserialize(reader.fixed(SERIALIZED_IDENTITY_KEY_BYTES));
@@ -398,6 +502,14 @@ export class PreKeyBundle {
       preKeyId = reader.u32();
       preKey = PublicKey.deserialize(reader.fixed(SERIALIZED_PUBLIC_KEY_BYTES));
     }
+    let pqPreKeyId: number | undefined;
+    let pqPreKey: KemPublicKey | undefined;
+    let pqPreKeySignature: Uint8Array | undefined;
+    if (version >= 2 && reader.bool()) {
+      pqPreKeyId = reader.u32();
+      pqPreKey = KemPublicKey.deserialize(reader.fixed(SERIALIZED_KEM_PUBLIC_KEY_BYTES));
+      pqPreKeySignature = reader.fixed(ED25519_SIGNATURE_BYTES);
+    }
     reader.end();
     return new PreKeyBundle({
       registrationId,
@@ -408,6 +520,9 @@ export class PreKeyBundle {
       signedPreKeySignature,
       preKeyId,
       preKey,
+      pqPreKeyId,
+      pqPreKey,
+      pqPreKeySignature,
     });
   }
 }

@@ -17,8 +17,9 @@ import {
 } from './chain.ts';
 import { ByteReader, ByteWriter, readVersion } from './encoding.ts';
 import { CryptoErrorCode } from './errors.ts';
+import { SERIALIZED_KEM_CIPHERTEXT_BYTES } from './kem.ts';
 import { ED25519_PUBLIC_KEY_BYTES, KeyPair, X25519_PRIVATE_KEY_BYTES, X25519_PUBLIC_KEY_BYTES } from './keys.ts';
-import { encodeSignalMessageHeader, type SignalMessage } from './messages.ts';
+import { encodeSignalMessageHeader, type PqPreKeyUse, type SignalMessage } from './messages.ts';
 import {
   CHAIN_KEY_BYTES,
   deriveMessageKeys,
@@ -39,8 +40,12 @@ import { concatBytes, constantTimeEqual, publicBytesEqual } from './sodium.ts';
 export const MAX_CLOSED_CHAINS = 32;
 /** libsignal's ARCHIVED_STATES_MAX_LENGTH. */
 export const MAX_ARCHIVED_STATES = 40;
-/** Version of the storage format of {@link SessionRecord}. */
-export const SESSION_RECORD_VERSION = 1;
+/**
+ * Version of the storage format of {@link SessionRecord}. Version 2 appends to each state whether it came
+ * from PQXDH and, until the responder answers, the PQ prekey id and KEM ciphertext the initiator resends.
+ * Version 1 records (all classical) stay readable.
+ */
+export const SESSION_RECORD_VERSION = 2;
 
 interface SenderChain {
   ratchetKey: KeyPair;
@@ -58,6 +63,8 @@ export interface PendingPreKey {
   preKeyId: number | undefined;
   signedPreKeyId: number;
   baseKey: Uint8Array;
+  /** PQXDH sessions: the ML-KEM prekey used and the ciphertext, sent with every prekey message. */
+  pq: PqPreKeyUse | undefined;
 }
 
 export interface SessionStateFields {
@@ -72,6 +79,8 @@ export interface SessionStateFields {
   pendingPreKey: PendingPreKey | undefined;
   /** The initiator's base key: names the session on both sides, spots re-sent prekey messages. */
   baseKey: Uint8Array;
+  /** True when the session was agreed with PQXDH (an ML-KEM secret in the KDF), false for classical X3DH. */
+  postQuantum: boolean;
 }
 
 export class SessionState {
@@ -104,6 +113,11 @@ export class SessionState {
 
   get pendingPreKey(): PendingPreKey | undefined {
     return this.#f.pendingPreKey;
+  }
+
+  /** Whether this session's initial key agreement was PQXDH. */
+  get postQuantum(): boolean {
+    return this.#f.postQuantum;
   }
 
   /** The sending chain key: exposed for tests that compare with libsignal. */
@@ -220,9 +234,13 @@ export class SessionState {
       writer.u32(chain.index).u32(chain.skipped.size);
       for (const [counter, seed] of chain.skipped) writer.u32(counter).fixed(seed);
     }
+    // Version 2 fields.
+    const pq = f.pendingPreKey?.pq;
+    writer.bool(f.postQuantum).bool(pq !== undefined);
+    if (pq !== undefined) writer.u32(pq.pqPreKeyId).fixed(pq.kemCiphertext);
   }
 
-  static deserializeFrom(reader: ByteReader): SessionState {
+  static deserializeFrom(reader: ByteReader, version: number): SessionState {
     const localIdentity = reader.fixed(ED25519_PUBLIC_KEY_BYTES);
     const remoteIdentity = reader.fixed(ED25519_PUBLIC_KEY_BYTES);
     const localRegistrationId = reader.u32();
@@ -245,6 +263,7 @@ export class SessionState {
         preKeyId: hasPreKey ? preKeyId : undefined,
         signedPreKeyId: reader.u32(),
         baseKey: reader.fixed(X25519_PUBLIC_KEY_BYTES),
+        pq: undefined,
       };
     }
     const receiverCount = reader.u16();
@@ -260,6 +279,15 @@ export class SessionState {
       for (let k = 0; k < skippedCount; k++) skipped.set(reader.u32(), reader.fixed(MESSAGE_KEY_SEED_BYTES));
       receivers.push({ ratchetKey, chainKey, index, skipped });
     }
+    let postQuantum = false;
+    if (version >= 2) {
+      postQuantum = reader.bool();
+      if (reader.bool()) {
+        const pq = { pqPreKeyId: reader.u32(), kemCiphertext: reader.fixed(SERIALIZED_KEM_CIPHERTEXT_BYTES) };
+        if (pendingPreKey === undefined) reader.fail('PQ prekey use without a pending prekey');
+        pendingPreKey.pq = pq;
+      }
+    }
     return new SessionState({
       localIdentity,
       remoteIdentity,
@@ -271,6 +299,7 @@ export class SessionState {
       receivers,
       pendingPreKey,
       baseKey,
+      postQuantum,
     });
   }
 }
@@ -324,6 +353,11 @@ export class SessionRecord {
   }
 
   /** Finds a state (current or archived) created from the initiator's base key `baseKey`. */
+  /** True when any state (current or archived) came from PQXDH: a later classical bundle is a downgrade. */
+  get hasPostQuantumState(): boolean {
+    return this.#current?.postQuantum === true || this.#previous.some((state) => state.postQuantum);
+  }
+
   findByBaseKey(baseKey: Uint8Array): SessionState | undefined {
     if (this.#current !== undefined && constantTimeEqual(this.#current.baseKey, baseKey)) return this.#current;
     return this.#previous.find((state) => constantTimeEqual(state.baseKey, baseKey));
@@ -339,12 +373,12 @@ export class SessionRecord {
 
   static deserialize(bytes: Uint8Array): SessionRecord {
     const reader = new ByteReader(bytes, CryptoErrorCode.InvalidKey);
-    readVersion(reader, 'session record', SESSION_RECORD_VERSION);
-    const current = reader.bool() ? SessionState.deserializeFrom(reader) : undefined;
+    const version = readVersion(reader, 'session record', SESSION_RECORD_VERSION);
+    const current = reader.bool() ? SessionState.deserializeFrom(reader, version) : undefined;
     const previousCount = reader.u8();
     if (previousCount > MAX_ARCHIVED_STATES) reader.fail('too many archived sessions');
     const previous: SessionState[] = [];
-    for (let i = 0; i < previousCount; i++) previous.push(SessionState.deserializeFrom(reader));
+    for (let i = 0; i < previousCount; i++) previous.push(SessionState.deserializeFrom(reader, version));
     reader.end();
     return new SessionRecord(current, previous);
   }

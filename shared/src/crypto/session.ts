@@ -5,6 +5,10 @@
  * As in libsignal, the responder's first ratchet key is its signed prekey: the initiator turns the DH ratchet
  * once right after X3DH, so its very first message already has a fresh ratchet key, and it keeps sending
  * PreKeySignalMessages (which carry what the responder needs to complete X3DH) until it hears back.
+ *
+ * PQXDH: when the bundle carries a signed ML-KEM prekey, the initiator encapsulates to it and mixes the shared
+ * secret into the KDF (`x3dh.ts`); the prekey messages then also carry the PQ prekey id and the ciphertext.
+ * The responder decapsulates with that prekey and deletes it if it was a one-time one.
  */
 import type { ProtocolAddress } from './address.ts';
 import { CryptoError, CryptoErrorCode, isCryptoError } from './errors.ts';
@@ -35,31 +39,50 @@ async function checkTrusted(
   }
 }
 
+export interface ProcessBundleOptions {
+  /**
+   * Refuse a bundle without an ML-KEM prekey (`PostQuantumDowngrade`): set it when the device is known to have
+   * published one. A record that already holds a PQXDH session with the address implies it.
+   */
+  requirePostQuantum?: boolean;
+}
+
 /**
- * Sets up a session with `address` from its prekey bundle (the initiator's half of X3DH). Verifies the signed
- * prekey's signature and that the bundle's identity is trusted, then stores the new session as current.
+ * Sets up a session with `address` from its prekey bundle (the initiator's half of X3DH, or of PQXDH when the
+ * bundle has an ML-KEM prekey). Verifies the signatures over the signed prekey and the PQ prekey, that the
+ * bundle's identity is trusted and that the bundle is not a downgrade, then stores the new session as current.
+ * A refused bundle changes nothing.
  */
 export async function processPreKeyBundle(
   stores: ProtocolStores,
   address: ProtocolAddress,
   bundle: PreKeyBundle,
+  options: ProcessBundleOptions = {},
 ): Promise<void> {
   if (!bundle.verifySignature()) {
-    throw new CryptoError(
-      CryptoErrorCode.InvalidSignature,
-      `signed prekey of ${address.toString()} has a bad signature`,
-    );
+    throw new CryptoError(CryptoErrorCode.InvalidSignature, `a prekey of ${address.toString()} has a bad signature`);
   }
   await checkTrusted(stores, address, bundle.identityKey, Direction.Sending);
+  if (!bundle.postQuantum) {
+    const known = await stores.sessions.loadSession(address);
+    if (options.requirePostQuantum === true || known?.hasPostQuantumState === true) {
+      throw new CryptoError(
+        CryptoErrorCode.PostQuantumDowngrade,
+        `bundle of ${address.toString()} has no PQ prekey, but the device has published one`,
+      );
+    }
+  }
   const identity = await stores.identities.getIdentityKeyPair();
   const baseKey = KeyPair.generate();
   const theirSignedPreKey = bundle.signedPreKey.raw();
+  const encapsulation = bundle.pqPreKey?.encapsulate();
   const initial = x3dhInitiator({
     ourIdentity: (theirs) => identity.agree(theirs),
     ourBasePrivateKey: baseKey.privateKeyBytes(),
     theirIdentity: bundle.identityKey.x25519(),
     theirSignedPreKey,
     theirOneTimePreKey: bundle.preKey?.raw(),
+    kemSharedSecret: encapsulation?.sharedSecret,
   });
   // The responder's signed prekey is its first ratchet key: turn the ratchet once to get a sending chain.
   const sendingRatchetKey = KeyPair.generate();
@@ -77,8 +100,13 @@ export async function processPreKeyBundle(
       preKeyId: bundle.preKeyId,
       signedPreKeyId: bundle.signedPreKeyId,
       baseKey: baseKey.publicKey.raw(),
+      pq:
+        encapsulation === undefined || bundle.pqPreKeyId === undefined
+          ? undefined
+          : { pqPreKeyId: bundle.pqPreKeyId, kemCiphertext: encapsulation.ciphertext },
     },
     baseKey: baseKey.publicKey.raw(),
+    postQuantum: encapsulation !== undefined,
   });
   await serialized(stores.sessions, address.toString(), async () => {
     const record = (await stores.sessions.loadSession(address)) ?? SessionRecord.empty();
@@ -87,6 +115,9 @@ export async function processPreKeyBundle(
     await stores.identities.saveIdentity(address, bundle.identityKey);
   });
 }
+
+/** How a session's initial keys were agreed: post-quantum PQXDH, or classical X3DH. */
+export type SessionKind = 'pqxdh' | 'x3dh';
 
 export interface DecryptResult {
   plaintext: Uint8Array;
@@ -112,6 +143,13 @@ export class SessionCipher {
     return (await this.#stores.sessions.loadSession(this.#address))?.current !== undefined;
   }
 
+  /** The kind of the current session: 'pqxdh', 'x3dh' (classical), or undefined without one. */
+  async sessionKind(): Promise<SessionKind | undefined> {
+    const current = (await this.#stores.sessions.loadSession(this.#address))?.current;
+    if (current === undefined) return undefined;
+    return current.postQuantum ? 'pqxdh' : 'x3dh';
+  }
+
   /** Encrypts `plaintext`; the result is a PreKeySignalMessage until the peer has answered, then a SignalMessage. */
   async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
     return serialized(this.#stores.sessions, this.#address.toString(), () => this.#encrypt(plaintext));
@@ -132,6 +170,7 @@ export class SessionCipher {
         registrationId: await this.#stores.identities.getLocalRegistrationId(),
         preKeyId: pending.preKeyId,
         signedPreKeyId: pending.signedPreKeyId,
+        pq: pending.pq,
         baseKey: pending.baseKey,
         identityKey: identity.publicKey,
         message: body,
@@ -187,6 +226,11 @@ export class SessionCipher {
     if (message.preKeyId !== undefined && preKey === undefined) {
       throw new CryptoError(CryptoErrorCode.InvalidKeyId, `no one-time prekey ${message.preKeyId} (used or removed)`);
     }
+    const pq = message.pq;
+    const pqPreKey = pq === undefined ? undefined : await stores.pqPreKeys.loadPqPreKey(pq.pqPreKeyId);
+    if (pq !== undefined && pqPreKey === undefined) {
+      throw new CryptoError(CryptoErrorCode.InvalidKeyId, `no PQ prekey ${pq.pqPreKeyId} (used or removed)`);
+    }
     const identity = await stores.identities.getIdentityKeyPair();
     const initial = x3dhResponder({
       ourIdentity: (theirs) => identity.agree(theirs),
@@ -194,6 +238,8 @@ export class SessionCipher {
       ourOneTimePreKeyPrivateKey: preKey?.keyPair.privateKeyBytes(),
       theirIdentity: message.identityKey.x25519(),
       theirBaseKey: message.baseKey,
+      // Implicit rejection: a tampered ciphertext gives a wrong secret, so the first message fails to decrypt.
+      kemSharedSecret: pq === undefined ? undefined : pqPreKey?.keyPair.decapsulate(pq.kemCiphertext),
     });
     const state = SessionState.create({
       localIdentity: identity.publicKey.raw(),
@@ -206,12 +252,21 @@ export class SessionCipher {
       receivers: [],
       pendingPreKey: undefined,
       baseKey: message.baseKey,
+      postQuantum: pq !== undefined,
     });
     const plaintext = state.decrypt(message.message);
+    // Authentic (it decrypted). A last-resort PQ prekey stays, so its uses are remembered before anything is
+    // stored: a replayed first message, to a device that lost the session it made, is refused and changes nothing.
+    // A one-time PQ prekey is deleted after the session is stored, like the classical one.
+    const markUsed = () => stores.pqPreKeys.markPqPreKeyUsed(pq?.pqPreKeyId ?? 0, signedPreKey.id, message.baseKey);
+    if (pqPreKey?.lastResort === true && !(await markUsed())) {
+      throw new CryptoError(CryptoErrorCode.DuplicateMessage, 'prekey message replayed on the last-resort PQ prekey');
+    }
     record.promote(state);
     await stores.sessions.storeSession(this.#address, record);
     await stores.identities.saveIdentity(this.#address, message.identityKey);
     if (message.preKeyId !== undefined) await stores.preKeys.removePreKey(message.preKeyId);
+    if (pqPreKey?.lastResort === false) await markUsed();
     return { plaintext, newSession: true };
   }
 }

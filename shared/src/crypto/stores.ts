@@ -6,7 +6,7 @@
  */
 import type { ProtocolAddress } from './address.ts';
 import type { IdentityKey, IdentityKeyPair } from './keys.ts';
-import { PreKeyRecord, SignedPreKeyRecord } from './keys.ts';
+import { PqPreKeyRecord, PreKeyRecord, SignedPreKeyRecord } from './keys.ts';
 import { SenderKeyRecord } from './sender-key-record.ts';
 import { SessionRecord } from './session-state.ts';
 
@@ -37,6 +37,25 @@ export interface SignedPreKeyStore {
   removeSignedPreKey(id: number): Promise<void>;
 }
 
+/** ML-KEM prekeys of PQXDH (libsignal's KyberPreKeyStore): one-time ones and the last-resort one. */
+export interface PqPreKeyStore {
+  loadPqPreKey(id: number): Promise<PqPreKeyRecord | undefined>;
+  storePqPreKey(id: number, record: PqPreKeyRecord): Promise<void>;
+  /**
+   * Called once a prekey message using the key decrypted, before its session is stored: removes a one-time key;
+   * for the last-resort one (which stays) remembers the signed prekey id and the initiator's base key, and
+   * resolves false when that pair was seen before (a replayed first message), true otherwise.
+   */
+  markPqPreKeyUsed(id: number, signedPreKeyId: number, baseKey: Uint8Array): Promise<boolean>;
+}
+
+/** The key under which a store remembers one use of a last-resort PQ prekey (libsignal keeps the same triple). */
+export function lastResortUseKey(id: number, signedPreKeyId: number, baseKey: Uint8Array): string {
+  let hex = '';
+  for (const byte of baseKey) hex += byte.toString(16).padStart(2, '0');
+  return `${id}:${signedPreKeyId}:${hex}`;
+}
+
 export interface SessionStore {
   loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined>;
   storeSession(address: ProtocolAddress, record: SessionRecord): Promise<void>;
@@ -52,6 +71,7 @@ export interface ProtocolStores {
   identities: IdentityKeyStore;
   preKeys: PreKeyStore;
   signedPreKeys: SignedPreKeyStore;
+  pqPreKeys: PqPreKeyStore;
   sessions: SessionStore;
 }
 
@@ -128,6 +148,37 @@ export class InMemorySignedPreKeyStore implements SignedPreKeyStore {
   }
 }
 
+export class InMemoryPqPreKeyStore implements PqPreKeyStore {
+  readonly #records = new Map<number, Uint8Array>();
+  readonly #lastResortUses = new Set<string>();
+
+  async loadPqPreKey(id: number): Promise<PqPreKeyRecord | undefined> {
+    const bytes = this.#records.get(id);
+    return bytes === undefined ? undefined : PqPreKeyRecord.deserialize(bytes);
+  }
+
+  async storePqPreKey(id: number, record: PqPreKeyRecord): Promise<void> {
+    this.#records.set(id, record.serialize());
+  }
+
+  async markPqPreKeyUsed(id: number, signedPreKeyId: number, baseKey: Uint8Array): Promise<boolean> {
+    const record = await this.loadPqPreKey(id);
+    if (record === undefined) return true;
+    if (!record.lastResort) {
+      this.#records.delete(id);
+      return true;
+    }
+    const use = lastResortUseKey(id, signedPreKeyId, baseKey);
+    if (this.#lastResortUses.has(use)) return false;
+    this.#lastResortUses.add(use);
+    return true;
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+}
+
 export class InMemorySessionStore implements SessionStore {
   readonly #records = new Map<string, Uint8Array>();
 
@@ -172,12 +223,14 @@ export function inMemoryProtocolStores(
   identities: InMemoryIdentityKeyStore;
   preKeys: InMemoryPreKeyStore;
   signedPreKeys: InMemorySignedPreKeyStore;
+  pqPreKeys: InMemoryPqPreKeyStore;
   sessions: InMemorySessionStore;
 } {
   return {
     identities: new InMemoryIdentityKeyStore(identity, registrationId),
     preKeys: new InMemoryPreKeyStore(),
     signedPreKeys: new InMemorySignedPreKeyStore(),
+    pqPreKeys: new InMemoryPqPreKeyStore(),
     sessions: new InMemorySessionStore(),
   };
 }

@@ -20,8 +20,8 @@ export const ErrorCode = {
   /** A user id in a request that names no account. */
   UnknownUser: 'unknown_user',
   /**
-   * A message's envelopes do not match the conversation's devices (`issues`: `userId/deviceId`, `missing` or
-   * `extra`): fetch the missing devices' bundles, drop the extra ones, and send again.
+   * A message's envelopes do not match the conversation's devices (`devices`: the `missing` and `extra`
+   * device lists): fetch the missing devices' bundles, drop the extra ones, and send again.
    */
   DevicesChanged: 'devices_changed',
   /**
@@ -43,6 +43,12 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+const MismatchedDevice = z.object({ userId: text(), deviceId: z.number().int() });
+
+/** `devices_changed`: the devices a message lacked and those it named that are not (or no longer) recipients. */
+export const DeviceMismatch = z.object({ missing: z.array(MismatchedDevice), extra: z.array(MismatchedDevice) });
+export type DeviceMismatch = z.infer<typeof DeviceMismatch>;
+
 export const ErrorBody = z.object({
   error: z.object({
     code: text().min(1),
@@ -55,6 +61,7 @@ export const ErrorBody = z.object({
      * these with backoff; every other code is final for that request.
      */
     retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+    devices: DeviceMismatch.optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -2,6 +2,7 @@ import {
   IdentityKeyPair,
   InMemorySenderKeyStore,
   inMemoryProtocolStores,
+  PqPreKeyRecord,
   PreKeyBundle,
   PreKeyRecord,
   ProtocolAddress,
@@ -10,7 +11,16 @@ import {
 
 let nextRegistrationId = 1;
 
-/** One device with in-memory stores, one signed prekey (id 1) and `preKeyCount` one-time prekeys (ids 1..n). */
+/** Which ML-KEM prekey a test bundle carries: a one-time one, the last-resort one, or none (classical X3DH). */
+export type BundlePq = 'one-time' | 'last-resort' | 'none';
+
+/** The id of every test device's last-resort PQ prekey (one-time ones are 1..n). */
+export const LAST_RESORT_PQ_ID = 1000;
+
+/**
+ * One device with in-memory stores, one signed prekey (id 1), `preKeyCount` one-time prekeys (ids 1..n),
+ * as many signed one-time ML-KEM prekeys (ids 1..n) and a last-resort ML-KEM prekey ({@link LAST_RESORT_PQ_ID}).
+ */
 export async function makeDevice(name: string, deviceId = 1, preKeyCount = 5) {
   const identity = IdentityKeyPair.generate();
   const registrationId = nextRegistrationId++;
@@ -24,7 +34,16 @@ export async function makeDevice(name: string, deviceId = 1, preKeyCount = 5) {
     preKeys.push(preKey);
     await stores.preKeys.storePreKey(id, preKey);
   }
+  const pqPreKeys: PqPreKeyRecord[] = [];
+  for (let id = 1; id <= preKeyCount; id++) {
+    const pqPreKey = PqPreKeyRecord.generate(id, identity);
+    pqPreKeys.push(pqPreKey);
+    await stores.pqPreKeys.storePqPreKey(id, pqPreKey);
+  }
+  const lastResort = PqPreKeyRecord.generate(LAST_RESORT_PQ_ID, identity, { lastResort: true });
+  await stores.pqPreKeys.storePqPreKey(lastResort.id, lastResort);
   let nextPreKey = 0;
+  let nextPqPreKey = 0;
   const device = {
     address,
     identity,
@@ -32,9 +51,15 @@ export async function makeDevice(name: string, deviceId = 1, preKeyCount = 5) {
     stores,
     senderKeys: new InMemorySenderKeyStore(),
     signedPreKey,
-    /** A bundle as the directory would hand it out, consuming a one-time prekey unless `withPreKey` is false. */
-    bundle(withPreKey = true): PreKeyBundle {
+    pqPreKeys,
+    lastResort,
+    /**
+     * A bundle as the directory would hand it out, consuming a one-time prekey unless `withPreKey` is false,
+     * and by default a one-time ML-KEM prekey (a PQXDH bundle).
+     */
+    bundle(withPreKey = true, pq: BundlePq = 'one-time'): PreKeyBundle {
       const preKey = withPreKey ? preKeys[nextPreKey++] : undefined;
+      const pqPreKey = pq === 'one-time' ? pqPreKeys[nextPqPreKey++] : pq === 'last-resort' ? lastResort : undefined;
       return PreKeyBundle.create({
         registrationId,
         deviceId,
@@ -44,6 +69,9 @@ export async function makeDevice(name: string, deviceId = 1, preKeyCount = 5) {
         signedPreKeySignature: signedPreKey.signature,
         preKeyId: preKey?.id,
         preKey: preKey?.keyPair.publicKey,
+        pqPreKeyId: pqPreKey?.id,
+        pqPreKey: pqPreKey?.keyPair.publicKey,
+        pqPreKeySignature: pqPreKey?.signature,
       });
     },
   };

@@ -1,6 +1,7 @@
 /**
  * Property-based tests of pairwise sessions: random interleavings of two and three devices with out-of-order
  * delivery, drops, replays and DH ratchet turns; tampering; forward secrecy and healing after compromise.
+ * Every session here is PQXDH: the test devices' bundles carry a one-time ML-KEM prekey (`helpers.ts`).
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';

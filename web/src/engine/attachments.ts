@@ -12,11 +12,11 @@ import {
   generateAttachmentKey,
   isCryptoError,
 } from '@ciphertalk/shared/crypto';
-import type { AttachmentDownloadResponse, CreateAttachmentResponse, UploadSlot } from '@ciphertalk/shared/protocol';
+import type { UploadSlot } from '@ciphertalk/shared/protocol';
+import type { ApiClient } from './api-client.ts';
 import type { AttachmentRef, ThumbnailRef } from './attachment-content.ts';
 import { fromBase64, toBase64 } from './base64.ts';
 import { EngineError, isEngineError } from './errors.ts';
-import type { Api } from './http.ts';
 import { describeMedia, INLINE_IMAGE_TYPES, isInlineVideo } from './media.ts';
 import type { EngineState } from './state.ts';
 import { MAX_ATTACHMENTS_PER_MESSAGE } from './transfers.ts';
@@ -170,10 +170,10 @@ export interface TransferOptions {
 
 /** Uploads and downloads of ciphertext; `fetch` is the engine's (S3 needs no credentials). */
 export class AttachmentTransport {
-  readonly #api: Api;
+  readonly #api: ApiClient;
   readonly #fetch: typeof fetch;
 
-  constructor(api: Api, fetchImpl: typeof fetch) {
+  constructor(api: ApiClient, fetchImpl: typeof fetch) {
     this.#api = api;
     this.#fetch = fetchImpl;
   }
@@ -187,9 +187,8 @@ export class AttachmentTransport {
     const { ciphertext, key, digest } = await encryptBlob(blob, options.signal);
     throwIfAborted(options.signal);
     options.onProgress?.(0, ciphertext.size);
-    const { attachment, upload } = await this.#api.post<CreateAttachmentResponse>('/attachments', {
-      conversationId,
-      size: ciphertext.size,
+    const { attachment, upload } = await this.#api.call('POST /attachments', {
+      body: { conversationId, size: ciphertext.size },
     });
     throwIfAborted(options.signal);
     await postToSlot(upload, ciphertext, options, this.#fetch);
@@ -198,7 +197,7 @@ export class AttachmentTransport {
 
   /** Downloads, verifies and decrypts; never returns bytes that failed a check. */
   async download(ref: ThumbnailRef | AttachmentRef, type: string, options: TransferOptions = {}): Promise<Blob> {
-    const answer = await this.#api.get<AttachmentDownloadResponse>(`/attachments/${ref.id}`);
+    const answer = await this.#api.call('GET /attachments/{attachmentId}', { path: { attachmentId: ref.id } });
     throwIfAborted(options.signal);
     let response: Response;
     try {

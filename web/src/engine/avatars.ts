@@ -10,28 +10,19 @@
  */
 import type { AttachmentRef } from './attachment-content.ts';
 import { type AttachmentTransport, displayOf } from './attachments.ts';
-import { type Idb, STORES } from './idb.ts';
+import type { LocalStore } from './local-store.ts';
 import { avatarPicture, type Picture } from './media.ts';
+import type { AvatarRecord } from './records.ts';
 import type { EngineState } from './state.ts';
 
-const PREFIX = 'avatar:';
-
-interface AvatarRecord {
-  subject: string;
-  /** Server time of the announcement (ISO): a later one replaces it, an earlier one is ignored. */
-  at: string;
-  /** JPEG bytes; null when the picture was removed. */
-  image: Uint8Array | null;
-}
-
 export class Avatars {
-  readonly #db: Idb;
+  readonly #db: LocalStore;
   readonly #state: EngineState;
   readonly #transport: AttachmentTransport;
   readonly #log: (event: string, detail?: Record<string, unknown>) => void;
 
   constructor(
-    db: Idb,
+    db: LocalStore,
     state: EngineState,
     transport: AttachmentTransport,
     log: (event: string, detail?: Record<string, unknown>) => void,
@@ -43,11 +34,7 @@ export class Avatars {
   }
 
   async load(): Promise<void> {
-    const records = await this.#db.getAll<AvatarRecord>(
-      STORES.meta,
-      IDBKeyRange.bound(PREFIX, `${PREFIX}\uffff`, false, false),
-    );
-    for (const record of records) if (record?.subject) this.#show(record.subject, record.image);
+    for (const record of await this.#db.avatars()) this.#show(record.subject, record.image);
   }
 
   /** Scales a picked image for sending. */
@@ -70,18 +57,18 @@ export class Avatars {
   /** Stores and shows a picture (one's own at once, without a round trip). */
   async store(subject: string, at: string, image: Uint8Array | null): Promise<void> {
     if (!(await this.#newer(subject, at))) return;
-    await this.#db.put(STORES.meta, { subject, at, image } satisfies AvatarRecord, `${PREFIX}${subject}`);
+    await this.#db.setAvatar({ subject, at, image } satisfies AvatarRecord);
     this.#show(subject, image);
     this.#log('avatar.updated', { subject, removed: image === null });
   }
 
   /** The picture's bytes, if one is kept. */
   async image(subject: string): Promise<Uint8Array | null> {
-    return (await this.#db.get<AvatarRecord>(STORES.meta, `${PREFIX}${subject}`))?.image ?? null;
+    return (await this.#db.avatar(subject))?.image ?? null;
   }
 
   async #newer(subject: string, at: string): Promise<boolean> {
-    const current = await this.#db.get<AvatarRecord>(STORES.meta, `${PREFIX}${subject}`);
+    const current = await this.#db.avatar(subject);
     return !current || current.at < at;
   }
 

@@ -1,10 +1,11 @@
 /**
- * The REST client: JSON in and out, the access token in memory, the refresh token only in the httpOnly
+ * The REST transport: JSON in and out, the access token in memory, the refresh token only in the httpOnly
  * cookie (`credentials: 'include'`). A 401 on an authenticated call refreshes once (one refresh in flight at
  * a time: the server revokes a session whose refresh token is presented twice) and retries.
- * No zod here: this file is in the first-paint bundle; callers validate what they need.
+ * No zod here: this file is in the first-paint bundle. The engine calls routes through `api-client.ts`, which
+ * builds the URL from the route key and checks every answer against the shared contract.
  */
-import { EngineError } from './errors.ts';
+import { type DeviceMismatch, EngineError } from './errors.ts';
 
 export interface SessionAnswer {
   accessToken: string;
@@ -18,6 +19,12 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
 }
 
+/** A successful answer: its status and parsed JSON body (undefined when empty). */
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
 export class Api {
   accessToken: string | null = null;
   #refreshing: Promise<SessionAnswer | null> | null = null;
@@ -25,13 +32,16 @@ export class Api {
   onSignedOut: () => void = () => undefined;
   /** Called with every fresh session answer (login, register, refresh). */
   onSession: (session: SessionAnswer) => void = () => undefined;
+  /** Checks the refresh answer against the contract (set by the typed client; the refresh runs here). */
+  checkSession: (answer: Answer) => Promise<SessionAnswer> = async (answer) => answer.body as SessionAnswer;
 
   constructor(
     readonly baseUrl: string,
     private readonly fetchImpl: typeof fetch,
   ) {}
 
-  async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+  /** One request: a 2xx answer, or an `EngineError` carrying the server's error code. */
+  async send(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<Answer> {
     const auth = options.auth ?? true;
     let response = await this.#send(method, path, body, options);
     if (response.status === 401 && auth) {
@@ -40,23 +50,22 @@ export class Api {
       response = await this.#send(method, path, body, options);
     }
     if (!response.ok) throw await errorOf(response);
-    if (response.status === 204) return undefined as T;
+    if (response.status === 204) return { status: 204, body: undefined };
     const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    try {
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    } catch (cause) {
+      throw new EngineError('off_contract', `${method} ${path} answered something that is not JSON`, { cause });
+    }
   }
-
-  get = <T>(path: string, query?: RequestOptions['query']) => this.request<T>('GET', path, undefined, { query });
-  post = <T>(path: string, body?: unknown) => this.request<T>('POST', path, body);
-  patch = <T>(path: string, body?: unknown) => this.request<T>('PATCH', path, body);
-  del = <T>(path: string) => this.request<T>('DELETE', path);
 
   /** Rotates the refresh cookie; null when there is no live session. One refresh at a time. */
   refresh(): Promise<SessionAnswer | null> {
     this.#refreshing ??= (async () => {
       try {
         // Tabs share the cookie: two refreshes with one token would revoke the session, so one at a time.
-        const session = await withWebLock('ciphertalk-refresh', () =>
-          this.request<SessionAnswer>('POST', '/auth/refresh', undefined, { auth: false }),
+        const session = await withWebLock('ciphertalk-refresh', async () =>
+          this.checkSession(await this.send('POST', '/auth/refresh', undefined, { auth: false })),
         );
         this.accept(session);
         return session;
@@ -103,15 +112,28 @@ async function errorOf(response: Response): Promise<EngineError> {
   let code = `http_${response.status}`;
   let message = `The server answered ${response.status}`;
   let issues: { path: string; message: string }[] | undefined;
+  let devices: DeviceMismatch | undefined;
+  const header = Number(response.headers?.get?.('retry-after') ?? Number.NaN);
+  let retryAfterSeconds = Number.isFinite(header) ? header : undefined;
   try {
-    const body = (await response.json()) as { error?: { code?: string; message?: string; issues?: typeof issues } };
+    const body = (await response.json()) as {
+      error?: {
+        code?: string;
+        message?: string;
+        issues?: typeof issues;
+        retryAfterSeconds?: number;
+        devices?: DeviceMismatch;
+      };
+    };
     if (body.error?.code) code = body.error.code;
     if (body.error?.message) message = body.error.message;
     issues = body.error?.issues;
+    devices = body.error?.devices;
+    retryAfterSeconds = body.error?.retryAfterSeconds ?? retryAfterSeconds;
   } catch {
     // not JSON (API Gateway's own answers are {"message": ...}); keep the generic error
   }
-  return new EngineError(code, message, { status: response.status, issues });
+  return new EngineError(code, message, { status: response.status, issues, devices, retryAfterSeconds });
 }
 
 interface LockManagerLike {

@@ -1,23 +1,10 @@
 /**
- * A small promise layer over IndexedDB: one database per user, one short transaction per call. Runs on the
+ * The local tables over IndexedDB: one database per user, one short transaction per call. Runs on the
  * browser's `indexedDB` and, in Node tests, on fake-indexeddb.
  */
+import { type Del, KEY_PATHS, type Key, type Put, STORES, type StoreName, type Tables } from './tables.ts';
 
-export const STORES = {
-  meta: 'meta',
-  preKeys: 'preKeys',
-  signedPreKeys: 'signedPreKeys',
-  sessions: 'sessions',
-  identities: 'identities',
-  senderKeys: 'senderKeys',
-  items: 'items',
-  seen: 'seen',
-  outbox: 'outbox',
-  trust: 'trust',
-  postings: 'postings',
-  groups: 'groups',
-} as const;
-export type StoreName = (typeof STORES)[keyof typeof STORES];
+export { STORES, type StoreName } from './tables.ts';
 
 const VERSION = 1;
 
@@ -36,7 +23,7 @@ function done(tx: IDBTransaction): Promise<void> {
   });
 }
 
-export class Idb {
+export class Idb implements Tables {
   readonly #db: IDBDatabase;
 
   private constructor(db: IDBDatabase) {
@@ -78,45 +65,42 @@ export class Idb {
     this.#db.close();
   }
 
-  async get<T>(store: StoreName, key: IDBValidKey): Promise<T | undefined> {
+  async get<T>(store: StoreName, key: Key): Promise<T | undefined> {
     const tx = this.#db.transaction(store, 'readonly');
-    return (await request(tx.objectStore(store).get(key))) as T | undefined;
+    return (await request(tx.objectStore(store).get(key as IDBValidKey))) as T | undefined;
   }
 
-  async put(store: StoreName, value: unknown, key?: IDBValidKey): Promise<void> {
+  async put(store: StoreName, value: unknown, key?: Key): Promise<void> {
     const tx = this.#db.transaction(store, 'readwrite');
-    tx.objectStore(store).put(value, key);
+    tx.objectStore(store).put(value, key as IDBValidKey | undefined);
     await done(tx);
   }
 
-  async delete(store: StoreName, key: IDBValidKey | IDBKeyRange): Promise<void> {
+  async delete(store: StoreName, key: Key): Promise<void> {
     const tx = this.#db.transaction(store, 'readwrite');
-    tx.objectStore(store).delete(key);
+    tx.objectStore(store).delete(key as IDBValidKey);
     await done(tx);
   }
 
-  async getAll<T>(store: StoreName, query?: IDBKeyRange): Promise<T[]> {
+  async getAll<T>(store: StoreName): Promise<T[]> {
     const tx = this.#db.transaction(store, 'readonly');
-    return (await request(tx.objectStore(store).getAll(query))) as T[];
+    return (await request(tx.objectStore(store).getAll())) as T[];
   }
 
-  async getAllByIndex<T>(store: StoreName, index: string, query: IDBValidKey | IDBKeyRange): Promise<T[]> {
+  async getAllWithPrefix<T>(store: StoreName, prefix: string): Promise<T[]> {
+    const compound = Array.isArray(KEY_PATHS[store]);
+    const range = compound
+      ? IDBKeyRange.bound([prefix], [`${prefix}\uffff`])
+      : IDBKeyRange.bound(prefix, `${prefix}\uffff`);
     const tx = this.#db.transaction(store, 'readonly');
-    return (await request(tx.objectStore(store).index(index).getAll(query))) as T[];
+    return (await request(tx.objectStore(store).getAll(range))) as T[];
   }
 
-  /** Several writes in one transaction: all or nothing. */
-  async write(
-    stores: readonly StoreName[],
-    work: (
-      put: (store: StoreName, value: unknown, key?: IDBValidKey) => void,
-      del: (store: StoreName, key: IDBValidKey) => void,
-    ) => void,
-  ): Promise<void> {
+  async write(stores: readonly StoreName[], work: (put: Put, del: Del) => void): Promise<void> {
     const tx = this.#db.transaction(stores as StoreName[], 'readwrite');
     work(
-      (store, value, key) => tx.objectStore(store).put(value, key),
-      (store, key) => tx.objectStore(store).delete(key),
+      (store, value, key) => tx.objectStore(store).put(value, key as IDBValidKey | undefined),
+      (store, key) => tx.objectStore(store).delete(key as IDBValidKey),
     );
     await done(tx);
   }

@@ -3,6 +3,9 @@
  * errors) are small and zod-free; the core (libsodium, the protocol schemas, IndexedDB state) is loaded with
  * a dynamic `import()` once a session exists, so it never delays first paint.
  */
+
+import { computed } from '@preact/signals';
+import { ApiClient } from './api-client.ts';
 import type { Core } from './core.ts';
 import { EngineError } from './errors.ts';
 import { Api, type SessionAnswer } from './http.ts';
@@ -17,31 +20,37 @@ export function createEngine(config: EngineConfig): Engine {
   const state = createState();
   const log = config.log ?? (() => undefined);
   const fetchImpl = config.fetch ?? globalThis.fetch.bind(globalThis);
-  const api = new Api(config.apiUrl.replace(/\/$/, ''), fetchImpl);
+  const http = new Api(config.apiUrl.replace(/\/$/, ''), fetchImpl);
+  const api = new ApiClient(http, {
+    log,
+    onRetrying: (waiting) => {
+      state.retrying.value += waiting ? 1 : -1;
+    },
+  });
   let core: Core | null = null;
   let starting: Promise<Core> | null = null;
 
   let refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
-  api.onSession = (session: SessionAnswer) => {
+  http.onSession = (session: SessionAnswer) => {
     state.me.value = { ...session.user };
     // Refresh a minute before the access token expires, so requests and socket tickets never wait on a 401.
     if (refreshTimer) clearTimeout(refreshTimer);
     refreshTimer = setTimeout(
       () => {
         refreshTimer = null;
-        if (state.status.value !== 'signed-out') void api.refresh().catch(() => undefined);
+        if (state.status.value !== 'signed-out') void http.refresh().catch(() => undefined);
       },
       Math.max(10, session.expiresIn - 60) * 1000,
     );
   };
-  api.onSignedOut = () => {
+  http.onSignedOut = () => {
     if (state.status.value === 'ready') state.problem.value = 'Your session ended. Sign in again.';
     void stop({ wipe: false });
   };
 
   async function begin(session: SessionAnswer): Promise<void> {
-    api.accept(session);
+    http.accept(session);
     state.problem.value = null;
     state.status.value = 'starting';
     starting = (async () => {
@@ -52,7 +61,6 @@ export function createEngine(config: EngineConfig): Engine {
         state,
         userId: session.user.id,
         log,
-        onSignedOut: () => void stop({ wipe: false }),
       });
     })();
     try {
@@ -63,7 +71,7 @@ export function createEngine(config: EngineConfig): Engine {
       state.problem.value = error instanceof Error ? error.message : String(error);
       log('engine.start_failed', { error: String(error) });
       // The session stays (another tab may be using it); this tab just does not run.
-      api.accessToken = null;
+      http.accessToken = null;
       resetState(state);
       state.status.value = 'signed-out';
       throw error;
@@ -77,7 +85,7 @@ export function createEngine(config: EngineConfig): Engine {
     if (refreshTimer) clearTimeout(refreshTimer);
     refreshTimer = null;
     if (current) await (options.wipe ? current.retire() : current.close());
-    api.accessToken = null;
+    http.accessToken = null;
     resetState(state);
     state.status.value = 'signed-out';
   }
@@ -91,7 +99,10 @@ export function createEngine(config: EngineConfig): Engine {
   const engine: Engine = {
     me: state.me,
     status: state.status,
-    connection: state.connection,
+    // While a request waits to be tried again the app is not quite connected: "Connecting…", not an error.
+    connection: computed(() =>
+      state.retrying.value > 0 && state.connection.value === 'online' ? 'connecting' : state.connection.value,
+    ),
     problem: state.problem,
     devices: state.devices,
     conversations: state.conversations,
@@ -101,21 +112,21 @@ export function createEngine(config: EngineConfig): Engine {
 
     async resume() {
       if (state.status.value !== 'signed-out') return;
-      const session = await api.refresh().catch(() => null);
+      const session = await http.refresh().catch(() => null);
       if (session) await begin(session);
     },
     async register(input) {
-      await begin(await api.request<SessionAnswer>('POST', '/auth/register', input, { auth: false }));
+      await begin(await api.call('POST /auth/register', { body: input, auth: false }));
     },
     async login(input) {
-      await begin(await api.request<SessionAnswer>('POST', '/auth/login', input, { auth: false }));
+      await begin(await api.call('POST /auth/login', { body: input, auth: false }));
     },
     async logout() {
       const current = core;
       core = null;
       // The device goes first (it needs the session), then the session.
       if (current) await current.retire();
-      await api.request('POST', '/auth/logout').catch(() => undefined);
+      await api.call('POST /auth/logout').catch(() => undefined);
       await stop({ wipe: false });
       // Revoking the device ended the session, so the logout's 401 reads as "session ended": not news here.
       state.problem.value = null;
@@ -124,7 +135,7 @@ export function createEngine(config: EngineConfig): Engine {
       // Every session ends, this one too, so nothing can be asked of the server after it: revoking this
       // device would end this session first and make logout-all a 401. The server revokes the devices of the
       // sessions it ends, this one included.
-      await api.request('POST', '/auth/logout-all');
+      await api.call('POST /auth/logout-all');
       const current = core;
       core = null;
       if (current) await current.discard();
@@ -132,16 +143,16 @@ export function createEngine(config: EngineConfig): Engine {
       state.problem.value = null;
     },
     async requestPasswordReset(email) {
-      await api.request('POST', '/auth/password-reset', { email }, { auth: false });
+      await api.call('POST /auth/password-reset', { body: { email }, auth: false });
     },
     async confirmPasswordReset(token, newPassword) {
-      await api.request('POST', '/auth/password-reset/confirm', { token, newPassword }, { auth: false });
+      await api.call('POST /auth/password-reset/confirm', { body: { token, newPassword }, auth: false });
     },
     async changePassword(currentPassword, newPassword) {
-      await api.post('/me/password', { currentPassword, newPassword });
+      await api.call('POST /me/password', { body: { currentPassword, newPassword } });
     },
     async updateDisplayName(displayName) {
-      const answer = await api.patch<{ user: SessionAnswer['user'] }>('/me', { displayName });
+      const answer = await api.call('PATCH /me', { body: { displayName } });
       state.me.value = { ...answer.user };
     },
     async close() {
@@ -157,14 +168,12 @@ export function createEngine(config: EngineConfig): Engine {
         await engine.logout();
         return;
       }
-      await api.del(`/devices/${deviceId}`);
+      await api.call('DELETE /devices/{deviceId}', { path: { deviceId } });
       await c.refreshDevices();
     },
 
     async searchUsers(query) {
-      const { users } = await api.get<{ users: { id: string; displayName: string; email?: string }[] }>('/users', {
-        query,
-      });
+      const { users } = await api.call('GET /users', { query: { query } });
       const c = core;
       for (const u of users) c?.rememberName(u.id, u.displayName);
       return users;
@@ -175,51 +184,55 @@ export function createEngine(config: EngineConfig): Engine {
     },
     async createDirect(userId) {
       const c = await ready();
-      const { conversation } = await api.post<{ conversation: Parameters<Core['adoptConversation']>[0] }>(
-        '/conversations',
-        { kind: 'direct', userId },
-      );
+      const { conversation } = await api.call('POST /conversations', { body: { kind: 'direct', userId } });
       await c.adoptConversation(conversation);
       return conversation.id;
     },
     async createGroup(name, memberIds) {
       const c = await ready();
-      const { conversation } = await api.post<{ conversation: Parameters<Core['adoptConversation']>[0] }>(
-        '/conversations',
-        { kind: 'group', name, memberIds },
-      );
+      const { conversation } = await api.call('POST /conversations', {
+        body: { kind: 'group', name, memberIds: [...memberIds] },
+      });
       await c.adoptConversation(conversation);
       return conversation.id;
     },
     async rename(conversationId, name) {
       const c = await ready();
-      const { conversation } = await api.patch<{ conversation: Parameters<Core['adoptConversation']>[0] }>(
-        `/conversations/${conversationId}`,
-        { name },
-      );
+      const { conversation } = await api.call('PATCH /conversations/{conversationId}', {
+        path: { conversationId },
+        body: { name },
+      });
       await c.adoptConversation(conversation);
       await c.catchUp();
     },
     async addMembers(conversationId, userIds) {
       const c = await ready();
-      await api.post(`/conversations/${conversationId}/members`, { userIds });
+      await api.call('POST /conversations/{conversationId}/members', {
+        path: { conversationId },
+        body: { userIds: [...userIds] },
+      });
       await c.afterMembershipChange();
     },
     async removeMember(conversationId, userId) {
       const c = await ready();
-      await api.del(`/conversations/${conversationId}/members/${userId}`);
+      await api.call('DELETE /conversations/{conversationId}/members/{userId}', { path: { conversationId, userId } });
       await c.afterMembershipChange();
     },
     async changeRole(conversationId, userId, role) {
       const c = await ready();
-      await api.patch(`/conversations/${conversationId}/members/${userId}`, { role });
+      await api.call('PATCH /conversations/{conversationId}/members/{userId}', {
+        path: { conversationId, userId },
+        body: { role },
+      });
       await c.afterMembershipChange();
     },
     async leave(conversationId) {
       const c = await ready();
       const me = state.me.value;
       if (!me) throw new EngineError('signed_out', 'Sign in first');
-      await api.del(`/conversations/${conversationId}/members/${me.id}`);
+      await api.call('DELETE /conversations/{conversationId}/members/{userId}', {
+        path: { conversationId, userId: me.id },
+      });
       c.forgetConversation(conversationId);
     },
 

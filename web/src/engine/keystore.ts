@@ -1,11 +1,15 @@
 /**
- * The crypto library's store ports over IndexedDB. Records are stored as their `serialize()` bytes and read
- * back with `deserialize()`, so every load is a private copy, as the ports require.
+ * The crypto library's store ports (PQXDH's ML-KEM prekeys among them) over the local tables (IndexedDB, or
+ * memory in tests). Records are stored as their `serialize()` bytes and read back with `deserialize()`, so
+ * every load is a private copy, as the ports require.
  */
 import {
   IdentityKey,
   type IdentityKeyPair,
   type IdentityKeyStore,
+  lastResortUseKey,
+  PqPreKeyRecord,
+  type PqPreKeyStore,
   PreKeyRecord,
   type PreKeyStore,
   type ProtocolAddress,
@@ -17,11 +21,11 @@ import {
   SignedPreKeyRecord,
   type SignedPreKeyStore,
 } from '@ciphertalk/shared/crypto';
-import { type Idb, STORES } from './idb.ts';
+import { STORES, type Tables } from './tables.ts';
 
-class IdbIdentityKeyStore implements IdentityKeyStore {
+class TableIdentityKeyStore implements IdentityKeyStore {
   constructor(
-    private readonly db: Idb,
+    private readonly db: Tables,
     private readonly identity: IdentityKeyPair,
     private readonly registrationId: number,
   ) {}
@@ -52,8 +56,8 @@ class IdbIdentityKeyStore implements IdentityKeyStore {
   }
 }
 
-class IdbPreKeyStore implements PreKeyStore {
-  constructor(private readonly db: Idb) {}
+class TablePreKeyStore implements PreKeyStore {
+  constructor(private readonly db: Tables) {}
   async loadPreKey(id: number): Promise<PreKeyRecord | undefined> {
     const bytes = await this.db.get<Uint8Array>(STORES.preKeys, id);
     return bytes === undefined ? undefined : PreKeyRecord.deserialize(bytes);
@@ -66,8 +70,8 @@ class IdbPreKeyStore implements PreKeyStore {
   }
 }
 
-class IdbSignedPreKeyStore implements SignedPreKeyStore {
-  constructor(private readonly db: Idb) {}
+class TableSignedPreKeyStore implements SignedPreKeyStore {
+  constructor(private readonly db: Tables) {}
   async loadSignedPreKey(id: number): Promise<SignedPreKeyRecord | undefined> {
     const bytes = await this.db.get<Uint8Array>(STORES.signedPreKeys, id);
     return bytes === undefined ? undefined : SignedPreKeyRecord.deserialize(bytes);
@@ -80,8 +84,39 @@ class IdbSignedPreKeyStore implements SignedPreKeyStore {
   }
 }
 
-class IdbSessionStore implements SessionStore {
-  constructor(private readonly db: Idb) {}
+/** PQ prekey records share the prekey table under string keys, which never meet its numeric ones. */
+export const pqRecordKey = (id: number) => `pq:${id}`;
+
+/**
+ * PQXDH's ML-KEM prekeys. A one-time key is removed once used; the last-resort one stays, and each use of it
+ * (key id, signed prekey id, the initiator's base key) is remembered in `meta` under `pq-used:...`, so a
+ * replayed first message is refused (libsignal's KyberPreKeyStore does the same).
+ */
+class TablePqPreKeyStore implements PqPreKeyStore {
+  constructor(private readonly db: Tables) {}
+  async loadPqPreKey(id: number): Promise<PqPreKeyRecord | undefined> {
+    const bytes = await this.db.get<Uint8Array>(STORES.preKeys, pqRecordKey(id));
+    return bytes === undefined ? undefined : PqPreKeyRecord.deserialize(bytes);
+  }
+  async storePqPreKey(id: number, record: PqPreKeyRecord): Promise<void> {
+    await this.db.put(STORES.preKeys, record.serialize(), pqRecordKey(id));
+  }
+  async markPqPreKeyUsed(id: number, signedPreKeyId: number, baseKey: Uint8Array): Promise<boolean> {
+    const record = await this.loadPqPreKey(id);
+    if (record === undefined) return true;
+    if (!record.lastResort) {
+      await this.db.delete(STORES.preKeys, pqRecordKey(id));
+      return true;
+    }
+    const use = `pq-used:${lastResortUseKey(id, signedPreKeyId, baseKey)}`;
+    if ((await this.db.get<boolean>(STORES.meta, use)) === true) return false;
+    await this.db.put(STORES.meta, true, use);
+    return true;
+  }
+}
+
+class TableSessionStore implements SessionStore {
+  constructor(private readonly db: Tables) {}
   async loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined> {
     const bytes = await this.db.get<Uint8Array>(STORES.sessions, address.toString());
     return bytes === undefined ? undefined : SessionRecord.deserialize(bytes);
@@ -94,8 +129,8 @@ class IdbSessionStore implements SessionStore {
   }
 }
 
-class IdbSenderKeyStore implements SenderKeyStore {
-  constructor(private readonly db: Idb) {}
+class TableSenderKeyStore implements SenderKeyStore {
+  constructor(private readonly db: Tables) {}
   async loadSenderKey(sender: ProtocolAddress, distributionId: string): Promise<SenderKeyRecord | undefined> {
     const bytes = await this.db.get<Uint8Array>(STORES.senderKeys, `${sender.toString()}::${distributionId}`);
     return bytes === undefined ? undefined : SenderKeyRecord.deserialize(bytes);
@@ -106,16 +141,17 @@ class IdbSenderKeyStore implements SenderKeyStore {
 }
 
 export interface DeviceStores extends ProtocolStores {
-  sessions: IdbSessionStore;
+  sessions: TableSessionStore;
   senderKeys: SenderKeyStore;
 }
 
-export function idbStores(db: Idb, identity: IdentityKeyPair, registrationId: number): DeviceStores {
+export function deviceStores(db: Tables, identity: IdentityKeyPair, registrationId: number): DeviceStores {
   return {
-    identities: new IdbIdentityKeyStore(db, identity, registrationId),
-    preKeys: new IdbPreKeyStore(db),
-    signedPreKeys: new IdbSignedPreKeyStore(db),
-    sessions: new IdbSessionStore(db),
-    senderKeys: new IdbSenderKeyStore(db),
+    identities: new TableIdentityKeyStore(db, identity, registrationId),
+    preKeys: new TablePreKeyStore(db),
+    signedPreKeys: new TableSignedPreKeyStore(db),
+    pqPreKeys: new TablePqPreKeyStore(db),
+    sessions: new TableSessionStore(db),
+    senderKeys: new TableSenderKeyStore(db),
   };
 }

@@ -6,6 +6,7 @@
 import { type AckFrame, type ClientFrame, PRESENCE_HEARTBEAT_SECONDS, ServerFrame } from '@ciphertalk/shared/protocol';
 import { backoffDelay } from './backoff.ts';
 import { EngineError } from './errors.ts';
+import { type RetryOptions, withRetries } from './retry.ts';
 import type { ConnectionState, WebSocketConstructor, WebSocketLike } from './types.ts';
 
 const OPEN = 1;
@@ -19,6 +20,9 @@ export const CATCH_UP_EVERY_MS = 60_000;
 
 type Outgoing = ClientFrame extends infer F ? (F extends ClientFrame ? Omit<F, 'id'> : never) : never;
 
+/** Frames the server handles once however often they come (a send carries its clientMessageId). */
+const REPEATABLE = new Set<Outgoing['action']>(['message.send', 'message.ack', 'receipt.read', 'presence.heartbeat']);
+
 export interface SocketOptions {
   url: string;
   WebSocket: WebSocketConstructor;
@@ -30,6 +34,8 @@ export interface SocketOptions {
   catchUpEveryMs?: number;
   onState: (state: ConnectionState) => void;
   log: (event: string, detail?: Record<string, unknown>) => void;
+  /** How `unavailable` / `rate_limited` error frames are tried again (see retry.ts). */
+  retry?: Omit<RetryOptions, 'what' | 'log'>;
 }
 
 export class Socket {
@@ -77,8 +83,20 @@ export class Socket {
     void this.#connect();
   }
 
-  /** Sends a frame and resolves with its ack; rejects with the server's error, or when offline or timed out. */
+  /**
+   * Sends a frame and resolves with its ack; rejects with the server's error, or when offline or timed out.
+   * A repeatable frame answered `unavailable` or `rate_limited` is sent again after the server's delay.
+   */
   request(frame: Outgoing): Promise<AckFrame> {
+    return withRetries(() => this.#request(frame), {
+      ...this.options.retry,
+      attempts: REPEATABLE.has(frame.action) ? this.options.retry?.attempts : 1,
+      log: this.options.log,
+      what: frame.action,
+    });
+  }
+
+  #request(frame: Outgoing): Promise<AckFrame> {
     const ws = this.#ws;
     if (ws === null || ws.readyState !== OPEN) return Promise.reject(new EngineError('offline', 'Not connected'));
     const id = `c${this.#nextId++}`;
@@ -162,7 +180,10 @@ export class Socket {
           // request was not served. Reconnect with a fresh ticket; the caller retries it as if offline.
           pending.reject(new EngineError('offline', 'Reconnecting'));
           this.#reconnect();
-        } else pending.reject(new EngineError(frame.error.code, frame.error.message, { issues: frame.error.issues }));
+        } else {
+          const { code, message, issues, retryAfterSeconds, devices } = frame.error;
+          pending.reject(new EngineError(code, message, { issues, retryAfterSeconds, devices }));
+        }
         return;
       }
     }

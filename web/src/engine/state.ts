@@ -16,7 +16,10 @@ import type {
 export interface EngineState {
   me: Signal<Me | null>;
   status: Signal<SessionStatus>;
+  /** The WebSocket's state. */
   connection: Signal<ConnectionState>;
+  /** Requests waiting to be tried again after `unavailable` / `rate_limited`: shown as connecting. */
+  retrying: Signal<number>;
   problem: Signal<string | null>;
   devices: Signal<readonly DeviceView[]>;
   conversations: Signal<readonly ConversationView[]>;
@@ -36,6 +39,7 @@ export function createState(): EngineState {
     me: signal(null),
     status: signal('signed-out'),
     connection: signal('offline'),
+    retrying: signal(0),
     problem: signal(null),
     devices: signal([]),
     conversations: signal([]),
@@ -58,7 +62,7 @@ export function timelineSignal(state: EngineState, conversationId: string): Sign
   return s;
 }
 
-export function typingSignal(state: EngineState, conversationId: string): Signal<readonly string[]> {
+export function typingSignal(state: Pick<EngineState, 'typing'>, conversationId: string): Signal<readonly string[]> {
   let s = state.typing.get(conversationId);
   if (!s) {
     s = signal([]);

@@ -241,6 +241,11 @@ export interface SafetyNumberView {
   readonly verified: boolean;
   /** The contact's identity keys changed since first seen (or since last verified/acknowledged). */
   readonly identityChanged: boolean;
+  /**
+   * Per device of the contact, how this device's current session with it was agreed: 'pqxdh' (post-quantum
+   * key agreement), 'x3dh' (classical, from a device without ML-KEM prekeys), 'none' (no session yet).
+   */
+  readonly sessions: readonly { readonly deviceId: number; readonly kind: 'pqxdh' | 'x3dh' | 'none' }[];
 }
 
 export interface TrustView {

@@ -74,7 +74,7 @@ export function Composer(props: { conversation: ConversationView }) {
     if (last) modeSignal.value = { kind: 'edit', message: last };
   }
 
-  const label = `Message ${conversation.kind === 'group' ? conversation.title : conversation.title}`;
+  const label = `Message ${conversation.title}`;
   return (
     <form
       class="composer"

@@ -10,6 +10,12 @@ import { QrCode } from './QrCode.tsx';
 
 const base64Bytes = (value: string) => Array.from(atob(value), (char) => char.charCodeAt(0));
 
+const kindText = {
+  pqxdh: 'post-quantum key agreement (PQXDH with ML-KEM-1024)',
+  x3dh: 'classical key agreement (X3DH): that device has not published post-quantum keys',
+  none: 'no session yet',
+} as const;
+
 /**
  * The 60 digits both people see (the same on both sides) and the QR code of the scannable fingerprint; marking
  * the contact verified once they match; the warning when the contact's identity key changed.
@@ -68,6 +74,16 @@ export function SafetyNumberScreen(props: { userId: string; conversationId: stri
                 ))}
               </p>
             </div>
+            <section class="safety__sessions" aria-label="Sessions">
+              <h2 class="safety__sessions-title">Sessions with {name}’s devices</h2>
+              <ul>
+                {view.sessions.map((session) => (
+                  <li key={session.deviceId} data-testid="session-kind" data-kind={session.kind}>
+                    Device {session.deviceId}: {kindText[session.kind]}
+                  </li>
+                ))}
+              </ul>
+            </section>
             <p class="safety__state" data-testid="verification-state">
               {view.verified ? (
                 <span class="verified-badge verified-badge--large">

@@ -143,6 +143,14 @@ describe('two people in a direct conversation', () => {
     const [adaDigits, bobDigits] = [await safetyDigits(ada.page), await safetyDigits(bob.page)];
     expect(adaDigits).toMatch(/^\d{60}$/);
     expect(bobDigits).toBe(adaDigits);
+    // The sessions of this suite are post-quantum: PQXDH with ML-KEM-1024, on both sides.
+    for (const page of [ada.page, bob.page]) {
+      const kinds = await page
+        .getByTestId('session-kind')
+        .evaluateAll((items) => items.map((i) => i.getAttribute('data-kind')));
+      expect(kinds.length).toBeGreaterThan(0);
+      expect(kinds.every((kind) => kind === 'pqxdh')).toBe(true);
+    }
     await ada.page.getByTestId('safety-qr').waitFor();
     await screenshot(ada.page, '07-safety-number');
     expect(await seriousA11yViolations(ada.page)).toEqual([]);

@@ -146,6 +146,9 @@ describe('direct conversation between two engines', () => {
     expect(fromAlice.groups).toHaveLength(12);
     expect(fromBob.digits).toBe(fromAlice.digits);
     expect(fromAlice).toMatchObject({ verified: false, identityChanged: false });
+    // The security information names each session's key agreement: post-quantum here, on both sides.
+    expect(fromAlice.sessions).toEqual([{ deviceId: expect.any(Number), kind: 'pqxdh' }]);
+    expect(fromBob.sessions).toEqual([{ deviceId: expect.any(Number), kind: 'pqxdh' }]);
     // Scanning each other's QR codes matches; scanning one's own does not.
     expect(await alice.engine.compareScanned(bob.id, fromBob.qrPayload)).toBe(true);
     expect(await alice.engine.compareScanned(bob.id, fromAlice.qrPayload)).toBe(false);

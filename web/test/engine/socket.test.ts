@@ -1,86 +1,111 @@
-import { describe, expect, it, vi } from 'vitest';
-import { EngineError } from '../../src/engine/errors.ts';
+/**
+ * The WebSocket link's retries: a repeatable frame answered `unavailable` / `rate_limited` is sent again after
+ * the server's delay (and the app shows it is connecting meanwhile); any other error, or a frame that is not
+ * safe to repeat, is the caller's at once.
+ */
+import { describe, expect, it } from 'vitest';
 import { Socket } from '../../src/engine/socket.ts';
 import type { WebSocketLike } from '../../src/engine/types.ts';
 
-/** A WebSocket the test drives: it opens when told to and records what the client sent. */
-class FakeWebSocket implements WebSocketLike {
-  static made: FakeWebSocket[] = [];
-  readyState = 0;
-  onopen: ((event: unknown) => void) | null = null;
-  onclose: ((event: { code: number; reason: string }) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  readonly sent: Record<string, unknown>[] = [];
-  constructor(readonly url: string) {
-    FakeWebSocket.made.push(this);
+type Answer = (frame: { id: string; action: string }) => unknown;
+
+/** A server that answers each frame with the next scripted answer. */
+function fakeServer(answers: Answer[]) {
+  const sent: { id: string; action: string }[] = [];
+  let opened: (() => void) | null = null;
+  const isOpen = new Promise<void>((resolve) => {
+    opened = resolve;
+  });
+  class FakeWebSocket implements WebSocketLike {
+    readyState = 0;
+    onopen: WebSocketLike['onopen'] = null;
+    onclose: WebSocketLike['onclose'] = null;
+    onerror: WebSocketLike['onerror'] = null;
+    onmessage: WebSocketLike['onmessage'] = null;
+    constructor() {
+      queueMicrotask(() => {
+        this.readyState = 1;
+        this.onopen?.({});
+        opened?.();
+      });
+    }
+    send(data: string) {
+      const frame = JSON.parse(data) as { id: string; action: string };
+      if (frame.action === 'presence.heartbeat') return;
+      sent.push(frame);
+      const answer = answers.shift();
+      if (answer) queueMicrotask(() => this.onmessage?.({ data: JSON.stringify(answer(frame)) }));
+    }
+    close() {
+      this.readyState = 3;
+    }
   }
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close(code = 1000, reason = '') {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-  serverSends(frame: unknown) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
+  return { sent, isOpen, FakeWebSocket };
 }
 
-const until = async (condition: () => boolean) => {
-  await vi.waitFor(() => expect(condition()).toBe(true), { timeout: 5_000, interval: 5 });
-};
+const unavailable: Answer = ({ id }) => ({
+  type: 'error',
+  id,
+  error: { code: 'unavailable', message: 'Try again', retryAfterSeconds: 1 },
+});
+const ack: Answer = ({ id }) => ({ type: 'ack', id, seq: 5, createdAt: '2026-01-01T00:00:00.000Z', created: true });
 
-function link(options: { catchUpEveryMs?: number } = {}) {
-  FakeWebSocket.made = [];
-  let tickets = 0;
-  const opens: number[] = [];
-  const socket = new Socket({
+function socket(answers: Answer[]) {
+  const server = fakeServer(answers);
+  const waits: number[] = [];
+  const retrying: boolean[] = [];
+  const link = new Socket({
     url: 'ws://test/local',
-    WebSocket: FakeWebSocket,
-    ticket: async () => `ticket-${++tickets}`,
+    WebSocket: server.FakeWebSocket,
+    ticket: async () => 'ticket',
     onFrame: () => undefined,
-    onOpen: () => opens.push(Date.now()),
+    onOpen: () => undefined,
     onState: () => undefined,
     log: () => undefined,
-    ...options,
+    retry: {
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+      onRetrying: (waiting) => retrying.push(waiting),
+    },
   });
-  return { socket, opens, tickets: () => tickets };
+  link.start();
+  return { link, server, waits, retrying };
 }
 
-describe('Socket', () => {
-  it('answers a request refused as `unauthorized` by reconnecting with a fresh ticket, and fails it as offline (retried)', async () => {
-    const { socket, tickets } = link();
-    socket.start();
-    await until(() => FakeWebSocket.made.length === 1);
-    const first = FakeWebSocket.made[0] as FakeWebSocket;
-    first.open();
-    const request = socket.request({ action: 'typing', conversationId: crypto.randomUUID(), state: 'start' });
-    const id = first.sent.find((frame) => frame.action === 'typing')?.id;
-    first.serverSends({ type: 'error', id, error: { code: 'unauthorized', message: 'Reconnect' } });
-    const error = await request.catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EngineError);
-    expect((error as EngineError).code).toBe('offline');
-    expect(first.readyState).toBe(3);
-    await until(() => FakeWebSocket.made.length === 2);
-    expect(tickets()).toBe(2);
-    expect(FakeWebSocket.made[1]?.url).toContain('ticket=ticket-2');
-    socket.stop();
+const send = {
+  action: 'message.send' as const,
+  conversationId: '00000000-0000-4000-8000-000000000001',
+  message: { clientMessageId: '00000000-0000-4000-8000-000000000002', envelopes: [] },
+};
+
+describe('Socket retries', () => {
+  it('sends a message again after an unavailable error frame, waiting at least retryAfterSeconds', async () => {
+    const { link, server, waits, retrying } = socket([unavailable, ack]);
+    await server.isOpen;
+    const answer = await link.request(send);
+    expect(answer).toMatchObject({ type: 'ack', seq: 5 });
+    expect(server.sent.map((f) => f.action)).toEqual(['message.send', 'message.send']);
+    expect(waits[0]).toBeGreaterThanOrEqual(1000);
+    expect(retrying).toEqual([true, false]);
+    link.stop();
   });
 
-  it('asks for a catch-up periodically while open, not only when the socket opens', async () => {
-    const { socket, opens } = link({ catchUpEveryMs: 20 });
-    socket.start();
-    await until(() => FakeWebSocket.made.length === 1);
-    (FakeWebSocket.made[0] as FakeWebSocket).open();
-    await until(() => opens.length >= 3);
-    socket.stop();
-    const stopped = opens.length;
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(opens.length).toBe(stopped);
+  it('does not repeat a call signal, and gives other errors to the caller at once', async () => {
+    const { link, server } = socket([
+      unavailable,
+      ({ id }) => ({ type: 'error', id, error: { code: 'forbidden', message: 'No' } }),
+    ]);
+    await server.isOpen;
+    const signal = {
+      action: 'call.signal' as const,
+      conversationId: send.conversationId,
+      callId: '00000000-0000-4000-8000-000000000003',
+      envelopes: [],
+    };
+    await expect(link.request(signal)).rejects.toMatchObject({ code: 'unavailable', retryAfterSeconds: 1 });
+    await expect(link.request(send)).rejects.toMatchObject({ code: 'forbidden' });
+    expect(server.sent).toHaveLength(2);
+    link.stop();
   });
 });
