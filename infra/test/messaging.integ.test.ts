@@ -4,7 +4,8 @@ import { sweepRetention } from '@ciphertalk/functions/domain/retention.ts';
 import type { Conversation } from '@ciphertalk/shared/protocol';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelopesFor, fakeCiphertext, type LiveDevice, liveUser, quietFor } from './support/live.ts';
+import { envelopesFor, fakeCiphertext, type LiveDevice, quietFor } from './support/live.ts';
+import { directConversation, liveUsersOn } from './support/live-users.ts';
 import { stackOnFreshSchema } from './support/stack-fixture.ts';
 
 /**
@@ -20,20 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => sql?.end());
 
-const open: LiveDevice[] = [];
-afterAll(() => Promise.all(open.map((device) => device.close())));
-
-async function user(label: string) {
-  const account = await liveUser(fx.stack.restUrl, fx.stack.wsUrl, label);
-  return {
-    ...account,
-    device: async () => {
-      const device = await account.device();
-      open.push(device);
-      return device;
-    },
-  };
-}
+const user = liveUsersOn(fx);
 
 const counts = async () =>
   (
@@ -42,10 +30,7 @@ const counts = async () =>
     )
   ).rows[0];
 
-async function direct(a: LiveDevice, b: { userId: string }): Promise<string> {
-  const answer = await a.client.post('/conversations', { kind: 'direct', userId: b.userId });
-  return (answer.body.conversation as Conversation).id;
-}
+const direct = directConversation;
 
 async function group(owner: LiveDevice, memberIds: string[]): Promise<string> {
   const answer = await owner.client.post('/conversations', { kind: 'group', name: 'Team', memberIds });
