@@ -1,4 +1,4 @@
-import { uniquePrefix } from '@ciphertalk/functions/test/support/services.ts';
+import { testDatabaseUrl, testRedisUrl, uniquePrefix } from '@ciphertalk/functions/test/support/services.ts';
 import { describe, expect, it } from 'vitest';
 import { fetchJson } from './support/fixtures.ts';
 import { closed, frames, openSocket } from './support/stack.ts';
@@ -10,8 +10,9 @@ const fx = stackOnFreshSchema({ redisDb: 3 });
 
 describe('local stack on real PostgreSQL and Redis', () => {
   it('uses the services the environment names, and prints no password', () => {
-    expect(fx.stack.services.database).toContain('127.0.0.1:5432');
-    expect(fx.stack.services.redis).toContain('127.0.0.1:6379');
+    // The test services' addresses (TEST_DATABASE_URL, TEST_REDIS_URL), whichever ports they are on.
+    expect(fx.stack.services.database).toContain(new URL(testDatabaseUrl).host);
+    expect(fx.stack.services.redis).toContain(new URL(testRedisUrl).host);
   });
 
   it('ran the migrations in the given database', async () => {

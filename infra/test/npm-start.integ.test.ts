@@ -86,7 +86,8 @@ describe('npm start', { timeout: 120_000 }, () => {
     try {
       const { urls, output } = await npmStart({ DATABASE_URL: schema.url, REDIS_URL: testRedisUrl });
       expect(output()).toMatch(/database\s+postgres:\/\/postgres@127\.0\.0\.1:5432/);
-      expect(output()).toMatch(/redis\s+redis:\/\/127\.0\.0\.1:6379/);
+      // The address the test services are on (TEST_REDIS_URL), as npm start prints it.
+      expect(output()).toMatch(new RegExp(`redis\\s+redis://${new URL(testRedisUrl).host.replaceAll('.', '\\.')}`));
       expect(await fetchJson(`${urls.rest}/health`)).toMatchObject({ status: 200, body: { status: 'ok' } });
     } finally {
       await schema.drop();
