@@ -56,6 +56,7 @@ export {
   encryptForDevices,
   fanOutAddresses,
   type PreKeyDirectory,
+  type SessionStarter,
 } from './multi-device.ts';
 export { SenderKeyRecord } from './sender-key-record.ts';
 export {

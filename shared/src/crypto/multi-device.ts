@@ -38,9 +38,14 @@ export function fanOutAddresses(
   return out;
 }
 
+/** How a session starts from a fetched bundle: `processPreKeyBundle`, or a caller's wrapper around it. */
+export type SessionStarter = (address: ProtocolAddress, bundle: PreKeyBundle) => Promise<void>;
+
 /**
  * Encrypts `plaintext` for each of `recipientDevices` and each of `ownDevices` other than `sender`. Without a
- * `directory`, every device must already have a session ({@link CryptoErrorCode.NoSession} otherwise).
+ * `directory`, every device must already have a session ({@link CryptoErrorCode.NoSession} otherwise); with
+ * one, a missing session starts from the device's bundle through `startSession` (by default
+ * `processPreKeyBundle`; a client passes its PQXDH downgrade check here).
  */
 export async function encryptForDevices(params: {
   stores: ProtocolStores;
@@ -49,7 +54,10 @@ export async function encryptForDevices(params: {
   ownDevices?: readonly ProtocolAddress[];
   plaintext: Uint8Array;
   directory?: PreKeyDirectory;
+  startSession?: SessionStarter;
 }): Promise<DeviceCiphertext[]> {
+  const start: SessionStarter =
+    params.startSession ?? ((address, bundle) => processPreKeyBundle(params.stores, address, bundle));
   const out: DeviceCiphertext[] = [];
   for (const address of fanOutAddresses(params.sender, params.recipientDevices, params.ownDevices ?? [])) {
     const cipher = new SessionCipher(params.stores, address);
@@ -57,7 +65,7 @@ export async function encryptForDevices(params: {
       if (params.directory === undefined) {
         throw new CryptoError(CryptoErrorCode.NoSession, `no session with ${address.toString()} and no directory`);
       }
-      await processPreKeyBundle(params.stores, address, await params.directory.fetchBundle(address));
+      await start(address, await params.directory.fetchBundle(address));
     }
     out.push({ address, body: await cipher.encrypt(params.plaintext) });
   }

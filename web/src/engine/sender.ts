@@ -27,7 +27,6 @@ import {
   ProtocolAddress,
   PublicKey,
   rotateSenderKey,
-  SessionCipher,
 } from '@ciphertalk/shared/crypto';
 import type {
   Envelope,
@@ -121,12 +120,15 @@ export class Sender {
   /** One pairwise envelope per device (made from its prekey bundle when there is no session). */
   async seal(addresses: readonly ProtocolAddress[], plaintext: Uint8Array): Promise<Envelope[]> {
     const { store, stores, me } = this.#deps;
-    // Sessions start here rather than in `encryptForDevices`, through PQXDH's downgrade check.
-    for (const address of addresses) {
-      if (address.equals(me) || (await new SessionCipher(stores, address).hasSession())) continue;
-      await startSession(store, stores, address, await this.#directory.fetchBundle(address));
-    }
-    const sealed = await encryptForDevices({ stores, sender: me, recipientDevices: addresses, plaintext });
+    const sealed = await encryptForDevices({
+      stores,
+      sender: me,
+      recipientDevices: addresses,
+      plaintext,
+      directory: this.#directory,
+      // Missing sessions start through PQXDH's downgrade check.
+      startSession: (address, bundle) => startSession(store, stores, address, bundle),
+    });
     return sealed.map(envelopeOf);
   }
 
