@@ -39,13 +39,15 @@ describe('direct conversation between two engines', () => {
       }),
     );
 
+    // Bob's device acknowledged Alice's message: the server tells Alice it was delivered. (Checked before Bob
+    // replies: his reply moves his read marker, so a later look at the conversation list may show it read.)
+    await eventually(() => expect(messages(alice.engine, conversationId)[0]?.state).toBe('delivered'));
+
     await bob.engine.send(conversationId, 'Hi Alice', { replyTo: received });
     await eventually(() => expect(texts(alice.engine, conversationId)).toEqual(['Hello Bob', 'Hi Alice']));
     const reply = messages(alice.engine, conversationId)[1];
     expect(reply?.replyTo).toMatchObject({ contentId: received?.contentId, text: 'Hello Bob' });
     expect(alice.events).toContain('message.via_ws'); // message.send over the socket, not REST
-    // Bob's device acknowledged Alice's message: the server tells Alice it was delivered.
-    await eventually(() => expect(messages(alice.engine, conversationId)[0]?.state).toBe('delivered'));
   });
 
   it('turns a message read when the other side views the conversation', async () => {
